@@ -1,0 +1,64 @@
+# CVR Tracker: `make run` starts the whole product, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# The newest Python 3.12+ we can find: PATH first, then pyenv's versions.
+# pyenv shims answer "command not found" for versions that are not selected,
+# so each candidate is asked to run, not just looked up.
+FIND_PYTHON := for c in python3.14 python3.13 python3.12 python3 \
+	  $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
+	done
+
+.PHONY: setup run test test-fast lint assets clean
+
+$(VENV)/.installed: pyproject.toml
+	@py="$$($(FIND_PYTHON))"; \
+	if [ -z "$$py" ]; then \
+	  echo "error: CVR Tracker needs Python 3.12 or newer (Django 6 refuses 3.11)." >&2; \
+	  echo "       Install one (e.g. 'pyenv install 3.13') and run make again." >&2; exit 1; \
+	fi; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+	  rm -rf $(VENV); echo "Creating $(VENV) with $$py"; $$py -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is needed to build the front-end assets." >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Front-end packages come from npm and are copied into static/vendor (git-ignored).
+static/vendor/.built: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css static/vendor/
+	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/
+	@touch $@
+
+assets: static/vendor/.built
+
+setup: $(VENV)/.installed assets
+	@mkdir -p var
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo_setup
+	PORT=$(PORT) $(PY) manage.py runall
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not browser and not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,48 @@
+"""Tenant access helpers: every view resolves what a user may touch through here.
+
+A row of another team is answered with 404, never 403, so that its existence
+does not leak.
+"""
+
+from django.http import Http404
+
+from cvrtracker.accounts.models import Invitation, Membership, Team, User
+
+
+def get_membership_for_user(user: User) -> Membership:
+    """The user's membership (with its team), or 404 for a user without one."""
+    try:
+        return Membership.objects.select_related("team").get(user=user)
+    except Membership.DoesNotExist:
+        raise Http404("No team") from None
+
+
+def get_team_for_user(user: User) -> Team:
+    """The team whose data this user may read."""
+    return get_membership_for_user(user).team
+
+
+def get_owned_team_for_user(user: User) -> Team:
+    """The user's team, if they own it; 404 otherwise (members cannot administer)."""
+    membership = get_membership_for_user(user)
+    if not membership.is_owner:
+        raise Http404("Not the team owner")
+    return membership.team
+
+
+def get_member_for_owner(user: User, code) -> Membership:
+    """A membership of the owner's own team, by its public code."""
+    team = get_owned_team_for_user(user)
+    try:
+        return Membership.objects.select_related("user").get(team=team, code=code)
+    except Membership.DoesNotExist:
+        raise Http404("No such member") from None
+
+
+def get_invitation_for_owner(user: User, code) -> Invitation:
+    """An open invitation of the owner's own team, by its public code."""
+    team = get_owned_team_for_user(user)
+    try:
+        return Invitation.objects.get(team=team, code=code, accepted_at__isnull=True)
+    except Invitation.DoesNotExist:
+        raise Http404("No such invitation") from None

@@ -1,0 +1,93 @@
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from cvrtracker.accounts.models import User
+
+
+class SignupForm(forms.Form):
+    name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 12 characters; not a common password or close to your name or email.",
+    )
+    age_confirmed = forms.BooleanField(
+        required=False, label=f"I am {settings.MINIMUM_AGE} years old or older."
+    )
+    privacy_accepted = forms.BooleanField(
+        required=False, label="I have read and accept the privacy policy."
+    )
+
+    def __init__(self, *args, invitation_email: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invitation_email = invitation_email
+        if invitation_email:
+            self.fields["email"].initial = invitation_email
+            self.fields["email"].disabled = True
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_age_confirmed(self) -> bool:
+        if not self.cleaned_data.get("age_confirmed"):
+            raise forms.ValidationError(
+                f"CVR Tracker is only for people aged {settings.MINIMUM_AGE} or older."
+            )
+        return True
+
+    def clean_privacy_accepted(self) -> bool:
+        if not self.cleaned_data.get("privacy_accepted"):
+            raise forms.ValidationError("Please read and accept the privacy policy to continue.")
+        return True
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            probe = User(email=cleaned.get("email", ""), name=cleaned.get("name", ""))
+            try:
+                password_validation.validate_password(password, probe)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    """Email and password. The same error whether or not the email has an account."""
+
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+    error_messages = {
+        "invalid_login": "That email and password do not match an account.",
+        "inactive": "That email and password do not match an account.",
+    }
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if email != self.user.email and User.objects.filter(email=email).exists():
+            raise forms.ValidationError("That email belongs to another account.")
+        return email
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+
+
+class TeamNameForm(forms.Form):
+    name = forms.CharField(max_length=100)

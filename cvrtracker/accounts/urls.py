@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from cvrtracker.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("signup/done/", views.signup_done, name="signup_done"),
+    path("verify/<str:token>/", views.verify_email, name="verify_email"),
+    path("verify-again/", views.resend_verification, name="resend_verification"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="accounts/password_reset.html",
+            email_template_name="emails/password-reset-body.txt",
+            subject_template_name="emails/password-reset-subject.txt",
+            success_url=reverse_lazy("accounts:password_reset_done"),
+            extra_email_context={"site_root": settings.SITE_ROOT},
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/password_reset_confirm.html",
+            success_url=reverse_lazy("accounts:login"),
+            post_reset_login=False,
+        ),
+        name="password_reset_confirm",
+    ),
+    path("invitation/<str:token>/", views.invitation, name="invitation"),
+    path("settings/profile/", views.profile, name="profile"),
+    path("settings/team/", views.team, name="team"),
+    path("settings/team/members/<uuid:code>/remove/", views.member_remove, name="member_remove"),
+    path(
+        "settings/team/invitations/<uuid:code>/cancel/",
+        views.invitation_cancel,
+        name="invitation_cancel",
+    ),
+    path("settings/security/", views.security, name="security"),
+    path("settings/security/password/", views.PasswordChangeView.as_view(), name="password_change"),
+]

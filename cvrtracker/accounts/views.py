@@ -1,0 +1,186 @@
+import time
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
+
+from cvrtracker.accounts import access, services
+from cvrtracker.accounts.forms import InviteForm, LoginForm, ProfileForm, SignupForm, TeamNameForm
+from cvrtracker.accounts.middleware import AUTH_AT, LAST_SEEN
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("front:dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_signup(
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+        )
+        # The same page whether or not the address already had an account.
+        return redirect("accounts:signup_done")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_done.html")
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        user = services.user_verify_email(token=token)
+    except services.TokenInvalid as error:
+        return render(request, "accounts/link_invalid.html", {"reason": str(error)}, status=400)
+    messages.success(request, f"Thank you: {user.email} is confirmed.")
+    return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
+
+
+@login_required
+@require_POST
+def resend_verification(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    email = user.pending_email or (None if user.email_verified else user.email)
+    if email:
+        services.user_send_verification(user=user, email=email)
+        messages.success(request, f"We sent a new confirmation link to {email}.")
+    return redirect("accounts:profile")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)  # login() gives the session a new key
+        now = time.time()
+        self.request.session[AUTH_AT] = now
+        self.request.session[LAST_SEEN] = now
+        return response
+
+
+def lockout(request: HttpRequest, credentials=None, *args, **kwargs) -> HttpResponse:
+    """django-axes calls this once an email and IP pair has failed too often."""
+    form = LoginForm(request)
+    context = {"form": form, "locked_out": True}
+    return render(request, "accounts/login.html", context, status=429)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = ProfileForm(request.POST or None, user=user, initial={"name": user.name, "email": user.email})
+    if request.method == "POST" and form.is_valid():
+        sent = services.user_update_profile(
+            user=user, name=form.cleaned_data["name"], email=form.cleaned_data["email"]
+        )
+        if sent:
+            messages.info(
+                request,
+                f"We sent a link to {user.pending_email}. Your email changes once you follow it.",
+            )
+        messages.success(request, "Your profile is saved.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form, "section": "profile"})
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    membership = access.get_membership_for_user(request.user)
+    the_team = membership.team
+    invite_form = InviteForm(request.POST or None if "invite" in request.POST else None)
+    name_form = TeamNameForm(
+        request.POST if "rename" in request.POST else None, initial={"name": the_team.name}
+    )
+    if request.method == "POST":
+        the_team = access.get_owned_team_for_user(request.user)
+        if "invite" in request.POST and invite_form.is_valid():
+            email = invite_form.cleaned_data["email"]
+            services.team_invite(team=the_team, email=email, actor=request.user)
+            messages.success(request, f"Invitation sent to {email}.")
+            return redirect("accounts:team")
+        if "rename" in request.POST and name_form.is_valid():
+            the_team.name = name_form.cleaned_data["name"]
+            the_team.save(update_fields=["name"])
+            messages.success(request, "Team name saved.")
+            return redirect("accounts:team")
+    context = {
+        "section": "team",
+        "team": the_team,
+        "membership": membership,
+        "members": the_team.memberships.select_related("user").order_by("created_at"),
+        "invitations": the_team.invitations.filter(accepted_at__isnull=True).order_by("email"),
+        "invite_form": invite_form,
+        "name_form": name_form,
+    }
+    return render(request, "accounts/team.html", context)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, code) -> HttpResponse:
+    membership = access.get_member_for_owner(request.user, code)
+    if membership.is_owner:
+        messages.error(request, "The owner cannot be removed from the team.")
+    else:
+        services.member_remove(membership=membership, actor=request.user)
+        messages.success(request, f"{membership.user.email} no longer has access to this team.")
+    return redirect("accounts:team")
+
+
+@login_required
+@require_POST
+def invitation_cancel(request: HttpRequest, code) -> HttpResponse:
+    invitation = access.get_invitation_for_owner(request.user, code)
+    invitation.delete()
+    messages.success(request, f"The invitation to {invitation.email} is cancelled.")
+    return redirect("accounts:team")
+
+
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invite = services.invitation_from_token(token=token)
+    except services.TokenInvalid as error:
+        return render(request, "accounts/link_invalid.html", {"reason": str(error)}, status=400)
+    if request.user.is_authenticated:
+        return render(request, "accounts/invitation_existing.html", {"invitation": invite})
+    form = SignupForm(request.POST or None, invitation_email=invite.email)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_signup(
+            name=form.cleaned_data["name"],
+            email=invite.email,
+            password=form.cleaned_data["password"],
+            invitation=invite,
+        )
+        if user is None:
+            return render(request, "accounts/invitation_existing.html", {"invitation": invite})
+        messages.success(request, f"Welcome to {invite.team.name}. Please log in.")
+        return redirect("accounts:login")
+    return render(request, "accounts/signup.html", {"form": form, "invitation": invite})
+
+
+@login_required
+def security(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/security.html", {"section": "security"})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/security_password.html"
+    success_url = reverse_lazy("accounts:security")
+    extra_context = {"section": "security"}
+
+    def form_valid(self, form):
+        # Django keeps this session (update_session_auth_hash); every other
+        # session of the user stops matching the new password hash.
+        response = super().form_valid(form)
+        services.user_end_sessions(
+            user=self.request.user, keep_session_key=self.request.session.session_key
+        )
+        messages.success(self.request, "Your password is changed; other sessions are logged out.")
+        return response

@@ -1,0 +1,79 @@
+"""Start every process of the embedded product and stop them all together.
+
+`make run` calls this. Each process is a plain manage.py command, so at scale
+the same pieces run separately (web behind a WSGI server, N workers, one or
+two schedulers).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+STOP_GRACE_SECONDS = 10
+
+
+def worker_command() -> list[str]:
+    if settings.REDIS_URL:
+        # django-tasks-rq's job class is what lets RQ run django.tasks tasks.
+        return ["rqworker", "default", "--job-class", "django_tasks_rq.backend.Job"]
+    return ["db_worker", "--queue-name", "*", "--no-reload"]
+
+
+class Command(BaseCommand):
+    help = "Run the web server and the task worker (Ctrl-C stops them all)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, port: int, **options):
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        commands = {
+            "web": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            "worker": [*manage, *worker_command()],
+        }
+        for name, extra in getattr(settings, "RUNALL_EXTRA_PROCESSES", {}).items():
+            commands[name] = [*manage, *extra]
+
+        children: dict[str, subprocess.Popen] = {}
+        stopping = False
+
+        def stop(signum=None, frame=None):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        for name, argv in commands.items():
+            # A new process group per child: Ctrl-C reaches us, and we stop them in order.
+            children[name] = subprocess.Popen(argv, start_new_session=True)
+            self.stdout.write(f"started {name} (pid {children[name].pid})")
+        self.stdout.write(f"CVR Tracker is running at http://127.0.0.1:{port}/ (Ctrl-C stops it)")
+
+        exit_code = 0
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {child.returncode}; stopping all")
+                    exit_code = child.returncode or 1
+                    stopping = True
+            time.sleep(0.5)
+        self._stop_all(children)
+        sys.exit(exit_code)
+
+    def _stop_all(self, children: dict[str, subprocess.Popen]) -> None:
+        for child in children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, child in children.items():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+            self.stdout.write(f"stopped {name}")

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from cvrtracker.front import views
+
+app_name = "front"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("settings/", views.settings_index, name="settings"),
+    path("healthz", views.healthz, name="healthz"),
+]

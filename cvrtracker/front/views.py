@@ -1,0 +1,47 @@
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from cvrtracker.accounts import access
+from cvrtracker.front.health import task_queue_check
+
+log = logging.getLogger(__name__)
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "front/index.html")
+
+
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "front/privacy.html")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    team = access.get_team_for_user(request.user)
+    return render(request, "front/dashboard.html", {"team": team})
+
+
+@login_required
+def settings_index(request: HttpRequest) -> HttpResponse:
+    return redirect("accounts:profile")
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers: is the database reachable, is the task queue?"""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure means unhealthy; the log has the detail
+        log.exception("healthz: database check failed")
+        checks["database"] = "error"
+    checks["task_queue"] = task_queue_check()
+    ok = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("cvrtracker.front.urls")),
+    path("accounts/", include("cvrtracker.accounts.urls")),
+]
