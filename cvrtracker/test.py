@@ -20,7 +20,7 @@ def make_user(email: str, *, team: Team | None = None, role=Membership.Role.OWNE
         privacy_policy_version="test",
         privacy_policy_accepted_at=now,
     )
-    team = team or Team.objects.create(name=f"{user.name}'s team")
+    team = team or Team.objects.create(name=f"Team {user.name}")
     Membership.objects.create(user=user, team=team, role=role)
     return user
 

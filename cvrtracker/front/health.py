@@ -11,9 +11,9 @@ def task_queue_check() -> str:
     backend = task_backends["default"]
     try:
         if settings.REDIS_URL:
-            import django_rq
+            import redis
 
-            django_rq.get_connection("default").ping()
+            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
         else:
             from django_tasks_db.models import DBTaskResult
 
