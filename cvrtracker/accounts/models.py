@@ -84,6 +84,9 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) on {self.team}"
+
     @property
     def is_owner(self) -> bool:
         return self.role == self.Role.OWNER
@@ -108,6 +111,9 @@ class Invitation(models.Model):
                 name="one_open_invitation_per_email",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.team}"
 
     def is_expired(self) -> bool:
         age = (timezone.now() - self.created_at).total_seconds()

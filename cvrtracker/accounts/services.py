@@ -57,7 +57,9 @@ def user_signup(
                 team = Team.objects.create(name=f"{user.get_short_name()}'s team")
                 Membership.objects.create(user=user, team=team, role=Membership.Role.OWNER)
     except IntegrityError:
-        email_send(to=email, template="signup-exists", context={"login_url": _url("accounts:login")})
+        email_send(
+            to=email, template="signup-exists", context={"login_url": _url("accounts:login")}
+        )
         return None
     if invitation is None:
         user_send_verification(user=user, email=user.email)

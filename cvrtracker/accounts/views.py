@@ -75,7 +75,9 @@ def lockout(request: HttpRequest, credentials=None, *args, **kwargs) -> HttpResp
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
-    form = ProfileForm(request.POST or None, user=user, initial={"name": user.name, "email": user.email})
+    form = ProfileForm(
+        request.POST or None, user=user, initial={"name": user.name, "email": user.email}
+    )
     if request.method == "POST" and form.is_valid():
         sent = services.user_update_profile(
             user=user, name=form.cleaned_data["name"], email=form.cleaned_data["email"]

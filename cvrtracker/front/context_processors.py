@@ -2,4 +2,7 @@ from django.conf import settings
 
 
 def branding(request):
-    return {"site_name": settings.SITE_NAME, "privacy_policy_version": settings.PRIVACY_POLICY_VERSION}
+    return {
+        "site_name": settings.SITE_NAME,
+        "privacy_policy_version": settings.PRIVACY_POLICY_VERSION,
+    }

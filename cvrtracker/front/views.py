@@ -44,4 +44,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["database"] = "error"
     checks["task_queue"] = task_queue_check()
     ok = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503
+    )

@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
@@ -36,7 +37,9 @@ def browser():
     # ORM calls from a thread with a running loop unless told otherwise.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+        )
     # launch() gives Chromium a fresh temporary --user-data-dir of its own and
     # refuses one passed in args; each run therefore starts from an empty profile.
     with sync_playwright() as p:

@@ -23,11 +23,15 @@ class PasswordResetTests(BaseTestCase):
     def test_unknown_emails_get_the_same_answer_and_no_email(self):
         known = self.client.post(URL, {"email": "alice@example.org"})
         unknown = self.client.post(URL, {"email": "nobody@example.org"})
-        self.assertEqual((known.status_code, known["Location"]), (unknown.status_code, unknown["Location"]))
+        self.assertEqual(
+            (known.status_code, known["Location"]), (unknown.status_code, unknown["Location"])
+        )
         self.assertEqual(self.mailbox.to("nobody@example.org"), [])
 
     def test_a_reset_ends_other_sessions(self):
-        self.client.post(reverse("accounts:login"), {"username": "alice@example.org", "password": PASSWORD})
+        self.client.post(
+            reverse("accounts:login"), {"username": "alice@example.org", "password": PASSWORD}
+        )
         self.assertEqual(self.client.get(reverse("front:dashboard")).status_code, 200)
         other = self.client_class()
         other.post(URL, {"email": "alice@example.org"})

@@ -12,7 +12,9 @@ DASHBOARD = reverse("front:dashboard")
 @override_settings(SESSION_IDLE_TIMEOUT=30 * 60, SESSION_ABSOLUTE_TIMEOUT=8 * 3600)
 class SessionTimeoutTests(BaseTestCase):
     def login(self):
-        self.client.post(reverse("accounts:login"), {"username": "alice@example.org", "password": PASSWORD})
+        self.client.post(
+            reverse("accounts:login"), {"username": "alice@example.org", "password": PASSWORD}
+        )
 
     def test_it_ends_an_idle_session(self):
         with time_machine.travel("2026-11-29 10:00Z", tick=False) as clock:

@@ -65,7 +65,9 @@ class SignupTests(BaseTestCase):
         self.assertContains(response, "too common")
 
     def test_it_refuses_passwords_like_the_email(self):
-        response = self.client.post(URL, form(email="quartermaster@example.com", password="quartermaster1"))
+        response = self.client.post(
+            URL, form(email="quartermaster@example.com", password="quartermaster1")
+        )
         self.assertContains(response, "too similar")
 
     def test_it_answers_the_same_for_an_existing_email(self):

@@ -69,7 +69,9 @@ class MemberRemoveTests(BaseTestCase):
         return reverse("accounts:member_remove", args=[membership.code])
 
     def test_the_owner_removes_a_member_and_their_sessions(self):
-        self.client.post(reverse("accounts:login"), {"username": "bob@example.org", "password": PASSWORD})
+        self.client.post(
+            reverse("accounts:login"), {"username": "bob@example.org", "password": PASSWORD}
+        )
         bob_session = self.client.session.session_key
         self.client.force_login(self.alice)
         response = self.client.post(self.url(self.bob.membership))

@@ -36,12 +36,18 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_every_process(tmp_path):
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+    env = {
+        **os.environ,
+        "VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+    }
     env.pop("REDIS_URL", None)
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, timeout=120)
     port = free_port()
-    proc = subprocess.Popen([*manage, "runall", "--port", str(port)], env=env, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*manage, "runall", "--port", str(port)], env=env, stdout=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -50,7 +50,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         for name, argv in commands.items():
             # A new process group per child: Ctrl-C reaches us, and we stop them in order.
-            children[name] = subprocess.Popen(argv, start_new_session=True)
+            children[name] = subprocess.Popen(argv, start_new_session=True)  # noqa: S603 - our own argv
             self.stdout.write(f"started {name} (pid {children[name].pid})")
         self.stdout.write(f"CVR Tracker is running at http://127.0.0.1:{port}/ (Ctrl-C stops it)")
 
