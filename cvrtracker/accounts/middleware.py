@@ -3,6 +3,9 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.utils import timezone
+
+from cvrtracker.accounts.models import UserSession
 
 AUTH_AT = "auth_at"
 LAST_SEEN = "last_seen"
@@ -25,10 +28,14 @@ class SessionTimeoutMiddleware:
             idle = now - last_seen > settings.SESSION_IDLE_TIMEOUT
             expired = now - auth_at > settings.SESSION_ABSOLUTE_TIMEOUT
             if idle or expired:
+                UserSession.objects.filter(session_key=request.session.session_key).delete()
                 logout(request)
                 messages.info(request, "Your session ended. Please log in again.")
             else:
                 request.session.setdefault(AUTH_AT, now)
                 if now - last_seen >= TOUCH_EVERY or LAST_SEEN not in request.session:
                     request.session[LAST_SEEN] = now
+                    UserSession.objects.filter(session_key=request.session.session_key).update(
+                        last_seen_at=timezone.now()
+                    )
         return self.get_response(request)

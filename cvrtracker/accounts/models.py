@@ -118,3 +118,19 @@ class Invitation(models.Model):
     def is_expired(self) -> bool:
         age = (timezone.now() - self.created_at).total_seconds()
         return age > settings.INVITATION_MAX_AGE
+
+
+class UserSession(models.Model):
+    """A logged-in session, so that a user's sessions can be listed and ended
+    without decoding every session in the database."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"session of {self.user} from {self.ip}"

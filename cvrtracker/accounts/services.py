@@ -3,12 +3,13 @@
 import logging
 
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cvrtracker.accounts.models import Invitation, Membership, Team, User
+from cvrtracker.accounts.models import Invitation, Membership, Team, User, UserSession
 from cvrtracker.lib.emails import email_send
 
 log = logging.getLogger(__name__)
@@ -159,17 +160,20 @@ def member_remove(*, membership: Membership, actor: User) -> None:
     log.info("member removed team=%s by=%s", membership.team.code, actor.code)
 
 
+def user_session_start(*, user: User, session_key: str, ip: str | None, user_agent: str) -> None:
+    """Remember a fresh log-in so that it can be listed and ended later."""
+    UserSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={"user": user, "ip": ip or None, "user_agent": user_agent[:300]},
+    )
+
+
 def user_end_sessions(*, user: User, keep_session_key: str | None = None) -> int:
     """Delete the user's server-side sessions (all but one, if given). Returns how many."""
-    from django.contrib.sessions.models import Session
-
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.session_key == keep_session_key:
-            continue
-        if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
-            ended += 1
+    rows = UserSession.objects.filter(user=user).exclude(session_key=keep_session_key or "")
+    keys = list(rows.values_list("session_key", flat=True))
+    ended, _ = Session.objects.filter(session_key__in=keys).delete()
+    rows.delete()
     return ended
 
 

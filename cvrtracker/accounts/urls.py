@@ -12,7 +12,7 @@ urlpatterns = [
     path("verify/<str:token>/", views.verify_email, name="verify_email"),
     path("verify-again/", views.resend_verification, name="resend_verification"),
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
         auth_views.PasswordResetView.as_view(
@@ -48,5 +48,6 @@ urlpatterns = [
         name="invitation_cancel",
     ),
     path("settings/security/", views.security, name="security"),
+    path("settings/security/sessions/end/", views.sessions_end_others, name="sessions_end_others"),
     path("settings/security/password/", views.PasswordChangeView.as_view(), name="password_change"),
 ]

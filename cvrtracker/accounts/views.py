@@ -3,14 +3,17 @@ import time
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cvrtracker.accounts import access, services
 from cvrtracker.accounts.forms import InviteForm, LoginForm, ProfileForm, SignupForm, TeamNameForm
 from cvrtracker.accounts.middleware import AUTH_AT, LAST_SEEN
+from cvrtracker.accounts.models import UserSession
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -60,9 +63,24 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)  # login() gives the session a new key
         now = time.time()
-        self.request.session[AUTH_AT] = now
-        self.request.session[LAST_SEEN] = now
+        session = self.request.session
+        session[AUTH_AT] = now
+        session[LAST_SEEN] = now
+        session.save()
+        services.user_session_start(
+            user=self.request.user,
+            session_key=session.session_key,
+            ip=self.request.META.get("REMOTE_ADDR"),
+            user_agent=self.request.headers.get("User-Agent", ""),
+        )
         return response
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            UserSession.objects.filter(session_key=request.session.session_key).delete()
+        return super().post(request, *args, **kwargs)
 
 
 def lockout(request: HttpRequest, credentials=None, *args, **kwargs) -> HttpResponse:
@@ -169,7 +187,21 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 def security(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/security.html", {"section": "security"})
+    current = request.session.session_key
+    live_keys = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    sessions = request.user.sessions.filter(session_key__in=live_keys).order_by("-last_seen_at")
+    context = {"section": "security", "sessions": sessions, "current_key": current}
+    return render(request, "accounts/security.html", context)
+
+
+@login_required
+@require_POST
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    ended = services.user_end_sessions(
+        user=request.user, keep_session_key=request.session.session_key
+    )
+    messages.success(request, f"Logged out {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:security")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
