@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "django_tasks_rq",
     "cvrtracker.accounts",
     "cvrtracker.front",
+    "cvrtracker.audit",
+    "cvrtracker.simulator",
 ]
 
 MIDDLEWARE = [

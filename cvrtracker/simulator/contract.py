@@ -1,0 +1,148 @@
+"""Validate SP-API payloads against the official models, strictly.
+
+The models are Swagger 2.0, whose `definitions` are JSON Schema draft 4. Amazon
+leaves `additionalProperties` open almost everywhere; we close it on every
+object that lists its properties, so a field the model does not have fails
+validation. Objects the model declares open on purpose (listing and catalog
+`attributes`, report options) stay open.
+
+Other apps reuse this to check their client fixtures:
+`validate_response("getReport", 200, body)`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft4Validator, Draft7Validator, FormatChecker
+
+from .specs import load_model, load_report_schema, operations
+
+
+class ContractError(AssertionError):
+    """A payload does not match the official model; `problems` lists every mismatch."""
+
+    def __init__(self, where: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{where}: " + "; ".join(problems))
+
+
+_formats = FormatChecker(formats=())
+
+
+@_formats.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return True
+
+
+@_formats.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+def make_strict(schema: Any) -> Any:
+    """Return a copy of `schema` where every object with `properties` forbids other keys."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "properties" in node and "additionalProperties" not in node:
+                node["additionalProperties"] = False
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return schema
+
+
+@cache
+def _strict_definitions(model_file: str) -> dict:
+    return make_strict(load_model(model_file).get("definitions", {}))
+
+
+@cache
+def _validator_for(model_file: str, schema_key: str) -> Draft4Validator:
+    definitions = _strict_definitions(model_file)
+    if schema_key.startswith("#/definitions/"):
+        root = {"$ref": schema_key}
+    else:
+        root = {"$ref": f"#/definitions/{schema_key}"}
+    return Draft4Validator({**root, "definitions": definitions}, format_checker=_formats)
+
+
+def response_schema_ref(operation_id: str, status: int) -> str | None:
+    """The `$ref` of the model's schema for this operation and status, or None if it has none."""
+    spec = operations()[operation_id].spec
+    response = spec["responses"].get(str(status))
+    if response is None:
+        raise ContractError(operation_id, [f"the model documents no {status} response"])
+    schema = response.get("schema")
+    return schema.get("$ref") if schema else None
+
+
+def _problems(validator: Draft4Validator | Draft7Validator, instance: Any) -> list[str]:
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
+
+
+def validate_definition(model_file: str, definition: str, instance: Any) -> None:
+    """Raise ContractError unless `instance` matches `definition` of `model_file`."""
+    problems = _problems(_validator_for(model_file, definition), instance)
+    if problems:
+        raise ContractError(f"{model_file}#{definition}", problems)
+
+
+def validate_response(operation_id: str, status: int, body: Any) -> None:
+    """Raise ContractError unless `body` is what the model allows for this status."""
+    ref = response_schema_ref(operation_id, status)
+    if ref is None:
+        if body not in (None, b"", "", {}):
+            raise ContractError(operation_id, [f"the model has no body for {status}"])
+        return
+    model_file = operations()[operation_id].model_file
+    problems = _problems(_validator_for(model_file, ref), body)
+    if problems:
+        raise ContractError(f"{operation_id} {status}", problems)
+
+
+@cache
+def _report_validator(report_type: str) -> Draft7Validator:
+    return Draft7Validator(make_strict(load_report_schema(report_type)), format_checker=_formats)
+
+
+def validate_report_document(report_type: str, document: Any) -> None:
+    """Raise ContractError unless a parsed report document matches Amazon's report schema."""
+    problems = _problems(_report_validator(report_type), document)
+    if problems:
+        raise ContractError(report_type, problems)
+
+
+@cache
+def _route_table() -> list[tuple[str, re.Pattern[str], str]]:
+    table = []
+    for op in operations().values():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(op.path))
+        table.append((op.method, re.compile(f"^{pattern}$"), op.operation_id))
+    # Literal paths first, so /items/{id} never shadows a fixed path of the same depth.
+    table.sort(key=lambda row: row[1].pattern.count("[^/]+"))
+    return table
+
+
+def operation_for(method: str, path: str) -> str | None:
+    """The operationId that serves `method path` (query string ignored), or None."""
+    path = path.split("?", 1)[0]
+    for route_method, pattern, operation_id in _route_table():
+        if route_method == method.upper() and pattern.match(path):
+            return operation_id
+    return None

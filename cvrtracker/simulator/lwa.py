@@ -1,0 +1,162 @@
+"""Login with Amazon: the registered app, authorization codes, refresh and access tokens.
+
+Codes live 5 minutes and work once, access tokens live 3600 s, and revoking a
+seller's grant kills its refresh tokens (and, in the simulator, its access
+tokens at once, so tests see the revocation without waiting an hour).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+CODE_LIFETIME = timedelta(minutes=5)
+ACCESS_TOKEN_LIFETIME = 3600
+
+DEFAULT_CLIENT_ID = "amzn1.application-oa2-client.simulator"
+DEFAULT_CLIENT_SECRET = "sim-secret"  # noqa: S105 - the simulator's public demo credential
+DEFAULT_APPLICATION_ID = "amzn1.sp.solution.simulator"
+DEFAULT_REDIRECT_URIS = (
+    "http://127.0.0.1:8000/amazon/callback/,http://localhost:8000/amazon/callback/"
+)
+
+
+@dataclass(frozen=True)
+class AppRegistration:
+    client_id: str
+    client_secret: str
+    application_id: str
+    redirect_uris: tuple[str, ...]
+    draft: bool
+    # Optional log-in URI: Amazon sends the seller there first (the Appstore-style hop).
+    login_uri: str = ""
+
+    @classmethod
+    def from_env(cls) -> AppRegistration:
+        uris = os.environ.get("SIM_REDIRECT_URIS", DEFAULT_REDIRECT_URIS)
+        return cls(
+            client_id=os.environ.get("SIM_LWA_CLIENT_ID", DEFAULT_CLIENT_ID),
+            client_secret=os.environ.get("SIM_LWA_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
+            application_id=os.environ.get("SIM_APPLICATION_ID", DEFAULT_APPLICATION_ID),
+            redirect_uris=tuple(u.strip() for u in uris.split(",") if u.strip()),
+            draft=os.environ.get("SIM_APP_DRAFT", "1").lower() in ("1", "true", "yes"),
+            login_uri=os.environ.get("SIM_LOGIN_URI", ""),
+        )
+
+
+class GrantError(Exception):
+    """An LWA error answer: `error`, `description` and the HTTP status Amazon uses."""
+
+    def __init__(self, error: str, description: str, status: int = 400):
+        self.error, self.description, self.status = error, description, status
+        super().__init__(f"{error}: {description}")
+
+    def body(self) -> dict:
+        return {"error_description": self.description, "error": self.error}
+
+
+def invalid_grant(parameter: str) -> GrantError:
+    if parameter == "refresh_token":
+        return GrantError(
+            "invalid_grant",
+            "The request has an invalid grant parameter : refresh_token. "
+            "User may have revoked or didn't grant the permission.",
+        )
+    return GrantError("invalid_grant", f"The request has an invalid grant parameter : {parameter}")
+
+
+@dataclass
+class _Code:
+    seller_id: str
+    issued: datetime
+    redirect_uri: str
+    used: bool = False
+
+
+@dataclass
+class AccessToken:
+    seller_id: str | None  # None for grantless (client_credentials) tokens
+    expires: datetime
+    scope: str = ""
+
+
+@dataclass
+class Grants:
+    app: AppRegistration
+    _codes: dict[str, _Code] = field(default_factory=dict)
+    _refresh: dict[str, str] = field(default_factory=dict)
+    _access: dict[str, AccessToken] = field(default_factory=dict)
+    # Tokens of revoked grants, kept so that later calls still count against the seller.
+    _dead: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check_client(self, client_id: str, client_secret: str) -> None:
+        if client_id != self.app.client_id or not secrets.compare_digest(
+            client_secret.encode(), self.app.client_secret.encode()
+        ):
+            raise GrantError("invalid_client", "Client authentication failed", status=401)
+
+    def issue_code(self, seller_id: str, redirect_uri: str, now: datetime) -> str:
+        code = "ANSim" + secrets.token_urlsafe(15)
+        with self._lock:
+            self._codes[code] = _Code(seller_id, now, redirect_uri)
+        return code
+
+    def issue_refresh_token(self, seller_id: str) -> str:
+        token = "Atzr|" + secrets.token_urlsafe(48)
+        with self._lock:
+            self._refresh[token] = seller_id
+        return token
+
+    def _issue_access(self, seller_id: str | None, now: datetime, scope: str = "") -> dict:
+        token = "Atza|" + secrets.token_urlsafe(48)
+        with self._lock:
+            self._access[token] = AccessToken(
+                seller_id, now + timedelta(seconds=ACCESS_TOKEN_LIFETIME), scope
+            )
+        return {"access_token": token, "token_type": "bearer", "expires_in": ACCESS_TOKEN_LIFETIME}
+
+    def exchange_code(self, code: str, redirect_uri: str | None, now: datetime) -> dict:
+        """authorization_code grant: a single-use code younger than 5 minutes."""
+        with self._lock:
+            grant = self._codes.get(code)
+            if grant is None or grant.used or now - grant.issued > CODE_LIFETIME:
+                raise invalid_grant("code")
+            if redirect_uri and redirect_uri != grant.redirect_uri:
+                raise invalid_grant("redirect_uri")
+            grant.used = True
+        body = self._issue_access(grant.seller_id, now)
+        body["refresh_token"] = self.issue_refresh_token(grant.seller_id)
+        return body
+
+    def refresh(self, refresh_token: str, now: datetime) -> dict:
+        seller_id = self._refresh.get(refresh_token)
+        if seller_id is None:
+            raise invalid_grant("refresh_token")
+        return self._issue_access(seller_id, now)
+
+    def client_credentials(self, scope: str, now: datetime) -> dict:
+        if not scope:
+            raise GrantError("invalid_scope", "The request has an invalid parameter : scope")
+        body = self._issue_access(None, now, scope)
+        body["scope"] = scope
+        return body
+
+    def revoke(self, seller_id: str) -> int:
+        """Revoke every grant of a seller; returns how many refresh tokens died."""
+        with self._lock:
+            dead_refresh = [t for t, s in self._refresh.items() if s == seller_id]
+            for token in dead_refresh:
+                del self._refresh[token]
+            for token, access in list(self._access.items()):
+                if access.seller_id == seller_id:
+                    self._dead[token] = seller_id
+                    del self._access[token]
+        return len(dead_refresh)
+
+    def lookup(self, token: str) -> tuple[AccessToken | None, str | None]:
+        """The live token, or None with the seller id of a revoked one (for the counters)."""
+        return self._access.get(token), self._dead.get(token)

@@ -1,0 +1,76 @@
+"""python manage.py amazonsim: run the Amazon SP-API simulator until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import date
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cvrtracker.simulator.server import SimulatorServer
+
+
+class Command(BaseCommand):
+    help = "Run the Amazon SP-API simulator (HTTPS on loopback, in-memory seeded world)."
+    # The simulator needs neither the database nor the main site's checks to pass.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8100)
+        parser.add_argument("--sellers", type=int, default=1)
+        parser.add_argument("--asins", type=int, default=200)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--quota", choices=("real", "relaxed"), default="real")
+        parser.add_argument(
+            "--today",
+            type=date.fromisoformat,
+            default=None,
+            help="the simulated first day (YYYY-MM-DD); defaults to today's UTC date",
+        )
+        parser.add_argument(
+            "--plain-http", action="store_true", help="serve plain HTTP (debugging only)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["host"] not in ("127.0.0.1", "localhost", "::1"):
+            self.stderr.write("warning: the control API refuses non-loopback clients anyway")
+        try:
+            server = self._start(options)
+        except OSError as error:
+            raise CommandError(f"cannot listen on port {options['port']}: {error}") from error
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        stopping = threading.Event()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            # shutdown() waits for serve_forever, so it must run off the serving thread.
+            if not stopping.is_set():
+                stopping.set()
+                threading.Thread(target=server.stop, daemon=True).start()
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        sellers = ", ".join(s.id for s in server.world.sellers)
+        self.stdout.write(f"Amazon SP-API simulator at {server.base_url}")
+        self.stdout.write(f"CA certificate: {server.ca_path or '(plain HTTP, no TLS)'}")
+        self.stdout.write(f"Sellers: {sellers}; seed {options['seed']}; quota {options['quota']}")
+        self.stdout.flush()
+        server.serve_forever()
+        self.stdout.write("Simulator stopped.")
+
+    def _start(self, options: dict[str, Any]) -> SimulatorServer:
+        return SimulatorServer(
+            host=options["host"],
+            port=options["port"],
+            seed=options["seed"],
+            sellers=options["sellers"],
+            asins=options["asins"],
+            quota=options["quota"],
+            today=options["today"],
+            plain_http=options["plain_http"],
+            quiet=options["verbosity"] < 2,
+        )

@@ -1,0 +1,403 @@
+"""Report documents (Sales & Traffic, merchant listings) and the report state machine.
+
+Sales & Traffic follows Amazon's quirks: the by-ASIN section is one row per
+ASIN aggregated over the whole requested range, with no date; WEEK and MONTH
+widen the range to whole weeks (Sunday to Saturday) and months; traffic
+(sessions, page views) of the last SESSION_LAG_DAYS days is still zero while
+their sales are already there; a start more than two years back is CANCELLED.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import threading
+from calendar import monthrange
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from .hashing import digest, unit
+from .world import HISTORY_DAYS, SESSION_LAG_DAYS, Seller, World
+
+SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
+MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
+SUPPORTED_TYPES = (SALES_AND_TRAFFIC, MERCHANT_LISTINGS)
+DATE_GRANULARITIES = ("DAY", "WEEK", "MONTH")
+ASIN_GRANULARITIES = ("PARENT", "CHILD", "SKU")
+
+# Accumulator slots: sessions, browser sessions, page views, browser page views,
+# units, order items, sales (cents), buy-box percentage × page views.
+_S, _BS, _PV, _BPV, _U, _OI, _SALES, _BBW = range(8)
+
+
+def widen(start: date, end: date, granularity: str) -> tuple[date, date]:
+    """Amazon widens WEEK ranges to Sunday..Saturday and MONTH ranges to whole months."""
+    if granularity == "WEEK":
+        start -= timedelta(days=(start.weekday() + 1) % 7)
+        end += timedelta(days=(5 - end.weekday()) % 7)
+    elif granularity == "MONTH":
+        start = start.replace(day=1)
+        end = end.replace(day=monthrange(end.year, end.month)[1])
+    return start, end
+
+
+def bucket_of(day: date, granularity: str) -> date:
+    if granularity == "WEEK":
+        return day - timedelta(days=(day.weekday() + 1) % 7)
+    if granularity == "MONTH":
+        return day.replace(day=1)
+    return day
+
+
+def is_too_old(start: date, today: date) -> bool:
+    return start < today - timedelta(days=HISTORY_DAYS)
+
+
+def _money(cents: float, currency: str) -> dict:
+    return {"amount": round(cents / 100.0, 2), "currencyCode": currency}
+
+
+def _pct(part: float, whole: float) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def _dump_rows(rows: list[dict]) -> bytes:
+    """Rows as JSON without the brackets: one C-encoder call per chunk instead of per row."""
+    return json.dumps(rows, separators=(",", ":"))[1:-1].encode()
+
+
+def _days(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def build_sales_and_traffic(
+    world: World,
+    seller: Seller,
+    *,
+    start: date,
+    end: date,
+    date_granularity: str,
+    asin_granularity: str,
+    as_of: date,
+) -> bytes:
+    """The gzip'd JSON document; rows are streamed into the compressor, not held as dicts."""
+    start, end = widen(start, end, date_granularity)
+    currency = world.marketplace.currency
+    products = seller.products
+    last_day = min(end, as_of - timedelta(days=1))
+    settled_before = as_of - timedelta(days=SESSION_LAG_DAYS)
+
+    if asin_granularity == "PARENT":
+        keys = [p.parent_asin for p in products]
+        order = list(dict.fromkeys(keys))
+        slot_of = {k: i for i, k in enumerate(order)}
+        row_of = [slot_of[k] for k in keys]
+    else:
+        row_of = list(range(len(products)))
+    rows = [[0] * 8 for _ in range(max(row_of, default=-1) + 1)]
+    by_date: dict[date, list[float]] = {}
+
+    for day in _days(start, last_day):
+        traffic_known = day < settled_before
+        day_rows = [0] * 8
+        for product, r in zip(products, row_of, strict=True):
+            st = world.day_stats(seller, product, day)
+            row = rows[r]
+            if traffic_known:
+                bbw = st.buy_box_pct * st.page_views
+                row[_S] += st.sessions
+                row[_BS] += st.browser_sessions
+                row[_PV] += st.page_views
+                row[_BPV] += st.browser_page_views
+                row[_BBW] += bbw
+                day_rows[_S] += st.sessions
+                day_rows[_BS] += st.browser_sessions
+                day_rows[_PV] += st.page_views
+                day_rows[_BPV] += st.browser_page_views
+                day_rows[_BBW] += bbw
+            row[_U] += st.units
+            row[_OI] += st.order_items
+            row[_SALES] += st.sales_cents
+            day_rows[_U] += st.units
+            day_rows[_OI] += st.order_items
+            day_rows[_SALES] += st.sales_cents
+        totals = by_date.setdefault(bucket_of(day, date_granularity), [0] * 8)
+        for i in range(8):
+            totals[i] += day_rows[i]
+
+    total_sessions = sum(r[_S] for r in rows)
+    total_pv = sum(r[_PV] for r in rows)
+    total_bs = sum(r[_BS] for r in rows)
+    total_bpv = sum(r[_BPV] for r in rows)
+
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=5, mtime=0) as gz:
+        spec = {
+            "reportType": SALES_AND_TRAFFIC,
+            "reportOptions": {
+                "dateGranularity": date_granularity,
+                "asinGranularity": asin_granularity,
+            },
+            "dataStartTime": start.isoformat(),
+            "dataEndTime": end.isoformat(),
+            "marketplaceIds": [world.marketplace.id],
+        }
+        gz.write(b'{"reportSpecification":' + json.dumps(spec).encode())
+        gz.write(b',"salesAndTrafficByDate":[')
+        parent_count = len({p.parent_asin for p in products})
+        gz.write(
+            ",".join(
+                json.dumps(_date_row(world, seller, d, t, currency, len(products), parent_count))
+                for d, t in sorted(by_date.items())
+            ).encode()
+        )
+        gz.write(b'],"salesAndTrafficByAsin":[')
+        totals = (total_sessions, total_bs, total_pv, total_bpv)
+        chunk: list[dict] = []
+        first = True
+        for r, row in enumerate(rows):
+            if asin_granularity == "PARENT":
+                ident = {"parentAsin": order[r]}
+            else:
+                p = products[r]
+                ident = {"parentAsin": p.parent_asin, "childAsin": p.asin}
+                if asin_granularity == "SKU":
+                    ident["sku"] = p.sku
+            chunk.append(_asin_row(ident, row, totals, currency))
+            if len(chunk) >= 2000:
+                gz.write((b"" if first else b",") + _dump_rows(chunk))
+                first, chunk = False, []
+        if chunk:
+            gz.write((b"" if first else b",") + _dump_rows(chunk))
+        gz.write(b"]}")
+    return buffer.getvalue()
+
+
+def _asin_row(ident: dict, row: list, totals: tuple[int, int, int, int], currency: str) -> dict:
+    """One salesAndTrafficByAsin row; shares are of the whole report's sessions and views."""
+    sessions, browser_sessions, page_views, browser_views = totals
+    ident["salesByAsin"] = {
+        "unitsOrdered": row[_U],
+        "orderedProductSales": _money(row[_SALES], currency),
+        "totalOrderItems": row[_OI],
+    }
+    ident["trafficByAsin"] = {
+        "browserSessions": row[_BS],
+        "mobileAppSessions": row[_S] - row[_BS],
+        "sessions": row[_S],
+        "browserSessionPercentage": _pct(row[_BS], browser_sessions),
+        "mobileAppSessionPercentage": _pct(row[_S] - row[_BS], sessions - browser_sessions),
+        "sessionPercentage": _pct(row[_S], sessions),
+        "browserPageViews": row[_BPV],
+        "mobileAppPageViews": row[_PV] - row[_BPV],
+        "pageViews": row[_PV],
+        "browserPageViewsPercentage": _pct(row[_BPV], browser_views),
+        "mobileAppPageViewsPercentage": _pct(row[_PV] - row[_BPV], page_views - browser_views),
+        "pageViewsPercentage": _pct(row[_PV], page_views),
+        "buyBoxPercentage": round(row[_BBW] / row[_PV], 2) if row[_PV] else 0.0,
+        "unitSessionPercentage": _pct(row[_U], row[_S]),
+    }
+    return ident
+
+
+def _date_row(
+    world: World,
+    seller: Seller,
+    day: date,
+    t: list[float],
+    currency: str,
+    offers: int,
+    parents: int,
+) -> dict:
+    """One salesAndTrafficByDate row; refunds and feedback are small hashed shares of sales."""
+    u = unit(world.seed, seller.index, day.toordinal(), "refunds")
+    refunded = int(t[_U] * 0.03 * u * 2)
+    feedback = int(t[_OI] * 0.05 + u)
+    negative = int(feedback * 0.1 * u + 0.5 * u)
+    items, sold = t[_OI], t[_U]
+    return {
+        "date": day.isoformat(),
+        "salesByDate": {
+            "orderedProductSales": _money(t[_SALES], currency),
+            "unitsOrdered": sold,
+            "totalOrderItems": items,
+            "averageSalesPerOrderItem": _money(t[_SALES] / items if items else 0, currency),
+            "averageUnitsPerOrderItem": round(sold / items, 2) if items else 0.0,
+            "averageSellingPrice": _money(t[_SALES] / sold if sold else 0, currency),
+            "unitsRefunded": refunded,
+            "refundRate": _pct(refunded, sold),
+            "claimsGranted": 0,
+            "claimsAmount": _money(0, currency),
+            "shippedProductSales": _money(t[_SALES], currency),
+            "unitsShipped": sold,
+            "ordersShipped": items,
+        },
+        "trafficByDate": {
+            "browserPageViews": t[_BPV],
+            "mobileAppPageViews": t[_PV] - t[_BPV],
+            "pageViews": t[_PV],
+            "browserSessions": t[_BS],
+            "mobileAppSessions": t[_S] - t[_BS],
+            "sessions": t[_S],
+            "buyBoxPercentage": round(t[_BBW] / t[_PV], 2) if t[_PV] else 0.0,
+            "orderItemSessionPercentage": _pct(items, t[_S]),
+            "unitSessionPercentage": _pct(sold, t[_S]),
+            "averageOfferCount": offers,
+            "averageParentItems": parents,
+            "feedbackReceived": feedback,
+            "negativeFeedbackReceived": negative,
+            "receivedNegativeFeedbackRate": _pct(negative, feedback),
+        },
+    }
+
+
+MERCHANT_LISTING_COLUMNS = (
+    "item-name",
+    "item-description",
+    "listing-id",
+    "seller-sku",
+    "price",
+    "quantity",
+    "open-date",
+    "image-url",
+    "item-is-marketplace",
+    "product-id-type",
+    "zshop-shipping-fee",
+    "item-note",
+    "item-condition",
+    "zshop-category1",
+    "zshop-browse-path",
+    "zshop-storefront-feature",
+    "asin1",
+    "asin2",
+    "asin3",
+    "will-ship-internationally",
+    "expedited-shipping",
+    "zshop-boldface",
+    "product-id",
+    "bid-for-featured-placement",
+    "add-delete",
+    "pending-quantity",
+    "fulfillment-channel",
+    "merchant-shipping-group",
+    "status",
+)
+
+
+def _tsv_cell(value: object) -> str:
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def build_merchant_listings(
+    world: World, seller: Seller, *, as_of: datetime, base_url: str
+) -> bytes:
+    """GET_MERCHANT_LISTINGS_ALL_DATA: tab-separated, one line per listing, gzip'd."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=5, mtime=0) as gz:
+        gz.write(("\t".join(MERCHANT_LISTING_COLUMNS) + "\n").encode())
+        for p in seller.products:
+            listing = world.listing_at(seller, p, as_of)
+            active = listing["status"] == "ACTIVE" and listing["quantity"] > 0
+            cells = dict.fromkeys(MERCHANT_LISTING_COLUMNS, "")
+            cells.update(
+                {
+                    "item-name": listing["title"],
+                    "item-description": listing["description"],
+                    "listing-id": p.created.strftime("%m%d") + p.fnsku[3:10],
+                    "seller-sku": p.sku,
+                    "price": f"{listing['price_cents'] / 100:.2f}",
+                    "quantity": "" if p.fba else listing["quantity"],
+                    "open-date": p.created.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    "image-url": f"{base_url}/images/I/{listing['images']['MAIN']}.jpg",
+                    "item-is-marketplace": "y",
+                    "product-id-type": "1",
+                    "item-condition": "11",
+                    "asin1": p.asin,
+                    "product-id": p.asin,
+                    "pending-quantity": "0",
+                    "fulfillment-channel": "AMAZON_NA" if p.fba else "DEFAULT",
+                    "merchant-shipping-group": "Migrated Template",
+                    "status": "Active" if active else "Inactive",
+                }
+            )
+            gz.write(
+                ("\t".join(_tsv_cell(cells[c]) for c in MERCHANT_LISTING_COLUMNS) + "\n").encode()
+            )
+    return buffer.getvalue()
+
+
+# -- the report state machine ------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    report_id: str
+    seller_id: str
+    report_type: str
+    marketplace_ids: list[str]
+    created: datetime
+    data_start: datetime | None
+    data_end: datetime | None
+    options: dict[str, str]
+    outcome: str  # the final status: DONE, CANCELLED or FATAL
+    stuck: bool = False
+    corrupt: bool = False
+    cancelled_at: datetime | None = None
+    document_id: str | None = None
+    document: bytes | None = field(default=None, repr=False)
+
+    def status(self, now: datetime, queue_s: float, work_s: float) -> tuple[str, dict]:
+        """processingStatus at `now` and the timestamps Amazon shows at that stage."""
+        if self.cancelled_at is not None:
+            return "CANCELLED", {"processingEndTime": self.cancelled_at}
+        started = self.created + timedelta(seconds=queue_s)
+        ended = started + timedelta(seconds=work_s)
+        if self.stuck or now < started:
+            return "IN_QUEUE", {}
+        if now < ended:
+            return "IN_PROGRESS", {"processingStartTime": started}
+        return self.outcome, {"processingStartTime": started, "processingEndTime": ended}
+
+
+class ReportStore:
+    def __init__(self, seed: int):
+        self._reports: dict[str, Report] = {}
+        self._documents: dict[str, Report] = {}
+        self._seq = 0
+        self._seed = seed
+        self.lock = threading.Lock()
+        # Serialises document builds, which can take a second or two on big worlds.
+        self.build_lock = threading.Lock()
+
+    def add(self, report: Report) -> Report:
+        with self.lock:
+            self._seq += 1
+            report.report_id = str(50_000_000_000 + self._seq * 7919 % 10_000_000_000)
+            if report.outcome in ("DONE", "FATAL"):
+                tail = digest(self._seed, report.report_id, "doc", size=16).hex()
+                report.document_id = (
+                    f"amzn1.spdoc.1.4.na.{tail[:8]}-{tail[8:12]}-{tail[12:16]}-{tail[16:20]}-"
+                    f"{tail[20:32]}.T{tail[:12].upper()}.{self._seq}"
+                )
+                self._documents[report.document_id] = report
+            self._reports[report.report_id] = report
+        return report
+
+    def get(self, report_id: str, seller_id: str) -> Report | None:
+        report = self._reports.get(report_id)
+        return report if report and report.seller_id == seller_id else None
+
+    def by_document(self, document_id: str) -> Report | None:
+        return self._documents.get(document_id)
+
+    def for_seller(self, seller_id: str) -> list[Report]:
+        return sorted(
+            (r for r in self._reports.values() if r.seller_id == seller_id),
+            key=lambda r: (r.created, r.report_id),
+            reverse=True,
+        )

@@ -1,0 +1,103 @@
+"""Login with Amazon: the token endpoint and its three grants."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from .conftest import advance
+from .test_consent import confirm_consent
+
+INVALID_REFRESH = (
+    "The request has an invalid grant parameter : refresh_token. "
+    "User may have revoked or didn't grant the permission."
+)
+
+
+def test_it_exchanges_a_consent_code_for_tokens(client, seller):
+    callback = confirm_consent(client, seller.id, state="s1")
+    code = parse_qs(urlparse(callback).query)["spapi_oauth_code"][0]
+    answer = client.token(grant_type="authorization_code", code=code)
+    assert answer.status == 200
+    body = answer.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 3600
+    assert body["access_token"].startswith("Atza|")
+    assert body["refresh_token"].startswith("Atzr|")
+    participations = client.get("/sellers/v1/marketplaceParticipations", token=body["access_token"])
+    assert participations.status == 200
+
+
+def test_it_rejects_a_reused_code(client, seller):
+    code = parse_qs(urlparse(confirm_consent(client, seller.id)).query)["spapi_oauth_code"][0]
+    assert client.token(grant_type="authorization_code", code=code).status == 200
+    again = client.token(grant_type="authorization_code", code=code)
+    assert again.status == 400
+    assert again.json() == {
+        "error_description": "The request has an invalid grant parameter : code",
+        "error": "invalid_grant",
+    }
+
+
+def test_it_rejects_an_expired_code(client, seller):
+    code = parse_qs(urlparse(confirm_consent(client, seller.id)).query)["spapi_oauth_code"][0]
+    advance(client, seconds=301)
+    answer = client.token(grant_type="authorization_code", code=code)
+    assert answer.status == 400
+    assert answer.json()["error"] == "invalid_grant"
+
+
+def test_it_rejects_a_code_for_another_redirect_uri(client, seller):
+    code = parse_qs(urlparse(confirm_consent(client, seller.id)).query)["spapi_oauth_code"][0]
+    answer = client.token(
+        grant_type="authorization_code", code=code, redirect_uri="http://127.0.0.1:9/x"
+    )
+    assert answer.json()["error"] == "invalid_grant"
+
+
+def test_it_rejects_wrong_client_credentials(client, seller):
+    refresh = client.refresh_token(seller.id)
+    answer = client.token(
+        grant_type="refresh_token", refresh_token=refresh, client_secret="not-the-secret"
+    )
+    assert answer.status == 401
+    assert answer.json() == {
+        "error_description": "Client authentication failed",
+        "error": "invalid_client",
+    }
+
+
+def test_it_refreshes_without_a_new_refresh_token(client, seller):
+    answer = client.token(grant_type="refresh_token", refresh_token=client.refresh_token(seller.id))
+    assert answer.status == 200
+    assert set(answer.json()) == {"access_token", "token_type", "expires_in"}
+
+
+def test_it_refuses_refresh_after_revocation(client, seller):
+    refresh = client.refresh_token(seller.id)
+    assert client.post(f"/_sim/sellers/{seller.id}/revoke").json()["revoked"] == 1
+    answer = client.token(grant_type="refresh_token", refresh_token=refresh)
+    assert answer.status == 400
+    assert answer.json() == {"error_description": INVALID_REFRESH, "error": "invalid_grant"}
+
+
+def test_it_gives_grantless_tokens_that_open_no_seller_data(client):
+    answer = client.token(grant_type="client_credentials", scope="sellingpartnerapi::notifications")
+    assert answer.status == 200
+    assert answer.json()["scope"] == "sellingpartnerapi::notifications"
+    refused = client.get(
+        "/sellers/v1/marketplaceParticipations", token=answer.json()["access_token"]
+    )
+    assert refused.status == 403
+
+
+def test_it_names_a_missing_parameter(client):
+    answer = client.token(grant_type="authorization_code")
+    assert answer.status == 400
+    assert answer.json() == {
+        "error_description": "The request is missing a required parameter : code",
+        "error": "invalid_request",
+    }
+
+
+def test_it_rejects_an_unknown_grant_type(client):
+    assert client.token(grant_type="password").json()["error"] == "unsupported_grant_type"

@@ -1,0 +1,90 @@
+"""Orders 2026-01-01: consistent with the reports, free of buyer data."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import MARKET
+from .test_reports import create, download
+
+PATH = "/orders/2026-01-01/orders"
+
+
+def all_orders(client, token, **params) -> list[dict]:
+    orders, page = [], None
+    while True:
+        query = dict(params) if page is None else {"paginationToken": page}
+        body = client.get(PATH, token=token, params=query).json()
+        orders += body["orders"]
+        page = body.get("pagination", {}).get("nextToken")
+        if not page:
+            return orders
+
+
+def test_orders_add_up_to_the_sales_and_traffic_units(client, token):
+    orders = all_orders(
+        client,
+        token,
+        createdAfter="2026-11-20T00:00:00Z",
+        createdBefore="2026-11-20T23:59:59Z",
+        marketplaceIds=MARKET,
+        maxResultsPerPage=37,
+    )
+    units: dict[str, int] = {}
+    for order in orders:
+        for item in order["orderItems"]:
+            units[item["product"]["asin"]] = (
+                units.get(item["product"]["asin"], 0) + item["quantityOrdered"]
+            )
+    doc = json.loads(download(client, token, create(client, token)))
+    expected = {
+        row["childAsin"]: row["salesByAsin"]["unitsOrdered"]
+        for row in doc["salesAndTrafficByAsin"]
+        if row["salesByAsin"]["unitsOrdered"]
+    }
+    assert units == expected
+    assert len({o["orderId"] for o in orders}) == len(orders)
+
+
+def test_it_never_returns_buyer_or_recipient_data(client, token):
+    orders = all_orders(
+        client,
+        token,
+        createdAfter="2026-11-27T00:00:00Z",
+        includedData="BUYER,RECIPIENT,PROCEEDS,FULFILLMENT",
+    )
+    assert orders
+    for order in orders:
+        assert "buyer" not in order and "recipient" not in order
+        assert order["fulfillment"]["fulfillmentStatus"] in ("SHIPPED", "UNSHIPPED")
+        assert order["proceeds"]["grandTotal"]["currencyCode"] == "USD"
+
+
+def test_get_order_returns_the_searched_order(client, token):
+    (first, *_) = all_orders(
+        client, token, createdAfter="2026-11-25T00:00:00Z", createdBefore="2026-11-25T23:59:59Z"
+    )
+    again = client.get(f"{PATH}/{first['orderId']}", token=token).json()["order"]
+    assert again == first
+
+
+def test_get_order_answers_404_for_a_made_up_id(client, token):
+    assert client.get(f"{PATH}/111-1234567-1234567", token=token).status == 404
+
+
+def test_it_needs_exactly_one_of_created_after_and_last_updated_after(client, token):
+    assert client.get(PATH, token=token).status == 400
+    both = client.get(
+        PATH,
+        token=token,
+        params={"createdAfter": "2026-11-01T00:00:00Z", "lastUpdatedAfter": "2026-11-01T00:00:00Z"},
+    )
+    assert both.status == 400
+
+
+def test_last_updated_after_finds_recently_shipped_orders(client, token):
+    orders = all_orders(
+        client, token, lastUpdatedAfter="2026-11-28T00:00:00Z", includedData="FULFILLMENT"
+    )
+    assert orders
+    assert all(o["lastUpdatedTime"] >= "2026-11-28T00:00:00Z" for o in orders)

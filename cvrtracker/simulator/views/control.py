@@ -1,0 +1,297 @@
+"""The control API under /_sim/: JSON, loopback only, for demos and tests.
+
+See README.md for every endpoint. Nothing here exists at Amazon.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ..content import SUPPRESSION_ISSUE
+from ..faults import Fault
+from ..world import Seller
+from .common import is_loopback, iso, json_response, sim_of
+
+LISTING_FIELDS = ("title", "bullet", "description", "image", "price", "quantity", "status", "issue")
+
+
+def loopback_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        if not is_loopback(request):
+            return json_response({"error": "the control API answers loopback clients only"}, 403)
+        return view(request, **kwargs)
+
+    return wrapper
+
+
+def _body(request: HttpRequest) -> dict:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError as error:
+        raise ValueError("the body is not JSON") from error
+    if not isinstance(data, dict):
+        raise ValueError("the body is a JSON object")
+    return data
+
+
+def _seller(request: HttpRequest, seller_id: str) -> Seller | None:
+    return sim_of(request).world.seller(seller_id)
+
+
+def _problem(message: str, status: int = 400) -> HttpResponse:
+    return json_response({"error": message}, status)
+
+
+@loopback_only
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    sim = sim_of(request)
+    return json_response(
+        {
+            "baseUrl": sim.base_url,
+            "seed": sim.seed,
+            "quota": sim.quota,
+            "now": iso(sim.clock.now()),
+            "today": sim.clock.today().isoformat(),
+            "marketplaceIds": [sim.world.marketplace.id],
+            "app": {
+                "clientId": sim.app.client_id,
+                "applicationId": sim.app.application_id,
+                "redirectUris": list(sim.app.redirect_uris),
+                "draft": sim.app.draft,
+            },
+            "sellers": [
+                {"sellerId": s.id, "storeName": s.store_name, "products": sim.world.asin_count}
+                for s in sim.world.sellers
+            ],
+        }
+    )
+
+
+@loopback_only
+@require_GET
+def products(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = _seller(request, seller_id)
+    if seller is None:
+        return _problem("unknown seller", 404)
+    limit = min(int(request.GET.get("limit", "100")), 50_000)
+    return json_response(
+        [
+            {"sku": p.sku, "asin": p.asin, "parentAsin": p.parent_asin, "fba": p.fba}
+            for p in seller.products[:limit]
+        ]
+    )
+
+
+@loopback_only
+@require_POST
+def grant(request: HttpRequest, seller_id: str) -> HttpResponse:
+    """Test shortcut around the consent page: a fresh refresh token for the seller."""
+    seller = _seller(request, seller_id)
+    if seller is None:
+        return _problem("unknown seller", 404)
+    return json_response(
+        {
+            "sellerId": seller.id,
+            "refreshToken": sim_of(request).grants.issue_refresh_token(seller.id),
+        }
+    )
+
+
+@loopback_only
+@require_POST
+def revoke(request: HttpRequest, seller_id: str) -> HttpResponse:
+    seller = _seller(request, seller_id)
+    if seller is None:
+        return _problem("unknown seller", 404)
+    return json_response(
+        {"sellerId": seller.id, "revoked": sim_of(request).grants.revoke(seller.id)}
+    )
+
+
+def _listing_value(field: str, data: dict) -> tuple[str, Any]:
+    """Turn a control request into the world's (field name, value), or raise ValueError."""
+    value = data.get("value")
+    if field == "bullet":
+        index = int(data.get("index", 0))
+        if not 0 <= index <= 4 or not isinstance(value, str):
+            raise ValueError("bullet needs index 0..4 and a string value")
+        return f"bullet:{index}", value
+    if field == "image":
+        variant = data.get("variant", "MAIN")
+        if variant != "MAIN" and not (variant.startswith("PT") and variant[2:].isdigit()):
+            raise ValueError("image variant is MAIN or PT01..PT08")
+        return f"image:{variant}", value
+    if field in ("title", "description"):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{field} needs a non-empty string value")
+        return field, value
+    if field == "price":
+        try:
+            cents = int(Decimal(str(value)) * 100)
+        except InvalidOperation as error:
+            raise ValueError("price is an amount like 19.99") from error
+        if cents <= 0:
+            raise ValueError("price must be positive")
+        return "price", cents
+    if field == "quantity":
+        if not isinstance(value, int) or value < 0:
+            raise ValueError("quantity is a whole number >= 0")
+        return "quantity", value
+    if field == "status":
+        if value not in ("ACTIVE", "INACTIVE"):
+            raise ValueError("status is ACTIVE or INACTIVE")
+        return "status", value
+    if field == "issue":
+        if value == "suppress":
+            return "issue", SUPPRESSION_ISSUE
+        if value is not None and not isinstance(value, dict):
+            raise ValueError('issue is an Issue object, "suppress" or null')
+        return "issue", value
+    if field == "buy_box":
+        if value not in ("WON", "LOST"):
+            raise ValueError("buy_box is WON or LOST")
+        return "buy_box", value
+    raise ValueError(f"field is one of {LISTING_FIELDS + ('buy_box',)}")
+
+
+@loopback_only
+@require_POST
+def change_listing(request: HttpRequest, seller_id: str, sku: str) -> HttpResponse:
+    """Change one listing field now; `effect` (a conversion multiplier) applies to content."""
+    sim = sim_of(request)
+    seller = _seller(request, seller_id)
+    product = seller.product(sku) if seller else None
+    if seller is None or product is None:
+        return _problem("unknown seller or sku", 404)
+    try:
+        data = _body(request)
+        name, value = _listing_value(str(data.get("field", "")), data)
+        effect = data.get("effect")
+        if effect is not None and (not isinstance(effect, int | float) or effect < 0):
+            raise ValueError("effect is a conversion multiplier >= 0, e.g. 1.2 for +20%")
+    except (ValueError, TypeError) as error:
+        return _problem(str(error))
+    if name.startswith("image:") and not value:
+        version = 10 + sum(1 for c in product.changes if c.field == name)
+        value = sim.world.image(seller, product, name[6:], version)
+    change = sim.world.add_change(
+        seller,
+        product,
+        name=name,
+        value=value,
+        at=sim.clock.now(),
+        effect=effect,
+        note=str(data.get("note", "")),
+    )
+    return json_response(
+        {
+            "sku": sku,
+            "field": change.field,
+            "at": iso(change.at),
+            "old": change.old,
+            "new": change.value,
+            "conversionMultiplier": round(change.effect, 4),
+        }
+    )
+
+
+@loopback_only
+@require_http_methods(["GET", "POST", "DELETE"])
+def faults(request: HttpRequest) -> HttpResponse:
+    sim = sim_of(request)
+    if request.method == "POST":
+        try:
+            data = _body(request)
+            operation = data.get("operation", "*")
+            from ..specs import operations
+
+            if operation != "*" and operation not in operations():
+                raise ValueError(f"unknown operation {operation}")
+            sim.faults.set(operation, Fault.from_json(data))
+        except (ValueError, TypeError) as error:
+            return _problem(str(error))
+    elif request.method == "DELETE":
+        sim.faults.clear()
+    return json_response(sim.faults.as_json())
+
+
+@loopback_only
+@require_POST
+def clock(request: HttpRequest) -> HttpResponse:
+    sim = sim_of(request)
+    try:
+        data = _body(request)
+        seconds = (
+            float(data.get("days", 0)) * 86400
+            + float(data.get("hours", 0)) * 3600
+            + float(data.get("seconds", 0))
+        )
+        sim.clock.advance(seconds)
+    except (ValueError, TypeError) as error:
+        return _problem(str(error))
+    return json_response({"now": iso(sim.clock.now()), "today": sim.clock.today().isoformat()})
+
+
+@loopback_only
+@require_GET
+def ground_truth(request: HttpRequest) -> HttpResponse:
+    sim = sim_of(request)
+    seller = None
+    if request.GET.get("sellerId"):
+        seller = _seller(request, request.GET["sellerId"])
+        if seller is None:
+            return _problem("unknown seller", 404)
+    return json_response({"changes": sim.world.ground_truth(seller)})
+
+
+@loopback_only
+@require_GET
+def daily_truth(request: HttpRequest, seller_id: str, sku: str) -> HttpResponse:
+    """The true daily numbers of one listing (no reporting lag), for scoring trackers."""
+    sim = sim_of(request)
+    seller = _seller(request, seller_id)
+    product = seller.product(sku) if seller else None
+    if seller is None or product is None:
+        return _problem("unknown seller or sku", 404)
+    try:
+        start = date.fromisoformat(request.GET["start"])
+        end = date.fromisoformat(request.GET["end"])
+    except (KeyError, ValueError):
+        return _problem("start and end are YYYY-MM-DD dates")
+    if (end - start).days > 800:
+        return _problem("at most 800 days")
+    days = []
+    day = start
+    while day <= end and day < sim.clock.today():
+        st = sim.world.day_stats(seller, product, day)
+        days.append(
+            {
+                "date": day.isoformat(),
+                "sessions": st.sessions,
+                "units": st.units,
+                "orderItems": st.order_items,
+                "sales": round(st.sales_cents / 100, 2),
+                "buyBoxPercentage": st.buy_box_pct,
+            }
+        )
+        day = date.fromordinal(day.toordinal() + 1)
+    return json_response({"sku": sku, "asin": product.asin, "days": days})
+
+
+@loopback_only
+@require_http_methods(["GET", "DELETE"])
+def counters(request: HttpRequest) -> HttpResponse:
+    sim = sim_of(request)
+    if request.method == "DELETE":
+        sim.counters.reset()
+    return json_response(sim.counters.as_json(request.GET.get("sellerId")))

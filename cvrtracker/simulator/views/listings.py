@@ -1,0 +1,252 @@
+"""Listings Items 2021-08-01: getListingsItem and searchListingsItems."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from ..world import Product, Seller, World, is_suppressing
+from .common import (
+    bad_request,
+    int_param,
+    iso,
+    json_response,
+    list_param,
+    not_found,
+    parse_time,
+    seller_matches,
+    sim_of,
+    sp_operation,
+)
+
+INCLUDED_DATA = (
+    "summaries",
+    "attributes",
+    "issues",
+    "offers",
+    "fulfillmentAvailability",
+    "procurement",
+    "relationships",
+    "productTypes",
+)
+
+
+def _included(request: HttpRequest) -> list[str] | None:
+    included = list_param(request, "includedData") or ["summaries"]
+    return included if set(included) <= set(INCLUDED_DATA) else None
+
+
+def _marketplaces_ok(request: HttpRequest, world: World) -> bool:
+    ids = list_param(request, "marketplaceIds")
+    return bool(ids) and world.marketplace.id in ids
+
+
+def listing_status(listing: dict) -> list[str]:
+    """BUYABLE: active, unsuppressed and in stock; DISCOVERABLE: active and unsuppressed."""
+    if listing["status"] != "ACTIVE" or is_suppressing(listing["issue"]):
+        return []
+    return ["BUYABLE", "DISCOVERABLE"] if listing["quantity"] > 0 else ["DISCOVERABLE"]
+
+
+def image_link(base_url: str, image_id: str) -> str:
+    return f"{base_url}/images/I/{image_id}.jpg"
+
+
+def listing_item(
+    world: World, seller: Seller, product: Product, included: list[str], base_url: str
+) -> dict:
+    """An `Item` of the Listings model as the listing stands at the simulated now."""
+    listing = world.listing_at(seller, product, world.clock.now())
+    market = world.marketplace.id
+    lang = world.marketplace.language
+    price = f"{listing['price_cents'] / 100:.2f}"
+    item: dict = {"sku": product.sku}
+
+    def text(value: str) -> dict:
+        return {"value": value, "language_tag": lang, "marketplace_id": market}
+
+    if "summaries" in included:
+        summary = {
+            "marketplaceId": market,
+            "asin": product.asin,
+            "productType": product.category.product_type,
+            "conditionType": "new_new",
+            "status": listing_status(listing),
+            "itemName": listing["title"],
+            "createdDate": iso(product.created),
+            "lastUpdatedDate": iso(listing["last_updated"]),
+            "mainImage": {
+                "link": image_link(base_url, listing["images"]["MAIN"]),
+                "height": 1500,
+                "width": 1500,
+            },
+        }
+        if product.fba:
+            summary["fnSku"] = product.fnsku
+        item["summaries"] = [summary]
+    if "attributes" in included:
+        copy = listing["copy"]
+        attributes = {
+            "item_name": [text(listing["title"])],
+            "brand": [text(product.brand)],
+            "bullet_point": [text(b) for b in listing["bullets"]],
+            "product_description": [text(listing["description"])],
+            "color": [text(copy["color"])],
+            "size": [text(copy["size"])],
+            "material": [text(copy["material"])],
+            "condition_type": [{"value": "new_new", "marketplace_id": market}],
+            "main_product_image_locator": [
+                {
+                    "media_location": image_link(base_url, listing["images"]["MAIN"]),
+                    "marketplace_id": market,
+                }
+            ],
+            "purchasable_offer": [
+                {
+                    "currency": world.marketplace.currency,
+                    "audience": "ALL",
+                    "our_price": [{"schedule": [{"value_with_tax": float(price)}]}],
+                    "marketplace_id": market,
+                }
+            ],
+            "fulfillment_availability": [
+                {"fulfillment_channel_code": "AMAZON_NA"}
+                if product.fba
+                else {"fulfillment_channel_code": "DEFAULT", "quantity": listing["quantity"]}
+            ],
+        }
+        for variant, image_id in listing["images"].items():
+            if variant != "MAIN":
+                attributes[f"other_product_image_locator_{int(variant[2:])}"] = [
+                    {"media_location": image_link(base_url, image_id), "marketplace_id": market}
+                ]
+        item["attributes"] = attributes
+    if "issues" in included:
+        item["issues"] = [listing["issue"]] if listing["issue"] else []
+    if "offers" in included:
+        item["offers"] = [
+            {
+                "marketplaceId": market,
+                "offerType": "B2C",
+                "price": {"currencyCode": world.marketplace.currency, "amount": price},
+            }
+        ]
+    if "fulfillmentAvailability" in included:
+        item["fulfillmentAvailability"] = [
+            {"fulfillmentChannelCode": "AMAZON_NA"}
+            if product.fba
+            else {"fulfillmentChannelCode": "DEFAULT", "quantity": listing["quantity"]}
+        ]
+    if "productTypes" in included:
+        item["productTypes"] = [
+            {"marketplaceId": market, "productType": product.category.product_type}
+        ]
+    if "relationships" in included:
+        item["relationships"] = [{"marketplaceId": market, "relationships": []}]
+    if "procurement" in included:
+        item["procurement"] = []
+    return item
+
+
+@require_GET
+@sp_operation("getListingsItem")
+def get_listings_item(
+    request: HttpRequest, seller: Seller, seller_id: str, sku: str
+) -> HttpResponse:
+    refused = seller_matches(seller, seller_id)
+    if refused:
+        return refused
+    sim = sim_of(request)
+    included = _included(request)
+    if included is None or not _marketplaces_ok(request, sim.world):
+        return bad_request("Invalid includedData or marketplaceIds.")
+    product = seller.product(sku)
+    if product is None:
+        return not_found(
+            f"SKU '{sku}' not found in marketplace {sim.world.marketplace.id}", code="NOT_FOUND"
+        )
+    return json_response(listing_item(sim.world, seller, product, included, sim.base_url))
+
+
+def page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+
+
+def page_offset(token: str) -> int | None:
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["o"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+@require_GET
+@sp_operation("searchListingsItems")
+def search_listings_items(request: HttpRequest, seller: Seller, seller_id: str) -> HttpResponse:
+    refused = seller_matches(seller, seller_id)
+    if refused:
+        return refused
+    sim = sim_of(request)
+    world = sim.world
+    included = _included(request)
+    page_size = int_param(request, "pageSize", 10, 20)
+    if included is None or not _marketplaces_ok(request, world) or page_size is None:
+        return bad_request("Invalid includedData, marketplaceIds or pageSize.")
+    identifiers = list_param(request, "identifiers")
+    id_type = request.GET.get("identifiersType", "")
+    if len(identifiers) > 20 or (identifiers and id_type not in ("SKU", "ASIN", "FNSKU")):
+        return bad_request("identifiers needs identifiersType SKU, ASIN or FNSKU (at most 20).")
+    now = world.clock.now()
+    products = seller.products
+    if identifiers:
+        wanted = set(identifiers)
+        attr = {"SKU": "sku", "ASIN": "asin", "FNSKU": "fnsku"}[id_type]
+        products = [p for p in products if getattr(p, attr) in wanted]
+    with_status = set(list_param(request, "withStatus"))
+    without_status = set(list_param(request, "withoutStatus"))
+    updated_after = parse_time(request.GET.get("lastUpdatedAfter", "") or "1970-01-01")
+    if with_status or without_status or request.GET.get("lastUpdatedAfter"):
+        kept = []
+        for p in products:
+            listing = world.listing_at(seller, p, now)
+            status = set(listing_status(listing))
+            if with_status and not with_status <= status:
+                continue
+            if without_status & status:
+                continue
+            if updated_after and listing["last_updated"] <= updated_after:
+                continue
+            kept.append(p)
+        products = kept
+    sort_by = request.GET.get("sortBy", "lastUpdatedDate")
+    descending = request.GET.get("sortOrder", "DESC") == "DESC"
+    if sort_by == "sku":
+        products = sorted(products, key=lambda p: p.sku, reverse=descending)
+    elif sort_by == "createdDate":
+        products = sorted(products, key=lambda p: (p.created, p.sku), reverse=descending)
+    else:
+        products = sorted(
+            products,
+            key=lambda p: (max([p.created] + [c.at for c in p.changes if c.at <= now]), p.sku),
+            reverse=descending,
+        )
+    offset = 0
+    if request.GET.get("pageToken"):
+        offset = page_offset(request.GET["pageToken"])
+        if offset is None:
+            return bad_request("Invalid pageToken.")
+    page = products[offset : offset + page_size]
+    pagination = {}
+    if offset + page_size < len(products):
+        pagination["nextToken"] = page_token(offset + page_size)
+    if offset > 0:
+        pagination["previousToken"] = page_token(max(0, offset - page_size))
+    body: dict = {
+        "numberOfResults": len(products),
+        "items": [listing_item(world, seller, p, included, sim.base_url) for p in page],
+    }
+    if pagination:
+        body["pagination"] = pagination
+    return json_response(body)

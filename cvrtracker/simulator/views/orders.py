@@ -1,0 +1,240 @@
+"""Orders 2026-01-01: searchOrders and getOrder, derived from the same daily units as reports.
+
+Each product-day's units become single-item orders (a few with two units), so
+the orders of a day add up to the Sales & Traffic numbers of that day. Order ids
+encode (seller, day, product, n) and carry a check, so getOrder needs no index.
+No buyer or recipient data is ever returned, whatever includedData asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from ..hashing import unit, units
+from ..world import HISTORY_DAYS, Seller, World
+from .common import (
+    bad_request,
+    iso,
+    json_response,
+    list_param,
+    not_found,
+    parse_time,
+    sign_page,
+    sim_of,
+    sp_operation,
+    unsign_page,
+)
+
+EPOCH = date(2020, 1, 1)
+PAGE_SALT = "simulator.orders.page"
+STATUSES = (
+    "PENDING_AVAILABILITY",
+    "PENDING",
+    "UNSHIPPED",
+    "PARTIALLY_SHIPPED",
+    "SHIPPED",
+    "CANCELLED",
+    "UNFULFILLABLE",
+)
+
+
+def _check(world: World, body: str) -> int:
+    return int(unit(world.seed, body, "order-check") * 100)
+
+
+def order_id(world: World, seller: Seller, day: date, index: int, n: int) -> str:
+    body = f"{seller.index}{(day - EPOCH).days:04d}{index:05d}{n:03d}"
+    digits = f"11{body}{_check(world, body):02d}"
+    return f"{digits[:3]}-{digits[3:10]}-{digits[10:]}"
+
+
+def parse_order_id(world: World, raw: str) -> tuple[int, date, int, int] | None:
+    """(seller index, day, product index, n) of one of our order ids, or None."""
+    digits = raw.replace("-", "")
+    if len(digits) != 17 or not digits.isdigit() or not digits.startswith("11"):
+        return None
+    body, check = digits[2:15], int(digits[15:])
+    if _check(world, body) != check:
+        return None
+    return int(body[0]), EPOCH + timedelta(days=int(body[1:5])), int(body[5:10]), int(body[10:13])
+
+
+def _orders_of_day(world: World, seller: Seller, day: date) -> Iterator[tuple[int, int, int]]:
+    """(product index, n, quantity) for every order item placed on `day`."""
+    for product in seller.products:
+        stats = world.day_stats(seller, product, day)
+        doubles = stats.units - stats.order_items
+        for n in range(stats.order_items):
+            yield product.index, n, 2 if n < doubles else 1
+
+
+def order_json(
+    world: World, seller: Seller, day: date, index: int, n: int, quantity: int, included: set
+) -> dict | None:
+    """The order as it stands at the simulated now; None if it is not placed yet."""
+    product = seller.products[index]
+    now = world.clock.now()
+    u = units(3, world.seed, seller.index, index, day.toordinal(), n, "order")
+    created = datetime.combine(day, time(0), tzinfo=UTC) + timedelta(seconds=int(u[0] * 86399))
+    if created > now:
+        return None
+    shipped = created + timedelta(hours=6 + int(u[1] * 30))
+    is_shipped = shipped <= now
+    updated = shipped if is_shipped else created
+    price = world.state_on(product, day).price_cents
+    currency = world.marketplace.currency
+    oid = order_id(world, seller, day, index, n)
+    item: dict = {
+        "orderItemId": f"{int(u[2] * 1e14):014d}",
+        "quantityOrdered": quantity,
+        "product": {
+            "asin": product.asin,
+            "title": world.listing_at(seller, product, created)["title"],
+            "sellerSku": product.sku,
+            "condition": {"conditionType": "NEW", "conditionSubtype": "NEW"},
+            "price": {"unitPrice": {"amount": f"{price / 100:.2f}", "currencyCode": currency}},
+        },
+    }
+    order: dict = {
+        "orderId": oid,
+        "createdTime": iso(created),
+        "lastUpdatedTime": iso(updated),
+        "salesChannel": {
+            "channelName": "AMAZON",
+            "marketplaceId": world.marketplace.id,
+            "marketplaceName": world.marketplace.name,
+        },
+        "orderItems": [item],
+    }
+    total = {"amount": f"{price * quantity / 100:.2f}", "currencyCode": currency}
+    if "PROCEEDS" in included:
+        order["proceeds"] = {"grandTotal": total}
+        item["proceeds"] = {
+            "proceedsTotal": total,
+            "breakdowns": [{"type": "ITEM", "subtotal": total}],
+        }
+    if "FULFILLMENT" in included:
+        order["fulfillment"] = {
+            "fulfillmentStatus": "SHIPPED" if is_shipped else "UNSHIPPED",
+            "fulfilledBy": "AMAZON" if product.fba else "MERCHANT",
+            "fulfillmentServiceLevel": "STANDARD",
+        }
+        item["fulfillment"] = {
+            "quantityFulfilled": quantity if is_shipped else 0,
+            "quantityUnfulfilled": 0 if is_shipped else quantity,
+        }
+    # Filters need these even when FULFILLMENT was not asked for.
+    order["_status"] = "SHIPPED" if is_shipped else "UNSHIPPED"
+    order["_by"] = "AMAZON" if product.fba else "MERCHANT"
+    order["_created"], order["_updated"] = created, updated
+    return order
+
+
+def _public(order: dict) -> dict:
+    return {k: v for k, v in order.items() if not k.startswith("_")}
+
+
+@require_GET
+@sp_operation("searchOrders")
+def search_orders(request: HttpRequest, seller: Seller) -> HttpResponse:
+    sim = sim_of(request)
+    world = sim.world
+    now = world.clock.now()
+    if request.GET.get("paginationToken"):
+        query = unsign_page(request, request.GET["paginationToken"], PAGE_SALT)
+        if query is None:
+            return bad_request("Invalid paginationToken.")
+    else:
+        created_after = request.GET.get("createdAfter")
+        updated_after = request.GET.get("lastUpdatedAfter")
+        if bool(created_after) == bool(updated_after):
+            return bad_request("Provide exactly one of createdAfter and lastUpdatedAfter.")
+        by_created = bool(created_after)
+        after = parse_time(created_after or updated_after or "")
+        before_raw = request.GET.get("createdBefore" if by_created else "lastUpdatedBefore")
+        before = parse_time(before_raw) if before_raw else now - timedelta(minutes=2)
+        if after is None or before is None or before < after:
+            return bad_request("Invalid Input")
+        markets = list_param(request, "marketplaceIds")
+        statuses = list_param(request, "fulfillmentStatuses")
+        fulfilled_by = list_param(request, "fulfilledBy")
+        size_raw = request.GET.get("maxResultsPerPage", "100")
+        if (
+            any(s not in STATUSES for s in statuses)
+            or any(f not in ("AMAZON", "MERCHANT") for f in fulfilled_by)
+            or not size_raw.isdigit()
+            or not 1 <= int(size_raw) <= 100
+        ):
+            return bad_request("Invalid Input")
+        oldest = now.date() - timedelta(days=HISTORY_DAYS)
+        # Orders ship within two days, so an update window starts two days earlier.
+        first = max(after.date() - timedelta(days=0 if by_created else 2), oldest)
+        query = {
+            "created": by_created,
+            "after": iso(after),
+            "before": iso(before),
+            "markets": markets,
+            "statuses": statuses,
+            "by": fulfilled_by,
+            "size": int(size_raw),
+            "included": list_param(request, "includedData"),
+            "pos": [first.toordinal(), 0, 0],
+        }
+    if query["markets"] and world.marketplace.id not in query["markets"]:
+        return json_response({"orders": []})
+    after, before = parse_time(query["after"]), parse_time(query["before"])
+    included = set(query["included"])
+    found: list[dict] = []
+    day_ord, start_index, start_n = query["pos"]
+    last_day = min(before.date(), now.date())
+    next_pos = None
+    while day_ord <= last_day.toordinal() and next_pos is None:
+        day = date.fromordinal(day_ord)
+        for index, n, quantity in _orders_of_day(world, seller, day):
+            if (index, n) < (start_index, start_n):
+                continue
+            if len(found) == query["size"]:
+                next_pos = [day_ord, index, n]
+                break
+            order = order_json(world, seller, day, index, n, quantity, included)
+            if order is None:
+                continue
+            moment = order["_created"] if query["created"] else order["_updated"]
+            if not after <= moment <= before:
+                continue
+            if query["statuses"] and order["_status"] not in query["statuses"]:
+                continue
+            if query["by"] and order["_by"] not in query["by"]:
+                continue
+            found.append(_public(order))
+        day_ord, start_index, start_n = day_ord + 1, 0, 0
+    body: dict = {"orders": found}
+    if next_pos is not None:
+        body["pagination"] = {
+            "nextToken": sign_page(request, {**query, "pos": next_pos}, PAGE_SALT)
+        }
+    body["createdBefore" if query["created"] else "lastUpdatedBefore"] = query["before"]
+    return json_response(body)
+
+
+@require_GET
+@sp_operation("getOrder")
+def get_order(request: HttpRequest, seller: Seller, order_id_: str) -> HttpResponse:
+    world = sim_of(request).world
+    parsed = parse_order_id(world, order_id_)
+    if parsed is None or parsed[0] != seller.index or parsed[2] >= len(seller.products):
+        return not_found(f"Order {order_id_} not found.")
+    _, day, index, n = parsed
+    stats = world.day_stats(seller, seller.products[index], day)
+    if n >= stats.order_items or day < world.clock.today() - timedelta(days=HISTORY_DAYS):
+        return not_found(f"Order {order_id_} not found.")
+    quantity = 2 if n < stats.units - stats.order_items else 1
+    included = set(list_param(request, "includedData"))
+    order = order_json(world, seller, day, index, n, quantity, included)
+    if order is None:
+        return not_found(f"Order {order_id_} not found.")
+    return json_response({"order": _public(order)})

@@ -1,0 +1,294 @@
+"""Reports 2021-06-30 and the presigned-style document download."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import reports as rp
+from ..reports import Report
+from ..state import Simulator
+from ..world import Seller
+from .common import (
+    bad_request,
+    int_param,
+    iso,
+    json_response,
+    list_param,
+    not_found,
+    parse_time,
+    sign_page,
+    sim_of,
+    sp_operation,
+    unsign_page,
+)
+
+DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
+PAGE_SALT = "simulator.reports.page"
+
+
+def report_json(sim: Simulator, report: Report) -> dict:
+    status, times = report.status(
+        sim.clock.now(), sim.timings.queue_seconds, sim.timings.work_seconds
+    )
+    body: dict = {
+        "reportId": report.report_id,
+        "reportType": report.report_type,
+        "marketplaceIds": report.marketplace_ids,
+        "createdTime": iso(report.created),
+        "processingStatus": status,
+    }
+    if report.data_start:
+        body["dataStartTime"] = iso(report.data_start)
+    if report.data_end:
+        body["dataEndTime"] = iso(report.data_end)
+    for name, moment in times.items():
+        body[name] = iso(moment)
+    if status in ("DONE", "FATAL") and report.document_id:
+        body["reportDocumentId"] = report.document_id
+    return body
+
+
+def _create(request: HttpRequest, seller: Seller) -> HttpResponse:
+    sim = sim_of(request)
+    try:
+        spec = json.loads(request.body or b"")
+    except ValueError:
+        return bad_request("The request body is not valid JSON.")
+    if not isinstance(spec, dict) or not spec.get("reportType") or not spec.get("marketplaceIds"):
+        return bad_request("reportType and marketplaceIds are required.")
+    if spec["reportType"] not in rp.SUPPORTED_TYPES:
+        return bad_request(f"Report type {spec['reportType']} is not supported.")
+    markets = spec["marketplaceIds"]
+    if not isinstance(markets, list) or not 1 <= len(markets) <= 25:
+        return bad_request("marketplaceIds takes 1 to 25 marketplace ids.")
+    if sim.world.marketplace.id not in markets:
+        return bad_request("The seller does not sell in the requested marketplaces.")
+    options = spec.get("reportOptions") or {}
+    if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
+        return bad_request("reportOptions maps names to strings.")
+    now = sim.clock.now()
+    start = parse_time(spec["dataStartTime"]) if spec.get("dataStartTime") else None
+    end = parse_time(spec["dataEndTime"]) if spec.get("dataEndTime") else None
+    if (spec.get("dataStartTime") and start is None) or (spec.get("dataEndTime") and end is None):
+        return bad_request("dataStartTime and dataEndTime are ISO 8601 date-times.")
+    outcome = "DONE"
+    if spec["reportType"] == rp.SALES_AND_TRAFFIC:
+        if options.get("dateGranularity", "DAY") not in rp.DATE_GRANULARITIES:
+            return bad_request("dateGranularity is DAY, WEEK or MONTH.")
+        if options.get("asinGranularity", "PARENT") not in rp.ASIN_GRANULARITIES:
+            return bad_request("asinGranularity is PARENT, CHILD or SKU.")
+        start = start or now - timedelta(days=1)
+        end = end or now
+        if end < start:
+            return bad_request("dataEndTime is before dataStartTime.")
+        # Too old, or nothing complete yet to report: Amazon cancels rather than fails.
+        if rp.is_too_old(start.date(), now.date()) or start.date() >= now.date():
+            outcome = "CANCELLED"
+    fault = sim.faults.get("createReport")
+    report = sim.reports.add(
+        Report(
+            report_id="",
+            seller_id=seller.id,
+            report_type=spec["reportType"],
+            marketplace_ids=markets,
+            created=now,
+            data_start=start,
+            data_end=end,
+            options=dict(options),
+            outcome=fault.report_outcome or outcome,
+            stuck=fault.report_stuck,
+            corrupt=sim.faults.get("getReportDocument").corrupt_document,
+        )
+    )
+    return json_response({"reportId": report.report_id}, 202)
+
+
+def _list(request: HttpRequest, seller: Seller) -> HttpResponse:
+    sim = sim_of(request)
+    page_size = int_param(request, "pageSize", 10, 100)
+    if page_size is None:
+        return bad_request("pageSize is between 1 and 100.")
+    if request.GET.get("nextToken"):
+        query = unsign_page(request, request.GET["nextToken"], PAGE_SALT)
+        if query is None:
+            return bad_request("Invalid nextToken.")
+    else:
+        statuses = list_param(request, "processingStatuses")
+        allowed = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
+        if any(s not in allowed for s in statuses):
+            return bad_request("Invalid input in processing status")
+        types = list_param(request, "reportTypes")
+        if not types or len(types) > 10:
+            return bad_request("reportTypes takes 1 to 10 report types.")
+        since = request.GET.get("createdSince")
+        query = {
+            "types": types,
+            "statuses": statuses,
+            "since": since or iso(sim.clock.now() - timedelta(days=90)),
+            "until": request.GET.get("createdUntil") or "",
+            "offset": 0,
+        }
+    since = parse_time(query["since"])
+    until = parse_time(query["until"]) if query["until"] else None
+    if since is None:
+        return bad_request("createdSince is an ISO 8601 date-time.")
+    matches = []
+    for report in sim.reports.for_seller(seller.id):
+        body = report_json(sim, report)
+        if report.report_type not in query["types"] or report.created < since:
+            continue
+        if until and report.created >= until:
+            continue
+        if query["statuses"] and body["processingStatus"] not in query["statuses"]:
+            continue
+        matches.append(body)
+    offset = query["offset"]
+    result: dict = {"reports": matches[offset : offset + page_size]}
+    if offset + page_size < len(matches):
+        result["nextToken"] = sign_page(request, {**query, "offset": offset + page_size}, PAGE_SALT)
+    return json_response(result)
+
+
+@require_http_methods(["GET", "POST"])
+def reports_collection(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return create_report(request)
+    return get_reports(request)
+
+
+create_report = sp_operation("createReport")(_create)
+get_reports = sp_operation("getReports")(_list)
+
+
+@sp_operation("getReport")
+def _get(request: HttpRequest, seller: Seller, report_id: str) -> HttpResponse:
+    sim = sim_of(request)
+    report = sim.reports.get(report_id, seller.id)
+    if report is None:
+        return not_found(f"Report {report_id} not found.")
+    return json_response(report_json(sim, report))
+
+
+@sp_operation("cancelReport")
+def _cancel(request: HttpRequest, seller: Seller, report_id: str) -> HttpResponse:
+    sim = sim_of(request)
+    report = sim.reports.get(report_id, seller.id)
+    if report is None:
+        return not_found(f"Report {report_id} not found.")
+    now = sim.clock.now()
+    status, _ = report.status(now, sim.timings.queue_seconds, sim.timings.work_seconds)
+    if status != "IN_QUEUE":
+        return bad_request(f"Report {report_id} is {status} and can only be cancelled IN_QUEUE.")
+    report.cancelled_at = now
+    return HttpResponse(status=200)
+
+
+@require_http_methods(["GET", "DELETE"])
+def report_item(request: HttpRequest, report_id: str) -> HttpResponse:
+    if request.method == "DELETE":
+        return _cancel(request, report_id=report_id)
+    return _get(request, report_id=report_id)
+
+
+def _signature(sim: Simulator, document_id: str, expires: int) -> str:
+    return hmac.new(sim.secret, f"{document_id}|{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+@require_GET
+@sp_operation("getReportDocument")
+def get_report_document(request: HttpRequest, seller: Seller, document_id: str) -> HttpResponse:
+    sim = sim_of(request)
+    report = sim.reports.by_document(document_id)
+    if report is None or report.seller_id != seller.id:
+        return not_found(f"Report document {document_id} not found.")
+    expires = int((sim.clock.now() + DOCUMENT_URL_LIFETIME).timestamp())
+    signature = _signature(sim, document_id, expires)
+    url = (
+        f"{sim.base_url}/_documents/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&X-Amz-Expires=300&Expires={expires}&X-Amz-Signature={signature}"
+    )
+    if request.GET.get("enableContentEncodingUrlHeader") == "true":
+        url += "&response-content-encoding=gzip"
+    return json_response(
+        {"reportDocumentId": document_id, "url": url, "compressionAlgorithm": "GZIP"}
+    )
+
+
+def _s3_error(code: str, message: str, status: int) -> HttpResponse:
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    )
+    response = HttpResponse(xml, status=status, content_type="application/xml")
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def document_bytes(sim: Simulator, report: Report) -> bytes:
+    """The gzip'd document, built once from the data as it stood when the report was asked for."""
+    if report.document is None:
+        seller = sim.world.seller(report.seller_id)
+        assert seller is not None  # noqa: S101 - reports only exist for known sellers
+        if report.outcome == "FATAL":
+            report.document = gzip.compress(
+                json.dumps({"errorDetails": "Report processing failed."}).encode(), mtime=0
+            )
+        elif report.report_type == rp.SALES_AND_TRAFFIC:
+            start = report.data_start or report.created
+            end = report.data_end or report.created
+            report.document = rp.build_sales_and_traffic(
+                sim.world,
+                seller,
+                start=start.date(),
+                end=end.date(),
+                date_granularity=report.options.get("dateGranularity", "DAY"),
+                asin_granularity=report.options.get("asinGranularity", "PARENT"),
+                as_of=report.created.date(),
+            )
+        else:
+            report.document = rp.build_merchant_listings(
+                sim.world, seller, as_of=report.created, base_url=sim.base_url
+            )
+        if report.corrupt:
+            report.document = report.document[: len(report.document) // 2]
+    return report.document
+
+
+@require_GET
+def download_document(request: HttpRequest, document_id: str) -> HttpResponse:
+    """The presigned-style URL: no SP-API token, an HMAC signature and a 5-minute expiry."""
+    sim = sim_of(request)
+    try:
+        expires = int(request.GET.get("Expires", ""))
+    except ValueError:
+        return _s3_error("AccessDenied", "Query-string authentication requires parameters", 403)
+    given = request.GET.get("X-Amz-Signature", "")
+    if not hmac.compare_digest(given, _signature(sim, document_id, expires)):
+        return _s3_error(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+            403,
+        )
+    if sim.clock.now() > datetime.fromtimestamp(expires, tz=UTC):
+        return _s3_error("AccessDenied", "Request has expired", 403)
+    report = sim.reports.by_document(document_id)
+    if report is None:
+        return _s3_error("NoSuchKey", "The specified key does not exist.", 404)
+    with sim.reports.build_lock:
+        payload = document_bytes(sim, report)
+    content_type = (
+        "text/tab-separated-values; charset=UTF-8"
+        if report.report_type == rp.MERCHANT_LISTINGS
+        else "application/json"
+    )
+    response = HttpResponse(payload, content_type=content_type)
+    if request.GET.get("response-content-encoding") == "gzip":
+        response["Content-Encoding"] = "gzip"
+    return response
