@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cvrtracker.accounts.models import Invitation, Membership, Team, User, UserSession
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.services import audit_record
 from cvrtracker.lib.emails import email_send
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,11 @@ def user_signup(
                 Membership.objects.create(user=user, team=invitation.team, role=invitation.role)
                 invitation.accepted_at = now
                 invitation.save(update_fields=["accepted_at"])
+                audit_record(action=AuditEntry.Action.MEMBER_JOINED, actor=user, target=invitation)
             else:
                 team = Team.objects.create(name=f"{user.get_short_name()}'s team")
                 Membership.objects.create(user=user, team=team, role=Membership.Role.OWNER)
+                audit_record(action=AuditEntry.Action.SIGNED_UP, actor=user, team=team)
     except IntegrityError:
         email_send(
             to=email, template="signup-exists", context={"login_url": _url("accounts:login")}
@@ -97,6 +101,7 @@ def user_verify_email(*, token: str) -> User:
             raise TokenInvalid("That address now belongs to another account.")
         user.email, user.pending_email, user.email_verified_at = email, "", now
         user.save(update_fields=["email", "pending_email", "email_verified_at"])
+        audit_record(action=AuditEntry.Action.EMAIL_CHANGED, actor=user)
         return user
     raise TokenInvalid("This link is no longer valid.")
 
@@ -123,6 +128,7 @@ def team_invite(*, team: Team, email: str, actor: User) -> Invitation:
     if invitation.is_expired():
         invitation.created_at = timezone.now()
         invitation.save(update_fields=["created_at"])
+    audit_record(action=AuditEntry.Action.MEMBER_INVITED, actor=actor, team=team, target=invitation)
     token = signing.dumps(str(invitation.code), salt=INVITE_SALT)
     email_send(
         to=email,
@@ -151,13 +157,15 @@ def member_remove(*, membership: Membership, actor: User) -> None:
         raise ValueError("The owner cannot be removed.")
     user = membership.user
     with transaction.atomic():
+        audit_record(
+            action=AuditEntry.Action.MEMBER_REMOVED, actor=actor, team=membership.team, target=user
+        )
         membership.delete()
         # Without a team the account cannot see anything; a fresh team of their own
         # keeps the one-team-per-user rule without handing them the old team's data.
         team = Team.objects.create(name=f"{user.get_short_name()}'s team")
         Membership.objects.create(user=user, team=team, role=Membership.Role.OWNER)
         user_end_sessions(user=user)
-    log.info("member removed team=%s by=%s", membership.team.code, actor.code)
 
 
 def user_session_start(*, user: User, session_key: str, ip: str | None, user_agent: str) -> None:

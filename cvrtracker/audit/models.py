@@ -1,0 +1,51 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEntry(models.Model):
+    """Who did what to which object, when and from where. Written once, never updated.
+
+    The database refuses UPDATE on this table (a trigger, see migration 0002);
+    rows leave only through the retention job.
+    """
+
+    class Action(models.TextChoices):
+        LOGIN = "auth.login", "Logged in"
+        LOGIN_FAILED = "auth.login_failed", "Failed log-in"
+        LOGOUT = "auth.logout", "Logged out"
+        PASSWORD_CHANGED = "auth.password_changed", "Changed password"
+        PASSWORD_RESET = "auth.password_reset", "Reset password"
+        SESSIONS_ENDED = "auth.sessions_ended", "Logged out other sessions"
+        EMAIL_CHANGED = "account.email_changed", "Changed email"
+        SIGNED_UP = "account.signed_up", "Signed up"
+        MEMBER_INVITED = "team.member_invited", "Invited a member"
+        MEMBER_JOINED = "team.member_joined", "Joined the team"
+        MEMBER_REMOVED = "team.member_removed", "Removed a member"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # SET_NULL: deleting a team or user must not need rewriting the trail first;
+    # the purge job deletes a team's entries explicitly.
+    team = models.ForeignKey("accounts.Team", models.SET_NULL, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=40, choices=Action.choices)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_code = models.CharField(max_length=40, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Audit entries are append-only.")
+        super().save(*args, **kwargs)
