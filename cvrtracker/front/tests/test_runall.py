@@ -59,8 +59,15 @@ def test_ctrl_c_stops_every_process(tmp_path):
                 assert time.monotonic() < deadline, "the web server did not come up"
                 time.sleep(0.5)
         assert body["status"] == "ok"
+        while True:  # the simulator listens for TLS on its own port
+            try:
+                socket.create_connection(("127.0.0.1", int(env["SIM_PORT"])), timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the simulator did not come up"
+                time.sleep(0.5)
         children = children_of(proc.pid)
-        assert len(children) == 2  # web and worker
+        assert len(children) == 3  # web, worker and the Amazon simulator
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
         time.sleep(0.5)

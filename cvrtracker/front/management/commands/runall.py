@@ -24,8 +24,22 @@ def worker_command() -> list[str]:
     return ["db_worker", "--queue-name", "*", "--no-reload"]
 
 
+def simulator_command() -> list[str]:
+    # Relaxed quotas by default: with Amazon's real ones a two-year backfill
+    # takes half a day, and a newcomer should see data within a minute.
+    return [
+        "amazonsim",
+        "--port",
+        os.environ.get("SIM_PORT", "8100"),
+        "--quota",
+        os.environ.get("SIM_QUOTA", "relaxed"),
+        "--asins",
+        os.environ.get("SIM_ASINS", "200"),
+    ]
+
+
 class Command(BaseCommand):
-    help = "Run the web server and the task worker (Ctrl-C stops them all)."
+    help = "Run the web server, the task worker and the Amazon simulator (Ctrl-C stops them all)."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -36,6 +50,9 @@ class Command(BaseCommand):
             "web": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
             "worker": [*manage, *worker_command()],
         }
+        if not getattr(settings, "AMAZON_PRODUCTION", False):
+            # The embedded product talks to the local Amazon simulator, never to Amazon.
+            commands["simulator"] = [*manage, *simulator_command()]
         for name, extra in getattr(settings, "RUNALL_EXTRA_PROCESSES", {}).items():
             commands[name] = [*manage, *extra]
 
