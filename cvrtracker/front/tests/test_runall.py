@@ -40,6 +40,9 @@ def test_ctrl_c_stops_every_process(tmp_path):
         **os.environ,
         "VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "SIM_PORT": str(free_port()),
+        "SIM_CA_DIR": str(tmp_path / "sim"),
+        "SIM_ASINS": "20",
     }
     env.pop("REDIS_URL", None)
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
