@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "cvrtracker.front",
     "cvrtracker.audit",
     "cvrtracker.simulator",
+    "cvrtracker.amazon",
 ]
 
 MIDDLEWARE = [
@@ -259,3 +260,53 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
 }
+
+# Amazon SP-API ----------------------------------------------------------------
+# Encryption at rest (cvrtracker/lib/crypto.py): the 256-bit master key that wraps
+# every connection's data key, base64, from MASTER_KEY or MASTER_KEY_FILE. Without
+# one, the embedded demo generates var/master_key (mode 0600).
+MASTER_KEY = env("MASTER_KEY")
+MASTER_KEY_PATH = VAR_DIR / "master_key"
+# Defaults talk to the local simulator that `make run` starts; AMAZON_PRODUCTION=1
+# switches every default to Amazon's hosts (each may still be set one by one).
+AMAZON_PRODUCTION = env_bool("AMAZON_PRODUCTION")
+_AMAZON_SIM = env("AMAZON_SIMULATOR_URL", "https://127.0.0.1:8100").rstrip("/")
+LWA_CLIENT_ID = env(
+    "LWA_CLIENT_ID", "" if AMAZON_PRODUCTION else "amzn1.application-oa2-client.simulator"
+)
+LWA_CLIENT_SECRET = env("LWA_CLIENT_SECRET", "" if AMAZON_PRODUCTION else "sim-secret")
+AMAZON_APPLICATION_ID = env(
+    "AMAZON_APPLICATION_ID", "" if AMAZON_PRODUCTION else "amzn1.sp.solution.simulator"
+)
+AMAZON_REDIRECT_URI = env("AMAZON_REDIRECT_URI", f"{SITE_ROOT}/amazon/callback/")
+# A draft app needs version=beta on the consent URL (Amazon answers MD1000 otherwise).
+AMAZON_APP_IS_DRAFT = env_bool("AMAZON_APP_IS_DRAFT", not AMAZON_PRODUCTION)
+AMAZON_LWA_TOKEN_URL = env(
+    "AMAZON_LWA_TOKEN_URL",
+    "https://api.amazon.com/auth/o2/token" if AMAZON_PRODUCTION else f"{_AMAZON_SIM}/auth/o2/token",
+)
+_AMAZON_HOSTS = {
+    "NA": ("https://sellingpartnerapi-na.amazon.com", "https://sellercentral.amazon.com"),
+    "EU": ("https://sellingpartnerapi-eu.amazon.com", "https://sellercentral-europe.amazon.com"),
+    "FE": ("https://sellingpartnerapi-fe.amazon.com", "https://sellercentral.amazon.co.jp"),
+}
+AMAZON_SPAPI_URLS = {
+    region: env(f"AMAZON_SPAPI_URL_{region}", api if AMAZON_PRODUCTION else _AMAZON_SIM)
+    for region, (api, _) in _AMAZON_HOSTS.items()
+}
+AMAZON_CONSENT_URLS = {
+    region: env(f"AMAZON_CONSENT_URL_{region}", central if AMAZON_PRODUCTION else _AMAZON_SIM)
+    for region, (_, central) in _AMAZON_HOSTS.items()
+}
+# Extra CA to trust for Amazon calls: only the simulator's, and only when set.
+AMAZON_CA_FILE = env(
+    "AMAZON_CA_FILE", "" if AMAZON_PRODUCTION else str(VAR_DIR / "sim" / "ca.pem")
+)
+# Rate-limit state shared by every worker: Redis when REDIS_URL is set, else the
+# database; "memory" is per process (tests only).
+AMAZON_RATELIMIT_STORAGE = env("AMAZON_RATELIMIT_STORAGE", "redis" if REDIS_URL else "database")
+AMAZON_RETRY_ATTEMPTS = int(env("AMAZON_RETRY_ATTEMPTS", "6"))
+AMAZON_RETRY_INITIAL_SECONDS = float(env("AMAZON_RETRY_INITIAL_SECONDS", "1"))
+AMAZON_RETRY_MAX_SECONDS = float(env("AMAZON_RETRY_MAX_SECONDS", "120"))
+AMAZON_HTTP_TIMEOUT_SECONDS = float(env("AMAZON_HTTP_TIMEOUT_SECONDS", "30"))
+# Amazon SP-API end -------------------------------------------------------------

@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("cvrtracker.front.urls")),
     path("accounts/", include("cvrtracker.accounts.urls")),
+    path("amazon/", include("cvrtracker.amazon.urls")),
 ]

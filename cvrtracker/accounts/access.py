@@ -46,3 +46,33 @@ def get_invitation_for_owner(user: User, code) -> Invitation:
         return Invitation.objects.get(team=team, code=code, accepted_at__isnull=True)
     except Invitation.DoesNotExist:
         raise Http404("No such invitation") from None
+
+
+# Amazon seller connections ---------------------------------------------------------
+
+
+def get_connections_for_user(user: User):
+    """The seller connections of the user's team (any member may see them)."""
+    from cvrtracker.amazon.models import SellerConnection
+
+    return SellerConnection.objects.filter(team=get_team_for_user(user))
+
+
+def get_connection_for_user(user: User, code):
+    """A seller connection of the user's team, by its public code; 404 otherwise."""
+    from cvrtracker.amazon.models import SellerConnection
+
+    try:
+        return SellerConnection.objects.get(team=get_team_for_user(user), code=code)
+    except SellerConnection.DoesNotExist:
+        raise Http404("No such seller connection") from None
+
+
+def get_owned_connection_for_user(user: User, code):
+    """A seller connection the user may change (connect, disconnect): owners only."""
+    from cvrtracker.amazon.models import SellerConnection
+
+    try:
+        return SellerConnection.objects.get(team=get_owned_team_for_user(user), code=code)
+    except SellerConnection.DoesNotExist:
+        raise Http404("No such seller connection") from None

@@ -1,0 +1,271 @@
+"""The one module that talks to Amazon: Login with Amazon and the Selling Partner API.
+
+Base URLs come from settings, so the same code talks to Amazon or to the local
+simulator. Every connection uses TLS 1.2 or newer; the simulator's CA is
+trusted only when AMAZON_CA_FILE names it. Every failure is an `AmazonError`
+whose `permanent` flag tells the caller whether trying later can help.
+Secrets (client secret, tokens, codes) never reach logs or error messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import httpx
+from django.conf import settings
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from cvrtracker.amazon.ratelimit import limiter_for
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"CVRTracker/0.1 (Language=Python/{platform.python_version()})"
+CONSENT_PATH = "/apps/authorize/consent"
+# How long one call may wait for its own client-side bucket before giving up for now.
+QUOTA_WAIT_SECONDS = 300.0
+
+
+class AmazonError(Exception):
+    """Anything that went wrong talking to Amazon.
+
+    `permanent` errors will not heal by retrying (a revoked grant, a refused
+    request); the others (throttling, 5xx, timeouts) are retried with backoff.
+    """
+
+    def __init__(self, message: str, *, permanent: bool, status: int | None = None, code: str = ""):
+        super().__init__(message)
+        self.permanent = permanent
+        self.status = status
+        self.code = code
+
+
+class RevokedAuthorization(AmazonError):
+    """LWA answered invalid_grant to a refresh: the seller revoked us, or the grant expired."""
+
+    def __init__(self, message: str = "The seller's authorization is revoked or expired"):
+        super().__init__(message, permanent=True, status=400, code="invalid_grant")
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    expires_in: int
+    refresh_token: str | None = None
+
+    def __repr__(self) -> str:  # keep tokens out of tracebacks and logs
+        return f"<TokenGrant expires_in={self.expires_in}>"
+
+
+# Transport ------------------------------------------------------------------------
+
+
+def ssl_context(ca_file: str = "") -> ssl.SSLContext:
+    """Verifying context with TLS 1.2 minimum; only `ca_file` is trusted when given."""
+    context = ssl.create_default_context(cafile=ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+@cache
+def _http(ca_file: str, timeout: float) -> httpx.Client:
+    # One pooled client per configuration; httpx.Client is safe to share across threads.
+    return httpx.Client(
+        verify=ssl_context(ca_file),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        follow_redirects=False,
+        headers={"user-agent": USER_AGENT},
+    )
+
+
+def http() -> httpx.Client:
+    return _http(settings.AMAZON_CA_FILE, settings.AMAZON_HTTP_TIMEOUT_SECONDS)
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, AmazonError) and not error.permanent
+
+
+def retrying() -> Retrying:
+    """Exponential backoff with jitter on transient errors (429, 5xx, timeouts)."""
+    initial = settings.AMAZON_RETRY_INITIAL_SECONDS
+    return Retrying(
+        retry=retry_if_exception(_transient),
+        stop=stop_after_attempt(settings.AMAZON_RETRY_ATTEMPTS),
+        wait=wait_exponential_jitter(
+            multiplier=initial, max=settings.AMAZON_RETRY_MAX_SECONDS, jitter=initial
+        ),
+        reraise=True,
+    )
+
+
+def _send(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    try:
+        return http().request(method, url, **kwargs)
+    except httpx.TimeoutException:
+        raise AmazonError("Amazon did not answer in time", permanent=False) from None
+    except httpx.TransportError as error:
+        # A certificate we do not trust is a configuration error, not bad weather.
+        permanent = isinstance(error.__cause__, ssl.SSLError) or "CERTIFICATE" in str(error)
+        raise AmazonError(
+            f"Could not reach Amazon ({type(error).__name__})", permanent=permanent
+        ) from None
+
+
+# Login with Amazon ------------------------------------------------------------------
+
+
+def consent_url(*, region: str, state: str) -> str:
+    """Seller Central's consent page for our app, for a seller of `region`."""
+    params = {
+        "application_id": settings.AMAZON_APPLICATION_ID,
+        "state": state,
+        "redirect_uri": settings.AMAZON_REDIRECT_URI,
+    }
+    if settings.AMAZON_APP_IS_DRAFT:
+        params["version"] = "beta"
+    base = settings.AMAZON_CONSENT_URLS[region].rstrip("/") + CONSENT_PATH
+    return str(httpx.URL(base, params=params))
+
+
+def _lwa(form: dict[str, str], *, refresh: bool) -> TokenGrant:
+    body = {
+        **form,
+        "client_id": settings.LWA_CLIENT_ID,
+        "client_secret": settings.LWA_CLIENT_SECRET,
+    }
+    headers = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
+    response = _send("POST", settings.AMAZON_LWA_TOKEN_URL, data=body, headers=headers)
+    if response.status_code == 200:
+        data = response.json()
+        return TokenGrant(
+            access_token=data["access_token"],
+            expires_in=int(data.get("expires_in", 3600)),
+            refresh_token=data.get("refresh_token"),
+        )
+    try:
+        error = str(response.json().get("error", ""))
+    except ValueError:
+        error = ""
+    logger.warning("LWA token request refused: HTTP %s %s", response.status_code, error)
+    if error == "invalid_grant" and refresh:
+        raise RevokedAuthorization()
+    if response.status_code >= 500 or response.status_code == 429:
+        raise AmazonError(
+            "Login with Amazon is unavailable", permanent=False, status=response.status_code
+        )
+    raise AmazonError(
+        f"Login with Amazon refused the request ({error or response.status_code})",
+        permanent=True,
+        status=response.status_code,
+        code=error,
+    )
+
+
+def lwa_exchange_code(*, code: str) -> TokenGrant:
+    """Trade a consent page's spapi_oauth_code (valid 5 minutes) for tokens.
+
+    Not retried: a code works once, so a lost answer cannot be asked again.
+    """
+    return _lwa(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": settings.AMAZON_REDIRECT_URI,
+        },
+        refresh=False,
+    )
+
+
+def lwa_refresh(*, refresh_token: str) -> TokenGrant:
+    """A new access token; RevokedAuthorization when the grant is gone."""
+    return retrying()(
+        _lwa, {"grant_type": "refresh_token", "refresh_token": refresh_token}, refresh=True
+    )
+
+
+# Selling Partner API -------------------------------------------------------------------
+
+
+def _error_code(response: httpx.Response) -> tuple[str, str]:
+    try:
+        errors = response.json().get("errors") or [{}]
+        return str(errors[0].get("code", "")), str(errors[0].get("details", ""))
+    except (ValueError, AttributeError):
+        return "", ""
+
+
+class SpApiClient:
+    """Calls for one seller connection: rate-limited, retried, token refreshed on expiry.
+
+    `access_token(force)` returns a valid access token, fetching a new one when
+    `force` is true (after Amazon refused the previous one).
+    """
+
+    def __init__(self, *, region: str, rate_key: str, access_token: Callable[[bool], str]):
+        self.base_url = settings.AMAZON_SPAPI_URLS[region].rstrip("/")
+        self.rate_key = rate_key
+        self._access_token = access_token
+
+    def call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> Any:
+        """The decoded JSON body of a successful call; AmazonError otherwise."""
+        return retrying()(self._call_once, operation, method, path, params, json_body)
+
+    def _call_once(
+        self, operation: str, method: str, path: str, params: Any, json_body: Any
+    ) -> Any:
+        limiter = limiter_for(self.rate_key, operation)
+        try:
+            limiter.acquire(timeout=QUOTA_WAIT_SECONDS)
+        except TimeoutError:
+            raise AmazonError(f"{operation}: quota exhausted for now", permanent=False) from None
+        response = self._send(method, path, params, json_body, force=False)
+        if response.status_code in (401, 403):
+            # The access token may have expired or died early: one fresh token, then
+            # the same request again (it was refused, so nothing was done twice).
+            limiter.acquire(timeout=QUOTA_WAIT_SECONDS)
+            response = self._send(method, path, params, json_body, force=True)
+        limiter.observe(response.headers.get("x-amzn-RateLimit-Limit"))
+        status = response.status_code
+        logger.info("SP-API %s -> %s", operation, status)
+        if status < 300:
+            return response.json() if response.content else None
+        code, _ = _error_code(response)
+        if status == 429 or status >= 500:
+            raise AmazonError(
+                f"{operation}: Amazon answered {status}", permanent=False, status=status, code=code
+            )
+        raise AmazonError(
+            f"{operation}: Amazon refused the request ({status} {code})",
+            permanent=True,
+            status=status,
+            code=code,
+        )
+
+    def _send(
+        self, method: str, path: str, params: Any, json_body: Any, *, force: bool
+    ) -> httpx.Response:
+        headers = {"x-amz-access-token": self._access_token(force)}
+        return _send(method, self.base_url + path, params=params, json=json_body, headers=headers)
+
+    # Operations ---------------------------------------------------------------------
+
+    def get_marketplace_participations(self) -> list[dict]:
+        """[{marketplace{id,name,countryCode,...}, participation{...}, storeName}, ...]"""
+        body = self.call(
+            "getMarketplaceParticipations", "GET", "/sellers/v1/marketplaceParticipations"
+        )
+        return list(body.get("payload") or [])

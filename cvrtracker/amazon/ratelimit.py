@@ -1,0 +1,220 @@
+"""Client-side token buckets per (connection, operation), shared by every worker.
+
+Amazon meters each (application, seller, operation) with a token bucket: the
+rate refills it, the burst is its size. We keep the same bucket on our side so
+that workers on any number of machines stay under the quota together, instead
+of learning it from 429s. The algorithm is pyrate-limiter's GCRA (a token
+bucket kept as one timestamp); its state lives in Redis (the library's atomic
+Lua store) when REDIS_URL is set, else in a database row locked per check, so
+the embedded demo's web server and worker share it too.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.db import transaction
+from pyrate_limiter import Rate, RateItem, StateBucket, TokenBucket
+from pyrate_limiter.abstracts.algorithm import Decision, State, StateAlgorithm
+from pyrate_limiter.abstracts.store import StateStore
+from pyrate_limiter.buckets import InMemoryStateStore, RedisStateStore
+from pyrate_limiter.clocks import WallClock
+
+from cvrtracker.amazon.models import RateLimitState
+
+# (rate in requests per second, burst), the default usage plans of the operations
+# we call, as the official models state them (checked by tests/test_ratelimit.py).
+USAGE_PLANS: dict[str, tuple[float, int]] = {
+    "getMarketplaceParticipations": (0.016, 15),
+    "searchListingsItems": (5, 5),
+    "getListingsItem": (5, 10),
+    "searchCatalogItems": (2, 2),
+    "getCatalogItem": (2, 2),
+    "getInventorySummaries": (2, 2),
+    "searchOrders": (0.0056, 20),
+    "getOrder": (0.5, 30),
+    "createReport": (0.0167, 15),
+    "getReport": (2, 15),
+    "getReports": (0.0222, 10),
+    "cancelReport": (0.0222, 10),
+    "getReportDocument": (0.0167, 15),
+}
+
+
+SAFETY = 0.95
+
+
+def bucket_rate(rate: float, burst: int) -> Rate:
+    """A pyrate-limiter Rate of one request per emission interval, bucket size `burst`.
+
+    We run 5% slower than Amazon refills: requests reach Amazon after varying
+    network delays, and two that left us one interval apart may arrive closer.
+    """
+    return Rate(1, max(1, math.ceil(1000 / (rate * SAFETY))), burst=burst)
+
+
+class DatabaseStateStore(StateStore):
+    """pyrate-limiter state in a RateLimitState row, read and written under a row lock.
+
+    On PostgreSQL `select_for_update` serializes checks of one key; on SQLite the
+    IMMEDIATE transaction mode of our settings takes the database write lock.
+    """
+
+    default_clock = WallClock()
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def _row(self) -> RateLimitState:
+        RateLimitState.objects.bulk_create([RateLimitState(key=self.key)], ignore_conflicts=True)
+        return RateLimitState.objects.select_for_update().get(key=self.key)
+
+    def check(self, algorithm, rates, now, weight) -> Decision:
+        with transaction.atomic():
+            row = self._row()
+            new_state, decision = algorithm.step(rates, (row.tat,), now, weight)
+            if decision.allowed:
+                row.tat = int(new_state[0])
+                row.save(update_fields=["tat", "updated_at"])
+            return decision
+
+    def read(self, algorithm: StateAlgorithm, rates: list[Rate]) -> State:
+        row = RateLimitState.objects.filter(key=self.key).first()
+        return (row.tat,) if row else algorithm.initial(rates)
+
+    def reset(self) -> None:
+        RateLimitState.objects.filter(key=self.key).update(tat=0)
+
+
+# Process-local state for AMAZON_RATELIMIT_STORAGE="memory" (tests, one-off scripts).
+_memory_stores: dict[str, InMemoryStateStore] = {}
+_memory_rates: dict[str, float] = {}
+_memory_lock = threading.Lock()
+
+
+@cache
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def redis_client():
+    return _redis(settings.REDIS_URL or "redis://127.0.0.1:6379/0")
+
+
+@dataclass
+class OperationLimiter:
+    """The bucket of one (connection, operation)."""
+
+    key: str
+    operation: str
+    storage: str
+
+    def _store(self) -> StateStore:
+        if self.storage == "redis":
+            return RedisStateStore(redis_client(), f"cvrt:ratelimit:{self.key}")
+        if self.storage == "memory":
+            with _memory_lock:
+                return _memory_stores.setdefault(self.key, InMemoryStateStore())
+        return DatabaseStateStore(self.key)
+
+    def rate(self) -> Rate:
+        """The model's plan, with the rate Amazon last announced for this key if any."""
+        default_rate, burst = USAGE_PLANS[self.operation]
+        observed = self.observed_rate()
+        return bucket_rate(observed or default_rate, burst)
+
+    def observed_rate(self) -> float | None:
+        if self.storage == "redis":
+            raw = redis_client().get(f"cvrt:ratelimit-rate:{self.key}")
+            return float(raw) if raw else None
+        if self.storage == "memory":
+            return _memory_rates.get(self.key)
+        return (
+            RateLimitState.objects.filter(key=self.key)
+            .values_list("observed_rate", flat=True)
+            .first()
+        )
+
+    def observe(self, header: str | None) -> None:
+        """Adopt the rate from an x-amzn-RateLimit-Limit header (sent on 2xx/400/404 only)."""
+        try:
+            rate = float(header) if header else 0.0
+        except ValueError:
+            return
+        old_rate = self.observed_rate() or USAGE_PLANS[self.operation][0]
+        if not (0 < rate < 10_000) or rate == old_rate:
+            return
+        # The bucket state is a time at which the debt is paid back at the old
+        # rate; restate that debt in calls at the new rate, or a faster rate
+        # would still wait as long as the slow one.
+        old_emission = bucket_rate(old_rate, 1).interval * 1000
+        new_emission = bucket_rate(rate, 1).interval * 1000
+        now_us = WallClock().now() * 1000
+
+        def rescale(tat: int) -> int:
+            return now_us + (tat - now_us) * new_emission // old_emission if tat > now_us else tat
+
+        if self.storage == "redis":
+            redis = redis_client()
+            state_key = f"cvrt:ratelimit:{self.key}"
+            from redis.exceptions import WatchError
+
+            with redis.pipeline() as pipe:
+                try:
+                    pipe.watch(state_key)
+                    tat = int(pipe.hget(state_key, "tat1") or 0)
+                    pipe.multi()
+                    if tat:
+                        pipe.hset(state_key, "tat1", str(rescale(tat)))
+                    # Forget an announced rate after a day: Amazon may raise it again.
+                    pipe.set(f"cvrt:ratelimit-rate:{self.key}", str(rate), ex=86400)
+                    pipe.execute()
+                except WatchError:
+                    pass  # another worker changed the bucket; the next answer tells us again
+        elif self.storage == "memory":
+            store = self._store()
+            with _memory_lock:
+                if store._state is not None:
+                    store._state = (rescale(int(store._state[0])),)
+                _memory_rates[self.key] = rate
+        else:
+            with transaction.atomic():
+                row = DatabaseStateStore(self.key)._row()
+                row.tat, row.observed_rate = rescale(row.tat), rate
+                row.save(update_fields=["tat", "observed_rate", "updated_at"])
+
+    def try_acquire(self) -> int:
+        """Take a token: 0 when granted, else the milliseconds to wait before asking again."""
+        bucket = StateBucket([self.rate()], algorithm=TokenBucket(), store=self._store())
+        item = RateItem(self.key, WallClock().now(), weight=1)
+        decision = bucket.put_decision(item)
+        assert isinstance(decision, Decision)
+        if decision.allowed:
+            return 0
+        return max(1, decision.retry_after_ms or 1)
+
+    def acquire(self, *, timeout: float) -> None:
+        """Block until a token is granted; TimeoutError if that would take over `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            wait_ms = self.try_acquire()
+            if wait_ms == 0:
+                return
+            if time.monotonic() + wait_ms / 1000 > deadline:
+                raise TimeoutError(f"{self.operation} quota: next call in {wait_ms} ms")
+            time.sleep(wait_ms / 1000)
+
+
+def limiter_for(connection_key: str, operation: str) -> OperationLimiter:
+    return OperationLimiter(
+        key=f"{connection_key}:{operation}",
+        operation=operation,
+        storage=settings.AMAZON_RATELIMIT_STORAGE,
+    )

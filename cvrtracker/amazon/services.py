@@ -1,0 +1,248 @@
+"""Seller connection services: connect, tokens, marketplaces, errors, disconnect.
+
+Every function here that may call Amazon checks first that the connection is
+active and still has its refresh token, so a disconnected or revoked
+connection makes no call at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cvrtracker.accounts.models import Team, User
+from cvrtracker.amazon import client
+from cvrtracker.amazon.client import AmazonError, RevokedAuthorization, SpApiClient, TokenGrant
+from cvrtracker.amazon.models import SellerConnection
+
+logger = logging.getLogger(__name__)
+
+Status = SellerConnection.Status
+# Refresh this long before Amazon's expiry, so that a token never dies mid-call.
+TOKEN_MARGIN = timedelta(seconds=60)
+# When a sync failed for a reason that may pass, the scheduler tries again after this.
+RETRY_LATER = timedelta(minutes=15)
+
+REVOKED_WORDS = (
+    "Amazon says CVR Tracker no longer has access to this seller account: the "
+    "authorization was removed in Seller Central or has expired. Reconnect the account "
+    "to resume syncing, or disconnect it."
+)
+TRANSIENT_WORDS = (
+    "Amazon was busy or could not be reached at the last sync. We will try again "
+    "automatically; there is nothing you need to do."
+)
+REFUSED_WORDS = (
+    "Amazon refused a request for this account. If this message stays, reconnect the "
+    "account; the app's permissions may have changed."
+)
+
+
+class SellerAlreadyConnected(Exception):
+    """The seller account is connected to another team."""
+
+
+def connection_connect(
+    *, team: Team, user: User, region: str, selling_partner_id: str, grant: TokenGrant
+) -> SellerConnection:
+    """Store a new authorization (or renew this team's existing one); returns the connection.
+
+    SellerAlreadyConnected when another team holds this seller account: one
+    seller's data belongs to one tenant.
+    """
+    if not grant.refresh_token:
+        raise AmazonError("Amazon sent no refresh token", permanent=True)
+    existing = SellerConnection.objects.filter(selling_partner_id=selling_partner_id).first()
+    if existing and existing.team_id != team.id:
+        raise SellerAlreadyConnected(selling_partner_id)
+    connection = existing or SellerConnection(
+        team=team, selling_partner_id=selling_partner_id, created_by=user
+    )
+    connection.region = region
+    if not connection.wrapped_data_key:
+        connection.create_data_key()
+    connection.refresh_token_enc = connection.seal("refresh_token", grant.refresh_token)
+    _store_access_token(connection, grant)
+    connection.status = Status.ACTIVE
+    connection.last_error, connection.last_error_at = "", None
+    connection.next_sync_at = timezone.now()
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError:
+        # Another team connected the same seller between our check and our insert.
+        raise SellerAlreadyConnected(selling_partner_id) from None
+    logger.info("Seller connection %s connected (%s)", connection.code, region)
+    return connection
+
+
+def connection_authorize(
+    *, team: Team, user: User, region: str, selling_partner_id: str, code: str
+) -> SellerConnection:
+    """Finish the consent flow: exchange the code, store the grant, discover marketplaces.
+
+    SellerAlreadyConnected before any token is requested when another team holds
+    the seller; AmazonError when the code exchange fails. A failed marketplace
+    discovery does not undo the connection: it is recorded and retried later.
+    """
+    taken = SellerConnection.objects.filter(selling_partner_id=selling_partner_id)
+    if taken.exclude(team=team).exists():
+        raise SellerAlreadyConnected(selling_partner_id)
+    grant = client.lwa_exchange_code(code=code)
+    connection = connection_connect(
+        team=team, user=user, region=region, selling_partner_id=selling_partner_id, grant=grant
+    )
+    try:
+        connection_sync_marketplaces(connection=connection)
+    except AmazonError as error:
+        # Recorded on the connection already; a passing problem gets a second try soon.
+        if not error.permanent:
+            from cvrtracker.amazon.tasks import enqueue_sync_marketplaces
+
+            enqueue_sync_marketplaces(connection)
+    return connection
+
+
+def _store_access_token(connection: SellerConnection, grant: TokenGrant) -> None:
+    connection.access_token_enc = connection.seal("access_token", grant.access_token)
+    connection.access_token_expires_at = timezone.now() + timedelta(seconds=grant.expires_in)
+
+
+def _usable(connection: SellerConnection) -> bool:
+    expires = connection.access_token_expires_at
+    return bool(connection.access_token_enc) and bool(
+        expires and expires - TOKEN_MARGIN > timezone.now()
+    )
+
+
+def connection_access_token(*, connection: SellerConnection, force: bool = False) -> str:
+    """A valid LWA access token for the connection, refreshing it if needed.
+
+    The refresh happens under a row lock, so concurrent workers make exactly one
+    LWA call and the others reuse its token. `force` means Amazon refused the
+    token this instance holds. RevokedAuthorization marks the connection revoked.
+    """
+    if not force and connection.is_active and _usable(connection):
+        # One indexed read per call, so that a disconnect or revocation seen by
+        # another process stops this one before its next request, not in an hour.
+        if not SellerConnection.objects.filter(pk=connection.pk, status=Status.ACTIVE).exists():
+            raise AmazonError("The seller connection is not active", permanent=True)
+        return connection.unseal("access_token", connection.access_token_enc) or ""
+    held = bytes(connection.access_token_enc) if connection.access_token_enc else None
+    try:
+        with transaction.atomic():
+            row = SellerConnection.objects.select_for_update().get(pk=connection.pk)
+            if row.status != Status.ACTIVE or not row.refresh_token_enc:
+                raise AmazonError("The seller connection is not active", permanent=True)
+            current = bytes(row.access_token_enc) if row.access_token_enc else None
+            # Reuse a token someone else refreshed while we waited for the lock.
+            if _usable(row) and (not force or current != held):
+                token = row.unseal("access_token", row.access_token_enc) or ""
+            else:
+                refresh_token = row.unseal("refresh_token", row.refresh_token_enc) or ""
+                grant = client.lwa_refresh(refresh_token=refresh_token)
+                _store_access_token(row, grant)
+                row.save(update_fields=["access_token_enc", "access_token_expires_at"])
+                token = grant.access_token
+    except RevokedAuthorization as error:
+        connection_record_error(connection=connection, error=error)
+        raise
+    connection.access_token_enc = row.access_token_enc
+    connection.access_token_expires_at = row.access_token_expires_at
+    return token
+
+
+def connection_client(*, connection: SellerConnection) -> SpApiClient:
+    """An SP-API client for the connection; AmazonError(permanent) unless it is active."""
+    if not connection.is_active or not connection.refresh_token_enc:
+        raise AmazonError("The seller connection is not active", permanent=True)
+    return SpApiClient(
+        region=connection.region,
+        rate_key=str(connection.code),
+        access_token=lambda force: connection_access_token(connection=connection, force=force),
+    )
+
+
+def connection_sync_marketplaces(*, connection: SellerConnection) -> list[dict]:
+    """Fetch the seller's marketplaces (getMarketplaceParticipations); returns them as stored."""
+    try:
+        participations = connection_client(connection=connection).get_marketplace_participations()
+    except AmazonError as error:
+        connection_record_error(connection=connection, error=error)
+        raise
+    marketplaces = []
+    for item in participations:
+        market, participation = item.get("marketplace") or {}, item.get("participation") or {}
+        marketplaces.append(
+            {
+                "id": market.get("id", ""),
+                "name": market.get("name", ""),
+                "countryCode": market.get("countryCode", ""),
+                "defaultCurrencyCode": market.get("defaultCurrencyCode", ""),
+                "domainName": market.get("domainName", ""),
+                "isParticipating": bool(participation.get("isParticipating")),
+                "hasSuspendedListings": bool(participation.get("hasSuspendedListings")),
+            }
+        )
+    store_name = next((p["storeName"] for p in participations if p.get("storeName")), "")
+    connection.marketplaces = marketplaces
+    connection.store_name_enc = connection.seal("store_name", store_name)
+    connection.marketplaces_synced_at = timezone.now()
+    connection.last_error, connection.last_error_at = "", None
+    connection.save(
+        update_fields=[
+            "marketplaces",
+            "store_name_enc",
+            "marketplaces_synced_at",
+            "last_error",
+            "last_error_at",
+            "updated_at",
+        ]
+    )
+    return marketplaces
+
+
+def connection_record_error(*, connection: SellerConnection, error: AmazonError) -> None:
+    """Tell the seller what went wrong; a revoked grant stops the connection for good."""
+    now = timezone.now()
+    if isinstance(error, RevokedAuthorization):
+        # The refresh token is worthless now; drop it with the access token so
+        # that nothing can call Amazon for this seller until they reconnect.
+        SellerConnection.objects.filter(pk=connection.pk).update(
+            status=Status.REVOKED,
+            refresh_token_enc=None,
+            access_token_enc=None,
+            access_token_expires_at=None,
+            next_sync_at=None,
+            last_error=REVOKED_WORDS,
+            last_error_at=now,
+        )
+        connection.refresh_from_db()
+        logger.warning("Seller connection %s: authorization revoked", connection.code)
+        return
+    words = REFUSED_WORDS if error.permanent else TRANSIENT_WORDS
+    # Only on a connection still active: a disconnected one keeps its quiet state.
+    active = SellerConnection.objects.filter(pk=connection.pk, status=Status.ACTIVE)
+    if not active.update(last_error=words, last_error_at=now, next_sync_at=now + RETRY_LATER):
+        return
+    connection.last_error, connection.last_error_at = words, now
+    logger.warning("Seller connection %s: %s", connection.code, error)
+
+
+def connection_disconnect(*, connection: SellerConnection) -> None:
+    """Stop every call at once: tokens deleted, nothing due. The data stays until purged."""
+    SellerConnection.objects.filter(pk=connection.pk).update(
+        status=Status.DISCONNECTED,
+        refresh_token_enc=None,
+        access_token_enc=None,
+        access_token_expires_at=None,
+        next_sync_at=None,
+        last_error="",
+        last_error_at=None,
+        updated_at=timezone.now(),
+    )
+    connection.refresh_from_db()
+    logger.info("Seller connection %s disconnected", connection.code)

@@ -1,0 +1,53 @@
+"""Shortcuts past the consent page for tests that need a connected seller."""
+
+from __future__ import annotations
+
+from cvrtracker.accounts.models import Team, User
+from cvrtracker.amazon.client import TokenGrant
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.amazon.services import connection_connect
+from cvrtracker.simulator.testing import SimClient
+
+
+def connect_seller(sim, *, team: Team, user: User, seller: int = 0) -> SellerConnection:
+    """Connect the simulator's seller number `seller` to `team`, with a real refresh token."""
+    seller_id = sim.world.sellers[seller].id
+    refresh_token = SimClient(sim).refresh_token(seller_id)
+    grant = TokenGrant(access_token="", expires_in=0, refresh_token=refresh_token)
+    connection = connection_connect(
+        team=team, user=user, region="NA", selling_partner_id=seller_id, grant=grant
+    )
+    # No access token yet: the first call fetches one through LWA.
+    connection.access_token_enc = None
+    connection.access_token_expires_at = None
+    connection.save()
+    return connection
+
+
+def counters(sim, seller_id: str) -> dict:
+    """Calls the simulator counted for a seller: {operation: {"calls": n, outcome: n}}."""
+    answer = SimClient(sim).get("/_sim/counters", params={"sellerId": seller_id}).json()
+    return answer.get(seller_id, {})
+
+
+def confirm_consent(sim, consent_url: str, *, seller: int = 0) -> str:
+    """Click Confirm on the simulator's consent page; returns the callback path and query."""
+    import re
+    from urllib.parse import urlsplit
+
+    sim_client = SimClient(sim)
+    page = sim_client.get(consent_url)
+    assert page.status == 200, page.body
+    token = re.search(rb"name='consent_token' value='([^']+)'", page.body)
+    assert token, page.body
+    answer = sim_client.post(
+        "/apps/authorize/consent",
+        form={
+            "consent_token": token.group(1).decode(),
+            "selling_partner_id": sim.world.sellers[seller].id,
+            "decision": "confirm",
+        },
+    )
+    assert answer.status == 302, answer.body
+    location = urlsplit(answer.headers["Location"])
+    return f"{location.path}?{location.query}"

@@ -1,0 +1,53 @@
+from django.utils import timezone
+
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.amazon.services import REVOKED_WORDS
+from cvrtracker.test import BaseTestCase
+
+
+def make_connection(team, seller_id: str, **fields) -> SellerConnection:
+    connection = SellerConnection(team=team, region="NA", selling_partner_id=seller_id, **fields)
+    connection.create_data_key()
+    connection.store_name_enc = connection.seal("store_name", f"Store {seller_id}")
+    connection.save()
+    return connection
+
+
+class SettingsPageTestCase(BaseTestCase):
+    def test_it_lists_the_teams_connections(self):
+        make_connection(
+            self.team,
+            "A1ALICE",
+            marketplaces=[{"id": "ATVPDKIKX0DER", "name": "Amazon.com"}],
+            marketplaces_synced_at=timezone.now(),
+        )
+        make_connection(self.team, "A2REVOKED", status="revoked", last_error=REVOKED_WORDS)
+        make_connection(self.charlies_team, "A3CHARLIE")
+        self.client.force_login(self.alice)
+        response = self.client.get("/amazon/")
+        self.assertContains(response, "Store A1ALICE")
+        self.assertContains(response, "Amazon.com")
+        self.assertContains(response, "Access revoked")
+        self.assertContains(response, "Reconnect the account")
+        self.assertContains(response, "Reconnect</a>")
+        self.assertContains(response, "Connect Europe")
+        self.assertNotContains(response, "A3CHARLIE")
+
+    def test_members_see_but_cannot_change(self):
+        make_connection(self.team, "A1ALICE")
+        self.client.force_login(self.bob)
+        response = self.client.get("/amazon/")
+        self.assertContains(response, "Store A1ALICE")
+        self.assertNotContains(response, "Disconnect")
+        self.assertContains(response, "Only the team owner")
+
+    def test_outsiders_see_only_their_own(self):
+        make_connection(self.team, "A1ALICE")
+        self.client.force_login(self.charlie)
+        self.assertNotContains(self.client.get("/amazon/"), "A1ALICE")
+
+    def test_unverified_owners_are_told_to_confirm_first(self):
+        self.alice.email_verified_at = None
+        self.alice.save()
+        self.client.force_login(self.alice)
+        self.assertContains(self.client.get("/amazon/"), "Confirm your email address")

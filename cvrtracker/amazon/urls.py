@@ -1,0 +1,15 @@
+from django.urls import path
+
+from cvrtracker.amazon import views
+
+app_name = "amazon"
+
+urlpatterns = [
+    path("", views.settings_page, name="settings"),
+    path("connect/<str:region>/", views.connect, name="connect"),
+    # The redirect URI registered with Amazon (AMAZON_REDIRECT_URI).
+    path("callback/", views.connect_complete, name="connect_complete"),
+    # The log-in URI registered with Amazon, for the Appstore and renewal flows.
+    path("login/", views.login_hop, name="login"),
+    path("<uuid:code>/disconnect/", views.disconnect, name="disconnect"),
+]

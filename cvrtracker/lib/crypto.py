@@ -1,0 +1,224 @@
+"""AES-256-GCM envelope encryption for everything we keep from Amazon.
+
+Each seller connection has its own random 256-bit data key. The data key is
+stored only wrapped (encrypted) by the master key, through a `KeyProvider`: the
+local one keeps the master key in the environment or a key file, and a cloud
+KMS can implement the same two methods later. Destroying a connection's
+wrapped data key makes every ciphertext of that connection unreadable at once,
+in the live database and in every backup (crypto-shredding).
+
+Ciphertext format (bytes, stored in BinaryFields):
+
+    version (1 byte, 0x01) | nonce (12 bytes) | AES-GCM ciphertext and 16-byte tag
+
+The associated data binds each ciphertext to its table, row and field, so a
+value copied into another row or column fails to decrypt instead of being
+silently accepted. Fernet is deliberately not used: it is AES-128.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import sys
+from abc import ABC, abstractmethod
+from array import array
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEY_BYTES = 32  # AES-256
+NONCE_BYTES = 12
+VERSION = b"\x01"
+WRAP_VERSION = b"\x01"
+
+
+class DecryptionError(Exception):
+    """A ciphertext that cannot be read: tampered, moved, wrong key, or its key shredded."""
+
+
+def associated_data(table: str, row: str, field: str) -> bytes:
+    """The AAD that ties a ciphertext to one field of one row.
+
+    `row` is a stable public key of the row (a UUID `code`, or a natural key such
+    as "connection-code/2026-11"), known before the row is inserted.
+    """
+    for part in (table, row, field):
+        if "|" in part:
+            raise ValueError("AAD parts may not contain '|'")
+    return f"cvrt:v1|{table}|{row}|{field}".encode()
+
+
+def _check_key(key: bytes) -> bytes:
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"an AES-256 key has {KEY_BYTES} bytes, not {len(key)}")
+    return key
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes, version: bytes) -> bytes:
+    # A random 96-bit nonce per message: with one key per connection we stay far
+    # below the 2^32 messages per key where random nonces would start to collide.
+    nonce = os.urandom(NONCE_BYTES)
+    return version + nonce + AESGCM(_check_key(key)).encrypt(nonce, plaintext, aad)
+
+
+def _open(key: bytes, blob: bytes, aad: bytes, version: bytes) -> bytes:
+    blob = bytes(blob)
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != version:
+        raise DecryptionError("not a ciphertext of a known version")
+    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(_check_key(key)).decrypt(nonce, body, aad)
+    except InvalidTag:
+        raise DecryptionError("ciphertext rejected (tampered, moved or wrong key)") from None
+
+
+# Key providers -----------------------------------------------------------------
+
+
+class KeyProvider(ABC):
+    """Wraps and unwraps data keys with a master key the database never sees."""
+
+    @abstractmethod
+    def wrap(self, data_key: bytes, *, context: bytes) -> bytes:
+        """The data key encrypted under the master key, bound to `context`."""
+
+    @abstractmethod
+    def unwrap(self, wrapped: bytes, *, context: bytes) -> bytes:
+        """The data key; DecryptionError if it was wrapped for another context or key."""
+
+
+class LocalKeyProvider(KeyProvider):
+    """A master key held by this process (from the environment or a key file).
+
+    Wrapped keys carry the first 8 bytes of a hash of the master key that wrapped
+    them, so that a rotation can tell which master key a row still needs.
+    """
+
+    def __init__(self, master_key: bytes):
+        self._key = _check_key(master_key)
+        self.key_id = hashlib.sha256(b"cvrt-master-key-id|" + master_key).digest()[:8]
+
+    def wrap(self, data_key: bytes, *, context: bytes) -> bytes:
+        return self.key_id + _seal(self._key, _check_key(data_key), context, WRAP_VERSION)
+
+    def unwrap(self, wrapped: bytes, *, context: bytes) -> bytes:
+        wrapped = bytes(wrapped)
+        if wrapped[:8] != self.key_id:
+            raise DecryptionError("data key wrapped by another master key")
+        return _check_key(_open(self._key, wrapped[8:], context, WRAP_VERSION))
+
+
+def decode_master_key(text: str) -> bytes:
+    """A base64 master key (standard or URL-safe) of exactly 32 bytes."""
+    text = text.strip()
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=False)
+    except ValueError:
+        raise ValueError("MASTER_KEY is not valid base64") from None
+    return _check_key(key)
+
+
+def load_or_create_key_file(path: Path) -> bytes:
+    """The master key in `path`, created (mode 0600) for the embedded demo if missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting together cannot both write a key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode() + "\n")
+    return decode_master_key(path.read_text())
+
+
+@cache
+def key_provider() -> KeyProvider:
+    """The configured provider: MASTER_KEY (or MASTER_KEY_FILE), else the demo key file."""
+    from django.conf import settings
+
+    if settings.MASTER_KEY:
+        return LocalKeyProvider(decode_master_key(settings.MASTER_KEY))
+    return LocalKeyProvider(load_or_create_key_file(Path(settings.MASTER_KEY_PATH)))
+
+
+# Data keys ----------------------------------------------------------------------
+
+
+def new_data_key() -> bytes:
+    """A fresh random 256-bit data key (for a new connection)."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+class DataKey:
+    """One connection's unwrapped data key, with the encode/encrypt helpers."""
+
+    def __init__(self, key: bytes):
+        self._key = _check_key(key)
+
+    def __repr__(self) -> str:  # never print key material
+        return "<DataKey>"
+
+    @classmethod
+    def unwrap(cls, wrapped: bytes | None, *, context: bytes) -> DataKey:
+        if not wrapped:
+            raise DecryptionError("the data key has been destroyed")
+        return cls(key_provider().unwrap(wrapped, context=context))
+
+    def encrypt(self, plaintext: bytes, *, aad: bytes) -> bytes:
+        return _seal(self._key, plaintext, aad, VERSION)
+
+    def decrypt(self, blob: bytes, *, aad: bytes) -> bytes:
+        return _open(self._key, blob, aad, VERSION)
+
+    def encrypt_str(self, value: str, *, aad: bytes) -> bytes:
+        return self.encrypt(value.encode(), aad=aad)
+
+    def decrypt_str(self, blob: bytes, *, aad: bytes) -> str:
+        return self.decrypt(blob, aad=aad).decode()
+
+    def encrypt_json(self, value: Any, *, aad: bytes) -> bytes:
+        return self.encrypt(json.dumps(value, separators=(",", ":")).encode(), aad=aad)
+
+    def decrypt_json(self, blob: bytes, *, aad: bytes) -> Any:
+        return json.loads(self.decrypt(blob, aad=aad))
+
+    def encrypt_ints(self, values: Sequence[int], *, aad: bytes) -> bytes:
+        """A column of signed 64-bit integers as one ciphertext (little-endian)."""
+        return self.encrypt(_pack("q", values), aad=aad)
+
+    def decrypt_ints(self, blob: bytes, *, aad: bytes) -> array:
+        return _unpack("q", self.decrypt(blob, aad=aad))
+
+    def encrypt_floats(self, values: Sequence[float], *, aad: bytes) -> bytes:
+        """A column of float64 as one ciphertext (little-endian)."""
+        return self.encrypt(_pack("d", values), aad=aad)
+
+    def decrypt_floats(self, blob: bytes, *, aad: bytes) -> array:
+        return _unpack("d", self.decrypt(blob, aad=aad))
+
+
+def _pack(typecode: str, values: Sequence[int] | Sequence[float]) -> bytes:
+    column = array(typecode, values)
+    # Stored little-endian whatever the machine, so a block written on one
+    # architecture reads back the same on another.
+    if sys.byteorder == "big":
+        column.byteswap()
+    return column.tobytes()
+
+
+def _unpack(typecode: str, raw: bytes) -> array:
+    column = array(typecode)
+    column.frombytes(raw)
+    if sys.byteorder == "big":
+        column.byteswap()
+    return column
