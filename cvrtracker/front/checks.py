@@ -1,0 +1,29 @@
+"""Deployment checks Django cannot know about: run by `manage.py check --deploy`."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from cvrtracker.lib.crypto import decode_master_key
+
+
+@register(Tags.security, deploy=True)
+def check_master_key(app_configs, **kwargs):
+    """A production site must bring its master key: the generated demo key file
+    would sit on the same disk (and in the same backups) as the data it protects."""
+    if not settings.SECURE:
+        return []
+    if not settings.MASTER_KEY:
+        return [
+            Error(
+                "MASTER_KEY is not set: Amazon data would be encrypted under a key file "
+                "generated next to the database.",
+                hint="Set MASTER_KEY (or MASTER_KEY_FILE) to a base64 256-bit key kept "
+                "outside the database and its backups.",
+                id="cvrtracker.E001",
+            )
+        ]
+    try:
+        decode_master_key(settings.MASTER_KEY)
+    except ValueError as error:
+        return [Error(f"MASTER_KEY is unusable: {error}", id="cvrtracker.E002")]
+    return []
