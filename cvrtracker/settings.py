@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "cvrtracker.audit",
     "cvrtracker.simulator",
     "cvrtracker.amazon",
+    "cvrtracker.listings",
+    "cvrtracker.metrics",
 ]
 
 MIDDLEWARE = [

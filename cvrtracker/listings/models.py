@@ -1,0 +1,123 @@
+"""Listings, their per-sync snapshots and inventory levels, encrypted per connection.
+
+Plaintext is limited to identifiers (marketplace, SKU, ASIN), statuses that
+queries filter on, and timestamps. Titles, bullets, descriptions, image links,
+prices, issues and every quantity are AES-256-GCM ciphertexts under the
+connection's data key, with associated data naming the table, row and field.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.lib.crypto import associated_data
+from cvrtracker.metrics.keys import natural_row
+
+
+class Listing(models.Model):
+    class Status(models.TextChoices):
+        # Derived from Amazon's summaries.status list, for filtering without decrypting.
+        BUYABLE = "buyable", "Buyable"
+        DISCOVERABLE = "discoverable", "Discoverable only"
+        INACTIVE = "inactive", "Inactive"
+
+    TABLE = "listings_listing"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="listings"
+    )
+    marketplace_id = models.CharField(max_length=32)
+    sku = models.CharField(max_length=200)
+    asin = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INACTIVE)
+    # The latest canonical content (see normalize.listing_content_from).
+    content_enc = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "marketplace_id", "sku"], name="listings_listing_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "asin"], name="listings_listing_asin")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} ({self.marketplace_id})"
+
+    def aad(self, field: str) -> bytes:
+        return associated_data(self.TABLE, str(self.code), field)
+
+    def latest_snapshot(self) -> ListingSnapshot | None:
+        return self.snapshots.order_by("-taken_at", "-id").first()
+
+
+class ListingSnapshot(models.Model):
+    """The content of a listing as one sync saw it; one per listing and sync."""
+
+    TABLE = "listings_listingsnapshot"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="snapshots")
+    sync_id = models.CharField(max_length=64)
+    taken_at = models.DateTimeField()
+    content_enc = models.BinaryField(editable=False)
+    # Keyed HMAC of the canonical content: equal snapshots have equal digests, so
+    # "did anything change?" needs no decryption, and without the connection's key
+    # a digest reveals nothing (a plain hash would confirm a guessed title).
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "sync_id"], name="listings_snapshot_unique")
+        ]
+        indexes = [models.Index(fields=["listing", "taken_at"], name="listings_snapshot_taken")]
+
+    def __str__(self) -> str:
+        return f"{self.listing_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+    def aad(self, field: str) -> bytes:
+        return associated_data(self.TABLE, str(self.code), field)
+
+
+class InventoryLevel(models.Model):
+    """FBA and merchant-fulfilled stock of one SKU in one marketplace."""
+
+    TABLE = "listings_inventorylevel"
+
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="inventory_levels"
+    )
+    marketplace_id = models.CharField(max_length=32)
+    sku = models.CharField(max_length=200)
+    asin = models.CharField(max_length=16, blank=True)
+    # {"fulfillable", "inbound_working", "inbound_shipped", "inbound_receiving",
+    #  "reserved", "unfulfillable", "researching", "total"}
+    fba_enc = models.BinaryField(null=True, editable=False)
+    fba_updated_at = models.DateTimeField(null=True, blank=True)
+    mfn_quantity_enc = models.BinaryField(null=True, editable=False)
+    mfn_updated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "marketplace_id", "sku"], name="listings_inventory_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} ({self.marketplace_id})"
+
+    @staticmethod
+    def aad_for(connection_code: str, marketplace_id: str, sku: str, field: str) -> bytes:
+        # Bound to the natural key rather than a surrogate: the bulk upsert writes
+        # ciphertexts before it knows whether the row exists.
+        return associated_data(
+            InventoryLevel.TABLE, natural_row(connection_code, marketplace_id, sku), field
+        )

@@ -1,0 +1,82 @@
+"""Keys derived from a seller connection's data key, for the tables of metrics and listings.
+
+The data key itself comes from SellerConnection.data_key() (cvrtracker/lib/crypto.py).
+Blind indexes (keyed HMACs of values that must stay secret but be looked up or
+compared, such as order ids and listing content) use a separate key derived
+with HKDF from the same data key, one per purpose. Shredding the connection's
+wrapped data key therefore also makes every blind index meaningless: nobody can
+recompute it to test a guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.lib.crypto import DataKey, DecryptionError, associated_data, key_provider
+
+
+class ConnectionKeys:
+    """The unwrapped data key of one connection and the blind-index keys derived from it.
+
+    Unwrap once per service call and pass this around: every decrypt of a big
+    batch then costs no master-key round trip.
+    """
+
+    def __init__(self, connection: SellerConnection):
+        wrapped = connection.wrapped_data_key
+        if not wrapped:
+            raise DecryptionError("the data key has been destroyed")
+        # The same unwrap as SellerConnection.data_key(), keeping the raw bytes
+        # for HKDF; DataKey deliberately does not expose them.
+        raw = key_provider().unwrap(bytes(wrapped), context=connection.aad("data_key"))
+        self.connection_code = str(connection.code)
+        self.data = DataKey(raw)
+        self._ikm = raw
+        self._index_keys: dict[str, bytes] = {}
+
+    def __repr__(self) -> str:  # never print key material
+        return "<ConnectionKeys>"
+
+    def blind_index(self, purpose: str, value: str | bytes) -> str:
+        """A keyed HMAC-SHA256 of `value` (hex), stable for this connection and purpose."""
+        key = self._index_keys.get(purpose)
+        if key is None:
+            key = HKDF(
+                algorithm=hashes.SHA256(),
+                length=32,
+                salt=None,
+                info=f"cvrt:bidx:v1|{purpose}".encode(),
+            ).derive(self._ikm)
+            self._index_keys[purpose] = key
+        data = value.encode() if isinstance(value, str) else value
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+    def aad(self, table: str, row: str, field: str) -> bytes:
+        return associated_data(table, row, field)
+
+    def seal_json(self, value: Any, *, table: str, row: str, field: str) -> bytes:
+        return self.data.encrypt_json(value, aad=associated_data(table, row, field))
+
+    def open_json(self, blob: bytes | memoryview, *, table: str, row: str, field: str) -> Any:
+        return self.data.decrypt_json(bytes(blob), aad=associated_data(table, row, field))
+
+
+def canonical_json(value: Any) -> bytes:
+    """One byte string per value: sorted keys, no spaces, so equal content has equal digests."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def natural_row(*parts: str) -> str:
+    """An AAD row name from natural-key parts that may hold any character (SKUs do).
+
+    Hashing the parts keeps '|' and '/' in a SKU from colliding with the separators.
+    """
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+    return f"{parts[0]}/{digest}"

@@ -1,0 +1,153 @@
+"""Daily Sales & Traffic metrics and orders, encrypted under each connection's data key.
+
+Plaintext columns are limited to what queries need: surrogate ids, dates,
+ASIN/marketplace identifiers and statuses. Every value Amazon reports (traffic,
+units, sales, order ids, quantities, prices) is inside an AES-256-GCM ciphertext
+whose associated data names this table, the row's natural key and the field.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import uuid
+from datetime import date
+
+from django.db import models
+
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.lib.crypto import associated_data
+
+
+class MetricBlock(models.Model):
+    """One month of daily metrics of one connection and marketplace, for every ASIN at once.
+
+    Dashboards read whole months: one decryption yields 5,000 ASINs × 31 days as
+    numpy arrays (layout in blocks.py). The price is write amplification: ingesting
+    a day rewrites its month, under a row lock (see services.metrics_ingest_days).
+    """
+
+    class Granularity(models.TextChoices):
+        ASIN = "asin", "Per child ASIN"
+        ACCOUNT = "account", "Whole account"
+
+    TABLE = "metrics_metricblock"
+    ACCOUNT_KEY = "*"
+
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="metric_blocks"
+    )
+    marketplace_id = models.CharField(max_length=32)
+    granularity = models.CharField(max_length=8, choices=Granularity.choices)
+    month = models.DateField(help_text="The first day of the month")
+    # Plaintext row index: [child ASIN, parent ASIN] per row of the value arrays,
+    # sorted. Identifiers only; the AAD of `values_enc` covers a digest of it, so a
+    # reordered index fails to decrypt instead of attributing values to other ASINs.
+    rows = models.JSONField(default=list)
+    # Per day of the month: when its report was last stored (ISO 8601) or None.
+    # Read without decrypting by the backfill progress and the restatement window.
+    fetched = models.JSONField(default=list)
+    values_enc = models.BinaryField(default=b"", editable=False)
+    # Bumped on every write, so a cache can tell a block changed without decrypting.
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "marketplace_id", "granularity", "month"],
+                name="metrics_block_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.marketplace_id} {self.granularity} {self.month:%Y-%m}"
+
+    @property
+    def n_days(self) -> int:
+        return calendar.monthrange(self.month.year, self.month.month)[1]
+
+    def natural_key(self, connection_code: str) -> str:
+        return f"{connection_code}/{self.marketplace_id}/{self.granularity}/{self.month:%Y-%m}"
+
+    def values_aad(self, connection_code: str) -> bytes:
+        index = hashlib.sha256(json.dumps(self.rows, separators=(",", ":")).encode())
+        return associated_data(
+            self.TABLE, self.natural_key(connection_code), f"values:{index.hexdigest()[:32]}"
+        )
+
+    def day(self, index: int) -> date:
+        return self.month.replace(day=index + 1)
+
+
+class Order(models.Model):
+    """An order from Orders 2026-01-01 searchOrders; never any buyer or recipient data."""
+
+    class Status(models.TextChoices):
+        # Amazon's FulfillmentStatus; UNKNOWN when the payload had no fulfillment block.
+        PENDING_AVAILABILITY = "PENDING_AVAILABILITY", "Pending availability"
+        PENDING = "PENDING", "Pending"
+        UNSHIPPED = "UNSHIPPED", "Unshipped"
+        PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED", "Partially shipped"
+        SHIPPED = "SHIPPED", "Shipped"
+        CANCELLED = "CANCELLED", "Cancelled"
+        UNFULFILLABLE = "UNFULFILLABLE", "Unfulfillable"
+        UNKNOWN = "UNKNOWN", "Unknown"
+
+    TABLE = "metrics_order"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="orders"
+    )
+    marketplace_id = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.UNKNOWN)
+    created_time = models.DateTimeField()
+    last_updated_time = models.DateTimeField()
+    # Amazon's order id is not on the plaintext allow-list: it is stored encrypted,
+    # and found through this keyed HMAC (blind index) from the connection's key.
+    order_id_index = models.CharField(max_length=64)
+    # {"order_id", "fulfilled_by", "service_level", "channel", "grand_total"}
+    data_enc = models.BinaryField(editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "order_id_index"], name="metrics_order_unique_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["connection", "created_time"], name="metrics_order_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.code}"
+
+    def aad(self, field: str) -> bytes:
+        return associated_data(self.TABLE, str(self.code), field)
+
+
+class OrderItem(models.Model):
+    TABLE = "metrics_orderitem"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    asin = models.CharField(max_length=16)
+    sku = models.CharField(max_length=200, blank=True)
+    # Keyed HMAC of Amazon's orderItemId, so a re-synced order updates its items in place.
+    item_id_index = models.CharField(max_length=64)
+    # {"order_item_id", "quantity", "quantity_fulfilled", "unit_price", "proceeds"}
+    data_enc = models.BinaryField(editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "item_id_index"], name="metrics_item_unique")
+        ]
+        indexes = [models.Index(fields=["asin"], name="metrics_orderitem_asin")]
+
+    def __str__(self) -> str:
+        return f"{self.asin} in {self.order_id}"
+
+    def aad(self, field: str) -> bytes:
+        return associated_data(self.TABLE, str(self.code), field)

@@ -1,0 +1,381 @@
+"""Read metrics for dashboards: decrypt whole month blocks, then sum with numpy.
+
+Selectors take a SellerConnection the caller already resolved through
+accounts/access.py, so tenant isolation is decided before any block is read.
+
+Conversion rate (CVR) is units ordered / sessions, as a fraction. It is None when
+there were no sessions, and for pending days (sales already reported, sessions
+not yet): a pending day is unknown, never a conversion of zero or infinity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from cvrtracker.amazon.models import SellerConnection
+
+from .blocks import (
+    BUY_BOX,
+    ORDER_ITEMS,
+    PAGE_VIEWS,
+    PENDING,
+    PERCENT_SCALE,
+    PRESENT,
+    SESSIONS,
+    UNIT_SESSION,
+    UNITS,
+    BlockData,
+)
+from .keys import ConnectionKeys
+from .models import MetricBlock
+from .report import Money
+from .services import block_data, month_of
+
+Granularity = MetricBlock.Granularity
+
+
+def conversion_rate(units: int, sessions: int | None) -> float | None:
+    """units / sessions; None without sessions (zero or still pending)."""
+    if not sessions:
+        return None
+    return units / sessions
+
+
+@dataclass(frozen=True, slots=True)
+class DayMetrics:
+    """One day of one ASIN or of the whole account. Traffic is None while pending."""
+
+    day: date
+    sessions: int | None
+    page_views: int | None
+    units_ordered: int
+    total_order_items: int
+    ordered_product_sales: Money
+    buy_box_percentage: float | None
+    unit_session_percentage: float | None
+    pending: bool
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return None if self.pending else conversion_rate(self.units_ordered, self.sessions)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    """One ASIN's totals over a window, for the dashboard's product table.
+
+    Sessions, page views and buy-box share cover settled days only; units and sales
+    cover every day. CVR uses units of settled days only, so a pending day with
+    sales and no sessions yet cannot inflate it.
+    """
+
+    asin: str
+    parent_asin: str
+    sessions: int
+    page_views: int
+    units_ordered: int
+    settled_units_ordered: int
+    total_order_items: int
+    ordered_product_sales: Money
+    buy_box_percentage: float | None
+    days: int
+    pending_days: int
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return conversion_rate(self.settled_units_ordered, self.sessions)
+
+
+SORT_FIELDS = (
+    "asin",
+    "sessions",
+    "page_views",
+    "units_ordered",
+    "ordered_product_sales",
+    "conversion_rate",
+    "buy_box_percentage",
+)
+
+
+def metrics_account_series(
+    *, connection: SellerConnection, marketplace_id: str, start: date, end: date
+) -> list[DayMetrics]:
+    """The account's days in [start, end] that have been fetched, oldest first."""
+    keys = ConnectionKeys(connection)
+    series = []
+    for block, data, cols in _blocks(
+        keys, connection, marketplace_id, Granularity.ACCOUNT, start, end
+    ):
+        if data.keys:
+            series += _series(block, data, 0, cols)
+    return series
+
+
+def metrics_product_series(
+    *,
+    connection: SellerConnection,
+    asin: str,
+    start: date,
+    end: date,
+    marketplace_id: str | None = None,
+) -> list[DayMetrics]:
+    """One child ASIN's fetched days in [start, end]; zeros on a fetched day without its row.
+
+    `marketplace_id` may be left out when the connection has metrics in one
+    marketplace only (ValueError otherwise: sales in two currencies do not add up).
+    """
+    marketplace_id = marketplace_id or _only_marketplace(connection)
+    keys = ConnectionKeys(connection)
+    series: list[DayMetrics] = []
+    for block, data, cols in _blocks(
+        keys, connection, marketplace_id, Granularity.ASIN, start, end
+    ):
+        row = _row_of(data.keys, asin)
+        if row is not None:
+            series += _series(block, data, row, cols)
+            continue
+        for i in cols:
+            # Fetched but absent: no activity that day (pending if the whole day was).
+            day_pending = bool((data.flags[:, i] & PENDING).any())
+            series.append(_zero_day(block.day(i), data.currency, pending=day_pending))
+    return series
+
+
+def metrics_product_table(
+    *,
+    connection: SellerConnection,
+    marketplace_id: str,
+    start: date,
+    end: date,
+    order_by: str = "-units_ordered",
+    limit: int | None = None,
+) -> list[ProductRow]:
+    """Per-ASIN totals over [start, end], sorted by `order_by` ('-' for descending).
+
+    Rows whose sort value is None (no conversion rate yet) come last either way;
+    ties are broken by ASIN.
+    """
+    field = order_by.lstrip("-")
+    if field not in SORT_FIELDS:
+        raise ValueError(f"cannot sort the product table by {order_by!r}")
+    keys = ConnectionKeys(connection)
+    parts: list[dict[str, np.ndarray]] = []
+    parents: dict[str, str] = {}
+    currency = ""
+    for _, data, cols in _blocks(keys, connection, marketplace_id, Granularity.ASIN, start, end):
+        if not data.keys:
+            continue
+        currency = data.currency or currency
+        parents.update(zip(data.keys, data.parents, strict=True))
+        parts.append(_window_sums(data, cols))
+    if not parts:
+        return []
+    asins, totals = _combine(parts)
+    sort_values = _sort_values(field, asins, totals)
+    if order_by.startswith("-"):
+        sort_values = -sort_values
+    missing = np.isnan(sort_values)
+    # lexsort: the last key is the primary one; asins are sorted, so their rank breaks ties.
+    order = np.lexsort((np.arange(len(asins)), np.where(missing, 0, sort_values), missing))
+    if limit is not None:
+        order = order[:limit]
+    return [_product_row(asins[i], parents, totals, i, currency) for i in order]
+
+
+def metrics_days_fetched(
+    *,
+    connection: SellerConnection,
+    marketplace_id: str,
+    start: date,
+    end: date,
+    granularity: str = Granularity.ASIN,
+) -> dict[date, datetime]:
+    """When each day in [start, end] was last stored; no decryption (backfill progress)."""
+    blocks = MetricBlock.objects.filter(
+        connection=connection,
+        marketplace_id=marketplace_id,
+        granularity=granularity,
+        month__gte=month_of(start),
+        month__lte=end,
+    ).only("month", "fetched")
+    found = {}
+    for block in blocks:
+        for i, stamp in enumerate(block.fetched):
+            day = block.day(i)
+            if stamp and start <= day <= end:
+                found[day] = datetime.fromisoformat(stamp)
+    return found
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _only_marketplace(connection: SellerConnection) -> str:
+    markets = list(
+        MetricBlock.objects.filter(connection=connection)
+        .values_list("marketplace_id", flat=True)
+        .distinct()
+    )
+    if len(markets) > 1:
+        raise ValueError("this connection has metrics in several marketplaces: pass one")
+    return markets[0] if markets else ""
+
+
+def _blocks(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    granularity: str,
+    start: date,
+    end: date,
+) -> Iterator[tuple[MetricBlock, BlockData, list[int]]]:
+    """(block, decrypted data, fetched day indexes within [start, end]) per month, in order."""
+    blocks = MetricBlock.objects.filter(
+        connection=connection,
+        marketplace_id=marketplace_id,
+        granularity=granularity,
+        month__gte=month_of(start),
+        month__lte=end,
+    ).order_by("month")
+    for block in blocks:
+        first = max(start, block.month)
+        last = min(end, block.month + timedelta(days=block.n_days - 1))
+        cols = [
+            i for i in range(first.day - 1, last.day) if i < len(block.fetched) and block.fetched[i]
+        ]
+        if cols:
+            yield block, block_data(block, keys), cols
+
+
+def _row_of(keys: list[str], asin: str) -> int | None:
+    i = int(np.searchsorted(np.array(keys), asin)) if keys else 0
+    return i if i < len(keys) and keys[i] == asin else None
+
+
+def _zero_day(day: date, currency: str, *, pending: bool) -> DayMetrics:
+    return DayMetrics(
+        day=day,
+        sessions=None if pending else 0,
+        page_views=None if pending else 0,
+        units_ordered=0,
+        total_order_items=0,
+        ordered_product_sales=Money(0, currency),
+        buy_box_percentage=None if pending else 0.0,
+        unit_session_percentage=None if pending else 0.0,
+        pending=pending,
+    )
+
+
+def _series(block: MetricBlock, data: BlockData, row: int, cols: list[int]) -> list[DayMetrics]:
+    ints = data.ints[:, row, :].tolist()
+    sales, flags = data.sales[row].tolist(), data.flags[row].tolist()
+    out = []
+    for i in cols:
+        if not flags[i] & PRESENT:
+            day_pending = bool((data.flags[:, i] & PENDING).any())
+            out.append(_zero_day(block.day(i), data.currency, pending=day_pending))
+            continue
+        pending = bool(flags[i] & PENDING)
+        out.append(
+            DayMetrics(
+                day=block.day(i),
+                sessions=None if pending else ints[SESSIONS][i],
+                page_views=None if pending else ints[PAGE_VIEWS][i],
+                units_ordered=ints[UNITS][i],
+                total_order_items=ints[ORDER_ITEMS][i],
+                ordered_product_sales=Money(sales[i], data.currency),
+                buy_box_percentage=None if pending else ints[BUY_BOX][i] / PERCENT_SCALE,
+                unit_session_percentage=(
+                    None if pending else ints[UNIT_SESSION][i] / PERCENT_SCALE
+                ),
+                pending=pending,
+            )
+        )
+    return out
+
+
+_SUMS = (
+    "sessions",
+    "page_views",
+    "units",
+    "settled_units",
+    "items",
+    "sales",
+    "buy_box_weight",
+    "days",
+    "pending_days",
+)
+
+
+def _window_sums(data: BlockData, cols: list[int]) -> dict[str, np.ndarray]:
+    """Per-row sums over the window's columns of one block (int64)."""
+    ints = data.ints[:, :, cols].astype(np.int64)
+    flags = data.flags[:, cols]
+    present = (flags & PRESENT) > 0
+    pending = (flags & PENDING) > 0
+    settled = present & ~pending
+    return {
+        "keys": np.array(data.keys),
+        "sessions": (ints[SESSIONS] * settled).sum(axis=1),
+        "page_views": (ints[PAGE_VIEWS] * settled).sum(axis=1),
+        "units": ints[UNITS].sum(axis=1),
+        "settled_units": (ints[UNITS] * settled).sum(axis=1),
+        "items": ints[ORDER_ITEMS].sum(axis=1),
+        "sales": data.sales[:, cols].sum(axis=1, dtype=np.int64),
+        "buy_box_weight": (ints[BUY_BOX] * ints[PAGE_VIEWS] * settled).sum(axis=1),
+        "days": present.sum(axis=1),
+        "pending_days": pending.sum(axis=1),
+    }
+
+
+def _combine(parts: list[dict[str, np.ndarray]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Sum the parts of several months per ASIN; ASINs come back sorted."""
+    if len(parts) == 1:
+        return parts[0]["keys"], parts[0]
+    asins, inverse = np.unique(np.concatenate([p["keys"] for p in parts]), return_inverse=True)
+    totals = {}
+    for name in _SUMS:
+        total = np.zeros(len(asins), np.int64)
+        np.add.at(total, inverse, np.concatenate([p[name] for p in parts]))
+        totals[name] = total
+    return asins, totals
+
+
+def _sort_values(field: str, asins: np.ndarray, totals: dict[str, np.ndarray]) -> np.ndarray:
+    """A float per ASIN to sort by; NaN where the value is None."""
+    sessions = totals["sessions"].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if field == "asin":
+            return np.arange(len(asins), dtype=np.float64)
+        if field == "conversion_rate":
+            return np.where(sessions > 0, totals["settled_units"] / sessions, np.nan)
+        if field == "buy_box_percentage":
+            views = totals["page_views"].astype(np.float64)
+            return np.where(views > 0, totals["buy_box_weight"] / views, np.nan)
+    column = {"units_ordered": "units", "ordered_product_sales": "sales"}.get(field, field)
+    return totals[column].astype(np.float64)
+
+
+def _product_row(
+    asin: str, parents: dict[str, str], totals: dict[str, np.ndarray], i: int, currency: str
+) -> ProductRow:
+    views = int(totals["page_views"][i])
+    return ProductRow(
+        asin=str(asin),
+        parent_asin=parents.get(str(asin), ""),
+        sessions=int(totals["sessions"][i]),
+        page_views=views,
+        units_ordered=int(totals["units"][i]),
+        settled_units_ordered=int(totals["settled_units"][i]),
+        total_order_items=int(totals["items"][i]),
+        ordered_product_sales=Money(int(totals["sales"][i]), currency),
+        buy_box_percentage=(
+            round(int(totals["buy_box_weight"][i]) / views / PERCENT_SCALE, 2) if views else None
+        ),
+        days=int(totals["days"][i]),
+        pending_days=int(totals["pending_days"][i]),
+    )

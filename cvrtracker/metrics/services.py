@@ -1,0 +1,274 @@
+"""Store Sales & Traffic reports in encrypted metric blocks.
+
+Every service validates its whole input before the first write and runs in one
+transaction, so a malformed report or a crash leaves the blocks as they were,
+and running it again leaves the same values (idempotent).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cvrtracker.amazon.models import SellerConnection
+
+from .blocks import I32, I64, N_INT, BlockData, DayColumn, percent_to_hundredths
+from .keys import ConnectionKeys
+from .models import MetricBlock
+from .report import AsinRow, DateRow, ReportFormatError, SalesTrafficReport, parse_sales_traffic
+
+Granularity = MetricBlock.Granularity
+ReportInput = SalesTrafficReport | bytes | dict
+
+
+def metrics_ingest_day(
+    *, connection: SellerConnection, marketplace_id: str, day: date, report: ReportInput
+) -> int:
+    """Store a one-day CHILD report as that day's column for every ASIN; returns the ASIN rows.
+
+    The report's by-date row also refreshes the account series for that day. A
+    re-pulled day replaces the earlier pull entirely (Amazon restates).
+    """
+    return metrics_ingest_days(
+        connection=connection, marketplace_id=marketplace_id, reports={day: report}
+    )
+
+
+def metrics_ingest_days(
+    *,
+    connection: SellerConnection,
+    marketplace_id: str,
+    reports: Mapping[date, ReportInput],
+) -> int:
+    """Several one-day reports at once (a trailing window): each month block is written once.
+
+    Returns the number of ASIN rows stored.
+    """
+    parsed = {day: _one_day_report(day, r, marketplace_id) for day, r in reports.items()}
+    asin_columns: dict[date, DayColumn] = {}
+    account_columns: dict[date, DayColumn] = {}
+    for day, report in parsed.items():
+        asin_columns[day] = _asin_column(report.by_asin, pending=report.pending)
+        row = next((r for r in report.by_date if r.day == day), None)
+        account_columns[day] = _account_column(row, pending=report.pending)
+    currency = next((r.currency for r in parsed.values() if r.currency), "")
+    keys = ConnectionKeys(connection)
+    with transaction.atomic():
+        _write(keys, connection, marketplace_id, Granularity.ASIN, asin_columns, currency)
+        _write(keys, connection, marketplace_id, Granularity.ACCOUNT, account_columns, currency)
+    return sum(len(c.keys) for c in asin_columns.values())
+
+
+def metrics_ingest_account_series(
+    *, connection: SellerConnection, marketplace_id: str, report: ReportInput
+) -> int:
+    """Store the by-date section of a DAY report over any range as the account series.
+
+    The by-ASIN section of such a report is aggregated over the whole range and is
+    ignored: per-ASIN days come from one-day reports. Returns the days stored.
+    """
+    report = _parsed(report)
+    if report.date_granularity != "DAY":
+        raise ReportFormatError(f"expected a DAY report, got {report.date_granularity}")
+    _check_marketplace(report, marketplace_id)
+    columns: dict[date, DayColumn] = {}
+    for row in report.by_date:
+        if row.day in columns:
+            raise ReportFormatError(f"salesAndTrafficByDate has {row.day} twice")
+        columns[row.day] = _account_column(row, pending=row.pending)
+    keys = ConnectionKeys(connection)
+    with transaction.atomic():
+        _write(keys, connection, marketplace_id, Granularity.ACCOUNT, columns, report.currency)
+    return len(columns)
+
+
+# -- validation and columns -----------------------------------------------------------
+
+
+def _parsed(report: ReportInput) -> SalesTrafficReport:
+    return report if isinstance(report, SalesTrafficReport) else parse_sales_traffic(report)
+
+
+def _check_marketplace(report: SalesTrafficReport, marketplace_id: str) -> None:
+    if report.marketplace_ids and marketplace_id not in report.marketplace_ids:
+        raise ReportFormatError(
+            f"the report is for {', '.join(report.marketplace_ids)}, not {marketplace_id}"
+        )
+
+
+def _one_day_report(day: date, report: ReportInput, marketplace_id: str) -> SalesTrafficReport:
+    report = _parsed(report)
+    # The by-ASIN section covers the whole requested range, so only a report of
+    # exactly this day can become this day's column.
+    if report.start != day or report.end != day:
+        raise ReportFormatError(f"expected a report of {day}, got {report.start}..{report.end}")
+    if report.asin_granularity != "CHILD":
+        raise ReportFormatError(f"expected a CHILD report, got {report.asin_granularity}")
+    _check_marketplace(report, marketplace_id)
+    return report
+
+
+def _asin_column(rows: Iterable[AsinRow], *, pending: bool) -> DayColumn:
+    by_asin: dict[str, list[AsinRow]] = defaultdict(list)
+    for row in rows:
+        by_asin[row.asin].append(row)
+    merged = [group[0] if len(group) == 1 else _merge(group) for group in by_asin.values()]
+    return DayColumn(
+        keys=[r.asin for r in merged],
+        parents=[r.parent_asin for r in merged],
+        ints=np.array(
+            [
+                [r.sessions for r in merged],
+                [r.page_views for r in merged],
+                [r.units_ordered for r in merged],
+                [r.total_order_items for r in merged],
+                percent_to_hundredths([r.buy_box_percentage for r in merged]),
+                percent_to_hundredths([r.unit_session_percentage for r in merged]),
+            ],
+            dtype=I32,
+        ).reshape(N_INT, len(merged)),
+        sales=np.array([r.ordered_product_sales.amount_minor for r in merged], dtype=I64),
+        # A day whose traffic has not arrived is pending for every ASIN; on a settled
+        # day an ASIN with sales and no sessions is pending on its own.
+        pending=np.array(
+            [pending or (r.units_ordered > 0 and r.sessions == 0) for r in merged], dtype=bool
+        ),
+    )
+
+
+def _merge(group: list[AsinRow]) -> AsinRow:
+    """One row for a child ASIN listed more than once (under two parents, say)."""
+    sessions = sum(r.sessions for r in group)
+    views = sum(r.page_views for r in group)
+    units = sum(r.units_ordered for r in group)
+    first = group[0]
+    return AsinRow(
+        parent_asin=first.parent_asin,
+        child_asin=first.child_asin,
+        sku=None,
+        sessions=sessions,
+        page_views=views,
+        units_ordered=units,
+        total_order_items=sum(r.total_order_items for r in group),
+        ordered_product_sales=type(first.ordered_product_sales)(
+            sum(r.ordered_product_sales.amount_minor for r in group),
+            first.ordered_product_sales.currency,
+        ),
+        buy_box_percentage=(
+            sum(r.buy_box_percentage * r.page_views for r in group) / views if views else 0.0
+        ),
+        unit_session_percentage=round(100.0 * units / sessions, 2) if sessions else 0.0,
+    )
+
+
+def _account_column(row: DateRow | None, *, pending: bool) -> DayColumn:
+    """The account's day; a fetched day without a by-date row is a day without activity."""
+    key = [MetricBlock.ACCOUNT_KEY]
+    if row is None:
+        return DayColumn(
+            keys=key,
+            parents=key,
+            ints=np.zeros((N_INT, 1), I32),
+            sales=np.zeros(1, I64),
+            pending=np.array([pending]),
+        )
+    ints = [
+        row.sessions,
+        row.page_views,
+        row.units_ordered,
+        row.total_order_items,
+        *percent_to_hundredths([row.buy_box_percentage, row.unit_session_percentage]),
+    ]
+    return DayColumn(
+        keys=key,
+        parents=key,
+        ints=np.array(ints, dtype=I32).reshape(N_INT, 1),
+        sales=np.array([row.ordered_product_sales.amount_minor], dtype=I64),
+        pending=np.array([pending or row.pending]),
+    )
+
+
+# -- blocks -----------------------------------------------------------------------------
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def months_between(start: date, end: date) -> list[date]:
+    months, month = [], month_of(start)
+    while month <= end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _write(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    granularity: str,
+    columns: Mapping[date, DayColumn],
+    currency: str | None,
+) -> None:
+    by_month: dict[date, list[tuple[int, DayColumn]]] = defaultdict(list)
+    for day, column in columns.items():
+        by_month[month_of(day)].append((day.day - 1, column))
+    fetched_at = timezone.now().isoformat()
+    # Months in ascending order, account blocks after ASIN blocks: every writer takes
+    # row locks in the same order, so two syncs of one seller never deadlock.
+    for month in sorted(by_month):
+        block = _locked_block(connection, marketplace_id, granularity, month)
+        data = block_data(block, keys)
+        data.put_days(by_month[month], currency=currency or "")
+        fetched = list(block.fetched) or [None] * block.n_days
+        for day_index, _ in by_month[month]:
+            fetched[day_index] = fetched_at
+        block.rows = [[k, p] for k, p in zip(data.keys, data.parents, strict=True)]
+        block.fetched = fetched
+        block.values_enc = keys.data.encrypt(
+            data.encode(), aad=block.values_aad(keys.connection_code)
+        )
+        block.version += 1
+        block.save(update_fields=["rows", "fetched", "values_enc", "version", "updated_at"])
+
+
+def _locked_block(
+    connection: SellerConnection, marketplace_id: str, granularity: str, month: date
+) -> MetricBlock:
+    """The block row, created if missing, locked until the transaction ends.
+
+    Concurrent writers of one block (the daily re-pull and a backfill job) queue on
+    the row lock instead of overwriting each other's days.
+    """
+    key = {
+        "connection": connection,
+        "marketplace_id": marketplace_id,
+        "granularity": granularity,
+        "month": month,
+    }
+    block = MetricBlock.objects.select_for_update().filter(**key).first()
+    if block is not None:
+        return block
+    days = calendar.monthrange(month.year, month.month)[1]
+    try:
+        with transaction.atomic():
+            return MetricBlock.objects.create(**key, fetched=[None] * days)
+    except IntegrityError:
+        # Another writer created it first; wait for its lock.
+        return MetricBlock.objects.select_for_update().get(**key)
+
+
+def block_data(block: MetricBlock, keys: ConnectionKeys) -> BlockData:
+    """The decrypted arrays of a block (empty for a new one)."""
+    rows = block.rows or []
+    if not block.values_enc:
+        return BlockData.empty(n_days=block.n_days)
+    raw = keys.data.decrypt(bytes(block.values_enc), aad=block.values_aad(keys.connection_code))
+    return BlockData.decode(raw, keys=[r[0] for r in rows], parents=[r[1] for r in rows])
