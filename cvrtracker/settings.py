@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "cvrtracker.amazon",
     "cvrtracker.listings",
     "cvrtracker.metrics",
+    "cvrtracker.billing",
 ]
 
 MIDDLEWARE = [
@@ -312,3 +313,24 @@ AMAZON_RETRY_INITIAL_SECONDS = float(env("AMAZON_RETRY_INITIAL_SECONDS", "1"))
 AMAZON_RETRY_MAX_SECONDS = float(env("AMAZON_RETRY_MAX_SECONDS", "120"))
 AMAZON_HTTP_TIMEOUT_SECONDS = float(env("AMAZON_HTTP_TIMEOUT_SECONDS", "30"))
 # Amazon SP-API end -------------------------------------------------------------
+
+# Billing (Stripe) --------------------------------------------------------------
+# Without STRIPE_SECRET_KEY billing shows as "not configured" and nobody is ever
+# locked out (the embedded demo, a self-hosted install). See cvrtracker/billing/README.md.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+# A price id (price_...) or a lookup key per plan.
+STRIPE_PRICE_STARTER = env("STRIPE_PRICE_STARTER")
+STRIPE_PRICE_PRO = env("STRIPE_PRICE_PRO")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+# Checkout and the Customer Portal: the billing page's forms redirect there, and
+# browsers apply the page's CSP form-action to that redirect.
+STRIPE_REDIRECT_ORIGINS = env_list(
+    "STRIPE_REDIRECT_ORIGINS", "https://checkout.stripe.com,https://billing.stripe.com"
+)
+STRIPE_MAX_NETWORK_RETRIES = int(env("STRIPE_MAX_NETWORK_RETRIES", "2"))
+STRIPE_TIMEOUT_SECONDS = float(env("STRIPE_TIMEOUT_SECONDS", "20"))
+BILLING_ENFORCED = env_bool("BILLING_ENFORCED", bool(STRIPE_SECRET_KEY))
+# Days of full access after a failed payment while Stripe retries the card.
+BILLING_GRACE_DAYS = int(env("BILLING_GRACE_DAYS", "7"))
+# Billing (Stripe) end ----------------------------------------------------------

@@ -4,4 +4,5 @@ urlpatterns = [
     path("", include("cvrtracker.front.urls")),
     path("accounts/", include("cvrtracker.accounts.urls")),
     path("amazon/", include("cvrtracker.amazon.urls")),
+    path("billing/", include("cvrtracker.billing.urls")),
 ]
