@@ -27,12 +27,13 @@ from cvrtracker.accounts.access import (
 )
 from cvrtracker.amazon import client
 from cvrtracker.amazon.client import AmazonError
-from cvrtracker.amazon.models import Region
+from cvrtracker.amazon.models import Region, SellerConnection
 from cvrtracker.amazon.services import (
     SellerAlreadyConnected,
     connection_authorize,
     connection_disconnect,
 )
+from cvrtracker.billing.limits import CONNECT_SELLER_ACCOUNT, team_can
 
 SESSION_KEY = "amazon_connect"
 # Amazon's authorization code lives 5 minutes; the seller may take a while to sign in.
@@ -53,6 +54,18 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return render(request, "amazon/settings.html", ctx)
 
 
+def _plan_refusal(team, *, selling_partner_id: str = "") -> str:
+    """Why the team's plan forbids one more seller account, or "" if it allows it.
+
+    Reconnecting a seller the team already has is never refused: it adds nothing.
+    """
+    held = team.seller_connections.exclude(status=SellerConnection.Status.DISCONNECTED)
+    if selling_partner_id and held.filter(selling_partner_id=selling_partner_id).exists():
+        return ""
+    decision = team_can(team, CONNECT_SELLER_ACCOUNT, current=held.count())
+    return "" if decision else decision.message
+
+
 def _start(request: HttpRequest, region: str) -> str:
     """A fresh state bound to this session, the user's team and the region."""
     team = get_owned_team_for_user(request.user)
@@ -69,12 +82,16 @@ def _start(request: HttpRequest, region: str) -> str:
 @login_required
 @require_GET
 def connect(request: HttpRequest, region: str) -> HttpResponse:
-    get_owned_team_for_user(request.user)
+    team = get_owned_team_for_user(request.user)
     if region not in Region.values:
         raise Http404("No such region")
     if not request.user.email_verified:
         messages.error(request, UNVERIFIED)
         return redirect("amazon:settings")
+    refusal = _plan_refusal(team)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("billing:page")
     state = _start(request, region)
     response = redirect(client.consent_url(region=region, state=state))
     response["Referrer-Policy"] = "no-referrer"
@@ -153,6 +170,9 @@ def connect_complete(request: HttpRequest) -> HttpResponse:
         return _failed(request, "Amazon did not authorize the connection. Nothing was connected.")
     if not request.user.email_verified:
         return _failed(request, UNVERIFIED)
+    refusal = _plan_refusal(team, selling_partner_id=seller_id)
+    if refusal:
+        return _failed(request, f"{refusal} Nothing was connected.", status=402)
     try:
         connection = connection_authorize(
             team=team,
