@@ -48,7 +48,7 @@ setup: $(VENV)/.installed assets
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_setup
-	PORT=$(PORT) $(PY) manage.py runall
+	PORT=$(PORT) DEMO_CONNECT=1 $(PY) manage.py runall
 
 test: setup
 	$(PY) -m pytest -q

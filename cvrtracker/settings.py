@@ -312,6 +312,25 @@ AMAZON_RETRY_ATTEMPTS = int(env("AMAZON_RETRY_ATTEMPTS", "6"))
 AMAZON_RETRY_INITIAL_SECONDS = float(env("AMAZON_RETRY_INITIAL_SECONDS", "1"))
 AMAZON_RETRY_MAX_SECONDS = float(env("AMAZON_RETRY_MAX_SECONDS", "120"))
 AMAZON_HTTP_TIMEOUT_SECONDS = float(env("AMAZON_HTTP_TIMEOUT_SECONDS", "30"))
+# Sync schedule (cvrtracker/amazon/sync/). Amazon keeps two years of Sales &
+# Traffic and restates recent days, so the trailing window is re-pulled daily.
+AMAZON_BACKFILL_DAYS = int(env("AMAZON_BACKFILL_DAYS", "730"))
+AMAZON_RESTATE_DAYS = int(env("AMAZON_RESTATE_DAYS", "14"))
+# Seconds between two getReport polls of one report (Amazon advises 30-60 s; the
+# simulator's relaxed reports finish in half a second).
+AMAZON_REPORT_POLL_SECONDS = float(env("AMAZON_REPORT_POLL_SECONDS", "2"))
+# A report still IN_QUEUE after this long is cancelled and asked for again later.
+AMAZON_REPORT_STUCK_SECONDS = float(env("AMAZON_REPORT_STUCK_SECONDS", "1800"))
+# A claimed job not finished after this long (its worker died) is claimed again.
+AMAZON_JOB_LEASE_SECONDS = float(env("AMAZON_JOB_LEASE_SECONDS", "600"))
+# How long a job may wait for its own rate-limit token before coming back later.
+AMAZON_JOB_QUOTA_WAIT_SECONDS = float(env("AMAZON_JOB_QUOTA_WAIT_SECONDS", "5"))
+# How far back the first orders sync reaches (searchOrders pages at 100 orders).
+AMAZON_ORDERS_INITIAL_DAYS = int(env("AMAZON_ORDERS_INITIAL_DAYS", "3"))
+# Listings and orders runs stop after this many pages and go on at the next tick,
+# so one big seller never holds a worker for long.
+AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))
+AMAZON_SCHEDULER_INTERVAL_SECONDS = float(env("AMAZON_SCHEDULER_INTERVAL_SECONDS", "1"))
 # Amazon SP-API end -------------------------------------------------------------
 
 # Billing (Stripe) --------------------------------------------------------------

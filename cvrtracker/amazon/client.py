@@ -9,9 +9,11 @@ Secrets (client secret, tokens, codes) never reach logs or error messages.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import platform
 import ssl
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = f"CVRTracker/0.1 (Language=Python/{platform.python_version()})"
 CONSENT_PATH = "/apps/authorize/consent"
+# searchOrders' includedData: status, items and amounts; BUYER and RECIPIENT never.
+ORDER_DATA = ("PROCEEDS", "FULFILLMENT")
 # How long one call may wait for its own client-side bucket before giving up for now.
 QUOTA_WAIT_SECONDS = 300.0
 
@@ -50,6 +54,26 @@ class RevokedAuthorization(AmazonError):
 
     def __init__(self, message: str = "The seller's authorization is revoked or expired"):
         super().__init__(message, permanent=True, status=400, code="invalid_grant")
+
+
+class QuotaWait(AmazonError):
+    """Our own bucket for the operation has no token soon enough: come back later.
+
+    Permanent for the retry loop (waiting in place is what the caller declined),
+    not for the job, which reschedules itself.
+    """
+
+    def __init__(self, operation: str, retry_after: float = 1.0):
+        super().__init__(f"{operation}: quota exhausted for now", permanent=True, code="QuotaWait")
+        self.operation = operation
+        self.retry_after = retry_after
+
+
+class CorruptDocument(AmazonError):
+    """A report document that does not gunzip: asking for the same one again will not help."""
+
+    def __init__(self, message: str = "The report document is damaged"):
+        super().__init__(message, permanent=True, code="CorruptDocument")
 
 
 @dataclass(frozen=True)
@@ -220,18 +244,30 @@ class SpApiClient:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        quota_wait: float = QUOTA_WAIT_SECONDS,
     ) -> Any:
-        """The decoded JSON body of a successful call; AmazonError otherwise."""
-        return retrying()(self._call_once, operation, method, path, params, json_body)
+        """The decoded JSON body of a successful call; AmazonError otherwise.
+
+        `quota_wait` bounds the wait for our own bucket: a job that would rather
+        come back later than hold a worker passes a small value and gets
+        QuotaWait (not retried here) when no token comes in time.
+        """
+        return retrying()(self._call_once, operation, method, path, params, json_body, quota_wait)
 
     def _call_once(
-        self, operation: str, method: str, path: str, params: Any, json_body: Any
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        params: Any,
+        json_body: Any,
+        quota_wait: float = QUOTA_WAIT_SECONDS,
     ) -> Any:
         limiter = limiter_for(self.rate_key, operation)
         try:
-            limiter.acquire(timeout=QUOTA_WAIT_SECONDS)
-        except TimeoutError:
-            raise AmazonError(f"{operation}: quota exhausted for now", permanent=False) from None
+            limiter.acquire(timeout=quota_wait)
+        except TimeoutError as error:
+            raise QuotaWait(operation, getattr(error, "wait_seconds", 1.0)) from None
         response = self._send(method, path, params, json_body, force=False)
         if response.status_code in (401, 403):
             # The access token may have expired or died early: one fresh token, then
@@ -269,3 +305,170 @@ class SpApiClient:
             "getMarketplaceParticipations", "GET", "/sellers/v1/marketplaceParticipations"
         )
         return list(body.get("payload") or [])
+
+    def create_report(
+        self,
+        *,
+        report_type: str,
+        marketplace_ids: list[str],
+        start: str | None = None,
+        end: str | None = None,
+        options: dict[str, str] | None = None,
+        quota_wait: float = QUOTA_WAIT_SECONDS,
+    ) -> str:
+        """createReport: the new report's id (Amazon answers 202 and works on it)."""
+        body: dict[str, Any] = {"reportType": report_type, "marketplaceIds": marketplace_ids}
+        if start:
+            body["dataStartTime"] = start
+        if end:
+            body["dataEndTime"] = end
+        if options:
+            body["reportOptions"] = options
+        answer = self.call(
+            "createReport",
+            "POST",
+            "/reports/2021-06-30/reports",
+            json_body=body,
+            quota_wait=quota_wait,
+        )
+        return str(answer["reportId"])
+
+    def get_report(self, report_id: str) -> dict:
+        """getReport: the Report object (no payload wrapper): processingStatus, reportDocumentId."""
+        return self.call("getReport", "GET", f"/reports/2021-06-30/reports/{report_id}")
+
+    def cancel_report(self, report_id: str) -> None:
+        """cancelReport: only works while IN_QUEUE; Amazon refuses it afterwards."""
+        self.call("cancelReport", "DELETE", f"/reports/2021-06-30/reports/{report_id}")
+
+    def get_report_document(
+        self, document_id: str, *, quota_wait: float = QUOTA_WAIT_SECONDS
+    ) -> bytes:
+        """getReportDocument, then the download: the document's bytes, gunzipped.
+
+        The presigned URL dies after five minutes and must be fetched WITHOUT the
+        SP-API token (it is S3's, not Amazon's API), so it is used at once.
+        """
+        meta = self.call(
+            "getReportDocument",
+            "GET",
+            f"/reports/2021-06-30/documents/{document_id}",
+            quota_wait=quota_wait,
+        )
+        return retrying()(download_document, meta["url"], meta.get("compressionAlgorithm"))
+
+    def search_listings_items(
+        self,
+        *,
+        seller_id: str,
+        marketplace_id: str,
+        included_data: list[str],
+        page_token: str | None = None,
+        page_size: int = 20,
+    ) -> dict:
+        """searchListingsItems: one page {numberOfResults, items, pagination{nextToken}}."""
+        params: dict[str, Any] = {
+            "marketplaceIds": marketplace_id,
+            "includedData": ",".join(included_data),
+            "pageSize": min(page_size, 20),  # Amazon's maximum
+            "sortBy": "sku",
+            "sortOrder": "ASC",
+        }
+        if page_token:
+            params["pageToken"] = page_token
+        return self.call(
+            "searchListingsItems", "GET", f"/listings/2021-08-01/items/{seller_id}", params=params
+        )
+
+    def search_catalog_items(
+        self, *, marketplace_id: str, asins: list[str], included_data: list[str]
+    ) -> list[dict]:
+        """searchCatalogItems by ASIN: the items found (at most 20 identifiers a call)."""
+        if len(asins) > 20:
+            raise ValueError("searchCatalogItems takes at most 20 identifiers")
+        body = self.call(
+            "searchCatalogItems",
+            "GET",
+            "/catalog/2022-04-01/items",
+            params={
+                "marketplaceIds": marketplace_id,
+                "identifiers": ",".join(asins),
+                "identifiersType": "ASIN",
+                "includedData": ",".join(included_data),
+                "pageSize": 20,
+            },
+        )
+        return list(body.get("items") or [])
+
+    def get_inventory_summaries(
+        self, *, marketplace_id: str, next_token: str | None = None
+    ) -> dict:
+        """getInventorySummaries with details: {payload{inventorySummaries}, pagination}."""
+        params: dict[str, Any] = {
+            "granularityType": "Marketplace",
+            "granularityId": marketplace_id,
+            "marketplaceIds": marketplace_id,
+            "details": "true",
+        }
+        if next_token:
+            params["nextToken"] = next_token
+        return self.call(
+            "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", params=params
+        )
+
+    def search_orders(
+        self,
+        *,
+        marketplace_ids: list[str],
+        last_updated_after: str | None = None,
+        created_after: str | None = None,
+        pagination_token: str | None = None,
+        quota_wait: float = QUOTA_WAIT_SECONDS,
+    ) -> dict:
+        """searchOrders (Orders 2026-01-01): {orders, pagination{nextToken}, lastUpdatedBefore}.
+
+        Exactly one of `last_updated_after` and `created_after` on a first page;
+        a next page takes only the token. includedData is an allow-list: never
+        BUYER or RECIPIENT (no names or addresses, ever).
+        """
+        params: dict[str, Any]
+        if pagination_token:
+            params = {"paginationToken": pagination_token}
+        else:
+            if bool(last_updated_after) == bool(created_after):
+                raise ValueError("exactly one of last_updated_after and created_after")
+            params = {
+                "marketplaceIds": ",".join(marketplace_ids),
+                "maxResultsPerPage": 100,
+                "includedData": ",".join(ORDER_DATA),
+            }
+            if last_updated_after:
+                params["lastUpdatedAfter"] = last_updated_after
+            else:
+                params["createdAfter"] = created_after
+        return self.call(
+            "searchOrders", "GET", "/orders/2026-01-01/orders", params=params, quota_wait=quota_wait
+        )
+
+
+def download_document(url: str, compression: str | None) -> bytes:
+    """The bytes behind a presigned document URL, gunzipped when Amazon says GZIP."""
+    response = _send("GET", url)
+    if response.status_code >= 500:
+        raise AmazonError(
+            "The report download failed", permanent=False, status=response.status_code
+        )
+    if response.status_code != 200:
+        # An expired or refused URL: a new getReportDocument gives a fresh one.
+        raise AmazonError(
+            "The report download was refused", permanent=True, status=response.status_code
+        )
+    data = response.content
+    if compression == "GZIP" and data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            raise CorruptDocument() from None
+    elif compression == "GZIP" and response.headers.get("content-encoding") != "gzip":
+        raise CorruptDocument("The report document is not gzip as announced")
+    return data

@@ -110,6 +110,19 @@ class SellerConnection(models.Model):
     def marketplace_names(self) -> list[str]:
         return [m.get("name") or m.get("id", "") for m in self.marketplaces]
 
+    def backfill(self) -> dict[str, int]:
+        """The two-year Sales & Traffic backfill: days fetched, planned, waiting for a retry."""
+        days = self.sales_traffic_days.filter(kind="day")
+        done = days.filter(status__in=["done", "cancelled"]).count()
+        retrying = days.filter(status__in=["fatal", "failed"]).count()
+        total = days.count()
+        return {
+            "done": done,
+            "total": total,
+            "retrying": retrying,
+            "percent": _percent(done, total),
+        }
+
     def sync_times(self) -> list[tuple[str, Any]]:
         """(label, last success) per kind of data, for the settings page."""
         return [
@@ -119,6 +132,10 @@ class SellerConnection(models.Model):
             ("Inventory", self.inventory_synced_at),
             ("Orders", self.orders_synced_at),
         ]
+
+
+def _percent(part: int, whole: int) -> int:
+    return int(100 * part / whole) if whole else 0
 
 
 class RateLimitState(models.Model):
@@ -137,3 +154,90 @@ class RateLimitState(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SalesTrafficDay(models.Model):
+    """One Sales & Traffic report request: the backfill plan is these rows, not code.
+
+    `kind=day`: a CHILD-granularity DAY report of one day and marketplace (Amazon
+    aggregates the by-ASIN section over the whole range, so one report per day).
+    `kind=series`: the account-level by-date report over the whole two years
+    (`day`..`end_day`), asked for first so the first chart exists within a minute.
+    """
+
+    class Kind(models.TextChoices):
+        DAY = "day", "One day by ASIN"
+        SERIES = "series", "Account series"
+
+    class Status(models.TextChoices):
+        DUE = "due", "Due"
+        REQUESTED = "requested", "Requested"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "No data"
+        FATAL = "fatal", "Failed at Amazon"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="sales_traffic_days"
+    )
+    marketplace_id = models.CharField(max_length=32)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.DAY)
+    day = models.DateField()
+    end_day = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DUE)
+    report_id = models.CharField(max_length=64, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Due timestamp: the scheduler polls it (next_attempt_at <= now) and claims a
+    # row by moving it forward with a conditional update; None = nothing to do.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Sales but no sessions yet: traffic arrives days later, so the day is re-pulled.
+    is_pending = models.BooleanField(default=False)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "marketplace_id", "kind", "day"], name="amazon_st_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["next_attempt_at"], name="amazon_st_due")]
+
+    def __str__(self) -> str:
+        return f"{self.marketplace_id} {self.kind} {self.day} {self.status}"
+
+
+class SyncJob(models.Model):
+    """The schedule of one kind of sync of one connection (listings, inventory, orders).
+
+    `run_id` names the run in progress and survives a crash, so a re-run after a
+    killed worker writes the same snapshots (one per listing per run).
+    `cursor` keeps an incremental position (the orders' lastUpdatedAfter).
+    """
+
+    class Kind(models.TextChoices):
+        LISTINGS = "listings", "Listings"
+        INVENTORY = "inventory", "Inventory"
+        ORDERS = "orders", "Orders"
+
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="sync_jobs"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Due timestamp, polled by the scheduler and claimed with a conditional update.
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    run_id = models.CharField(max_length=64, blank=True)
+    cursor = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "kind"], name="amazon_syncjob_unique")
+        ]
+        indexes = [models.Index(fields=["next_run_at"], name="amazon_syncjob_due")]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.kind}"

@@ -108,6 +108,14 @@ def redis_client():
     return _redis(settings.REDIS_URL or "redis://127.0.0.1:6379/0")
 
 
+class QuotaTimeout(TimeoutError):
+    """No token within the caller's timeout; `wait_seconds` until the next one."""
+
+    def __init__(self, operation: str, wait_seconds: float):
+        super().__init__(f"{operation} quota: next call in {wait_seconds:.1f} s")
+        self.wait_seconds = wait_seconds
+
+
 @dataclass
 class OperationLimiter:
     """The bucket of one (connection, operation)."""
@@ -200,6 +208,24 @@ class OperationLimiter:
             return 0
         return max(1, decision.retry_after_ms or 1)
 
+    def available(self, limit: int) -> int:
+        """How many calls the bucket would grant right now (at most `limit`), taking none.
+
+        The scheduler asks this before handing out createReport jobs, so that it
+        enqueues what the quota allows instead of jobs that would only wait.
+        """
+        rates = [self.rate()]
+        algorithm = TokenBucket()
+        state = self._store().read(algorithm, rates)
+        now = WallClock().now()
+        granted = 0
+        while granted < limit:
+            state, decision = algorithm.step(rates, state, now, 1)
+            if not decision.allowed:
+                break
+            granted += 1
+        return granted
+
     def acquire(self, *, timeout: float) -> None:
         """Block until a token is granted; TimeoutError if that would take over `timeout` s."""
         deadline = time.monotonic() + timeout
@@ -208,7 +234,7 @@ class OperationLimiter:
             if wait_ms == 0:
                 return
             if time.monotonic() + wait_ms / 1000 > deadline:
-                raise TimeoutError(f"{self.operation} quota: next call in {wait_ms} ms")
+                raise QuotaTimeout(self.operation, wait_ms / 1000)
             time.sleep(wait_ms / 1000)
 
 

@@ -1,28 +1,46 @@
-"""Background entry points: load the row, call the service. Nothing else lives here."""
+"""Background entry points: load the row, call the service, reschedule on failure.
+
+Tasks never retry in place. A failure is recorded (in the seller's words on
+the connection, in detail on the job row) with a later due time, and the
+scheduler enqueues the job again when it is due; a revoked grant stops the
+connection, so nothing is raised for the worker to retry blindly.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
 from django.tasks import task
+from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError
-from cvrtracker.amazon.models import SellerConnection
-from cvrtracker.amazon.services import connection_sync_marketplaces
+from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection, SyncJob
+from cvrtracker.amazon.services import connection_record_error, connection_sync_marketplaces
+from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
+from cvrtracker.amazon.sync.sales_traffic import sales_traffic_advance
+from cvrtracker.amazon.sync.schedule import JobPaused, holds_claim, retry_delay
+
+logger = logging.getLogger(__name__)
+ACTIVE = SellerConnection.Status.ACTIVE
+
+
+def _active(connection_id: int) -> SellerConnection | None:
+    return SellerConnection.objects.filter(pk=connection_id, status=ACTIVE).first()
+
+
+def _record(connection: SellerConnection, error: AmazonError) -> None:
+    """Tell the seller (revoked grants stop the connection), unless it stopped meanwhile."""
+    if SellerConnection.objects.filter(pk=connection.pk, status=ACTIVE).exists():
+        connection_record_error(connection=connection, error=error)
 
 
 @task()
 def sync_marketplaces(connection_id: int) -> bool:
-    """Refresh a connection's marketplaces; True when done, False when skipped or failed.
-
-    A failure is recorded on the connection (in the seller's words) with a new
-    due time, and a revoked grant stops the connection, so nothing is raised
-    for the worker to retry blindly.
-    """
-    connection = SellerConnection.objects.filter(
-        pk=connection_id, status=SellerConnection.Status.ACTIVE
-    ).first()
+    """Refresh a connection's marketplaces; True when done, False when skipped or failed."""
+    connection = _active(connection_id)
     if connection is None:
         return False  # disconnected or revoked since it was queued: no call
     try:
@@ -32,6 +50,81 @@ def sync_marketplaces(connection_id: int) -> bool:
     return True
 
 
+@task()
+def sync_connection(connection_id: int, claim: str | None = None) -> bool:
+    """The daily sync of a connection: marketplaces, the report plan, the jobs made due.
+
+    `claim` is the scheduler's claim token: a stale task (its item claimed again
+    or finished since it was queued) does nothing. Likewise below.
+    """
+    connection = _active(connection_id)
+    if connection is None or not holds_claim(
+        SellerConnection, connection_id, "next_sync_at", claim
+    ):
+        return False
+    try:
+        connection_sync(connection=connection)
+    except AmazonError:
+        return False  # recorded by the marketplaces service, with a new due time
+    return True
+
+
+@task()
+def sales_traffic_step(item_id: int, claim: str | None = None) -> str:
+    """Move one Sales & Traffic report request one step; returns its status."""
+    item = (
+        SalesTrafficDay.objects.select_related("connection")
+        .filter(pk=item_id, connection__status=ACTIVE)
+        .first()
+    )
+    if item is None or not holds_claim(SalesTrafficDay, item_id, "next_attempt_at", claim):
+        return "skipped"
+    try:
+        return sales_traffic_advance(item=item)
+    except AmazonError as error:
+        _record(item.connection, error)
+        # Keep the step (a requested report is polled again) and come back later.
+        attempts = item.attempts + 1
+        SalesTrafficDay.objects.filter(pk=item.pk).update(
+            attempts=attempts,
+            next_attempt_at=timezone.now() + retry_delay(attempts),
+            last_error=str(error)[:300],
+        )
+        return "retry"
+
+
+@task()
+def run_sync_job(job_id: int, claim: str | None = None) -> int:
+    """Run a listings, inventory or orders job; returns the items stored (-1 when not done)."""
+    job = (
+        SyncJob.objects.select_related("connection")
+        .filter(pk=job_id, connection__status=ACTIVE)
+        .first()
+    )
+    if job is None or not holds_claim(SyncJob, job_id, "next_run_at", claim):
+        return -1
+    try:
+        return sync_job_run(job=job)
+    except JobPaused as paused:
+        wait = timedelta(seconds=paused.retry_after)
+        SyncJob.objects.filter(pk=job.pk).update(next_run_at=timezone.now() + wait)
+        return -1
+    except AmazonError as error:
+        _record(job.connection, error)
+        attempts = job.attempts + 1
+        SyncJob.objects.filter(pk=job.pk).update(
+            attempts=attempts,
+            next_run_at=timezone.now() + retry_delay(attempts),
+            last_error=str(error)[:300],
+        )
+        return -1
+
+
+def on_commit_enqueue(task_function, *args) -> None:
+    """Queue a task once the current transaction has committed the rows it reads."""
+    transaction.on_commit(partial(task_function.enqueue, *args))
+
+
 def enqueue_sync_marketplaces(connection: SellerConnection) -> None:
-    """Queue the sync once the current transaction has committed the row it reads."""
-    transaction.on_commit(partial(sync_marketplaces.enqueue, connection.pk))
+    """Queue the marketplaces sync once the current transaction has committed the row."""
+    on_commit_enqueue(sync_marketplaces, connection.pk)

@@ -36,3 +36,21 @@ def sim(settings):
 @pytest.fixture
 def sim_client(sim) -> SimClient:
     return SimClient(sim)
+
+
+@pytest.fixture
+def sync_sim(settings):
+    """A simulator whose calendar is our clock's (reports of "yesterday" agree), small plan."""
+    from django.utils import timezone
+
+    with running_simulator(asins=5, quota="relaxed", today=timezone.now().date()) as server:
+        point_settings_at(settings, server)
+        settings.TASKS = {
+            "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+        }
+        settings.AMAZON_BACKFILL_DAYS = 5
+        settings.AMAZON_REPORT_POLL_SECONDS = 0.2
+        settings.AMAZON_JOB_QUOTA_WAIT_SECONDS = 1
+        settings.AMAZON_RATELIMIT_STORAGE = "memory"
+        yield server
+    client._http.cache_clear()

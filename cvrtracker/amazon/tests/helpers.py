@@ -51,3 +51,36 @@ def confirm_consent(sim, consent_url: str, *, seller: int = 0) -> str:
     assert answer.status == 302, answer.body
     location = urlsplit(answer.headers["Location"])
     return f"{location.path}?{location.query}"
+
+
+def drain(testcase, until, *, timeout: float = 60.0) -> None:
+    """Run scheduler ticks (tasks execute inline on commit) until `until()` holds."""
+    import time
+
+    from cvrtracker.amazon.sync.scheduler import schedule_due
+
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            from cvrtracker.amazon.models import SalesTrafficDay, SyncJob
+
+            rows = list(SalesTrafficDay.objects.values_list("kind", "status", "last_error"))
+            jobs = list(SyncJob.objects.values_list("kind", "last_success_at", "last_error"))
+            raise AssertionError(f"the sync did not finish in time: {rows} {jobs}")
+        with testcase.captureOnCommitCallbacks(execute=True):
+            schedule_due()
+        time.sleep(0.05)
+
+
+def all_reports_finished() -> bool:
+    from cvrtracker.amazon.models import SalesTrafficDay
+
+    rows = SalesTrafficDay.objects.all()
+    return rows.exists() and not rows.exclude(status__in=["done", "cancelled"]).exists()
+
+
+def all_jobs_succeeded() -> bool:
+    from cvrtracker.amazon.models import SyncJob
+
+    jobs = SyncJob.objects.all()
+    return jobs.count() == 3 and not jobs.filter(last_success_at=None).exists()

@@ -51,3 +51,27 @@ class SettingsPageTestCase(BaseTestCase):
         self.alice.save()
         self.client.force_login(self.alice)
         self.assertContains(self.client.get("/amazon/"), "Confirm your email address")
+
+
+class BackfillProgressTestCase(BaseTestCase):
+    def test_it_shows_the_backfill_as_a_progress_bar(self):
+        from datetime import date, timedelta
+
+        from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection
+
+        connection = SellerConnection.objects.create(
+            team=self.team, region="NA", selling_partner_id="A1PROGRESS"
+        )
+        for n in range(4):
+            SalesTrafficDay.objects.create(
+                connection=connection,
+                marketplace_id="ATVPDKIKX0DER",
+                day=date(2026, 11, 1) - timedelta(days=n),
+                status=["done", "cancelled", "due", "fatal"][n],
+            )
+        self.client.force_login(self.alice)
+        page = self.client.get("/amazon/")
+        self.assertContains(page, 'value="2" max="4"')
+        self.assertContains(page, "2 of 4 days (50%)")
+        self.assertContains(page, "could not prepare 1 daily report yet")
+        assert b"style=" not in page.content

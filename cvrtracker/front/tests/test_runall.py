@@ -70,7 +70,7 @@ def test_ctrl_c_stops_every_process(tmp_path):
                 assert time.monotonic() < deadline, "the simulator did not come up"
                 time.sleep(0.5)
         children = children_of(proc.pid)
-        assert len(children) == 3  # web, worker and the Amazon simulator
+        assert len(children) == 4  # web, worker, scheduler and the Amazon simulator
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
         time.sleep(0.5)

@@ -49,6 +49,7 @@ class Command(BaseCommand):
         commands = {
             "web": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
             "worker": [*manage, *worker_command()],
+            "scheduler": [*manage, "scheduler"],  # enqueues due Amazon syncs
         }
         if not getattr(settings, "AMAZON_PRODUCTION", False):
             # The embedded product talks to the local Amazon simulator, never to Amazon.
@@ -69,6 +70,9 @@ class Command(BaseCommand):
             # A new process group per child: Ctrl-C reaches us, and we stop them in order.
             children[name] = subprocess.Popen(argv, start_new_session=True)  # noqa: S603 - our own argv
             self.stdout.write(f"started {name} (pid {children[name].pid})")
+        if "simulator" in commands and os.environ.get("DEMO_CONNECT") == "1":
+            # make run: connect the demo team once the simulator answers (a one-off).
+            subprocess.Popen([*manage, "demo_connect"])  # noqa: S603 - our own argv
         self.stdout.write(f"CVR Tracker is running at http://127.0.0.1:{port}/ (Ctrl-C stops it)")
 
         exit_code = 0

@@ -1,0 +1,55 @@
+"""`manage.py scheduler`: enqueue due sync work in a loop until SIGTERM or SIGINT.
+
+Run one or two per installation (two for availability: they never enqueue the
+same item twice). Workers do the work; this loop only reads due columns.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from cvrtracker.amazon.sync.scheduler import schedule_due
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Enqueue due Amazon sync jobs in a loop (stops cleanly on SIGTERM/SIGINT)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="one tick, then exit")
+        parser.add_argument(
+            "--interval", type=float, default=settings.AMAZON_SCHEDULER_INTERVAL_SECONDS
+        )
+
+    def handle(self, *args, once: bool, interval: float, **options):
+        stop = threading.Event()
+
+        def request_stop(signum, frame):
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        ticks = 0
+        while not stop.is_set():
+            close_old_connections()  # a restarted database never leaves us stuck
+            try:
+                count = schedule_due()
+            except Exception:
+                # One bad tick (a database blip) must not end the loop.
+                logger.exception("scheduler tick failed")
+                count = 0
+            if count and options.get("verbosity", 1) > 1:
+                self.stdout.write(f"enqueued {count}")
+            ticks += 1
+            if once:
+                break
+            stop.wait(interval)
+        close_old_connections()
+        self.stdout.write(f"scheduler stopped after {ticks} ticks")

@@ -1,0 +1,67 @@
+"""The daily connection sync and the runs of listings, inventory and orders jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.utils import timezone
+
+from cvrtracker.amazon.models import SellerConnection, SyncJob
+from cvrtracker.amazon.services import connection_sync_marketplaces
+from cvrtracker.amazon.sync.catalog import inventory_sync, listings_sync
+from cvrtracker.amazon.sync.orders import orders_sync
+from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
+from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, INTERVALS
+
+RUNNERS = {
+    SyncJob.Kind.LISTINGS: listings_sync,
+    SyncJob.Kind.INVENTORY: inventory_sync,
+    SyncJob.Kind.ORDERS: orders_sync,
+}
+SYNCED_AT = {
+    SyncJob.Kind.LISTINGS: "listings_synced_at",
+    SyncJob.Kind.INVENTORY: "inventory_synced_at",
+    SyncJob.Kind.ORDERS: "orders_synced_at",
+}
+
+
+def connection_sync(*, connection: SellerConnection) -> None:
+    """Once a day: marketplaces, the Sales & Traffic plan, and every job made due.
+
+    AmazonError when the marketplaces could not be read (recorded on the connection).
+    """
+    connection_sync_marketplaces(connection=connection)
+    sales_traffic_plan(connection=connection)
+    now = timezone.now()
+    SyncJob.objects.bulk_create(
+        [SyncJob(connection=connection, kind=kind, next_run_at=now) for kind in SyncJob.Kind],
+        ignore_conflicts=True,
+    )
+    SellerConnection.objects.filter(pk=connection.pk, status=SellerConnection.Status.ACTIVE).update(
+        next_sync_at=now + CONNECTION_INTERVAL
+    )
+
+
+def sync_job_run(*, job: SyncJob) -> int:
+    """Run (or resume) the job's current run; returns the items stored.
+
+    The run id is set when a run starts and kept until it succeeds, so a run
+    resumed after a crash writes to the same snapshots.
+    """
+    if not job.run_id:
+        run_id = uuid.uuid4().hex
+        SyncJob.objects.filter(pk=job.pk, run_id="").update(run_id=run_id)
+        job.refresh_from_db()
+    count = RUNNERS[job.kind](job=job)
+    now = timezone.now()
+    cursor = job.cursor if job.kind == SyncJob.Kind.ORDERS else {}
+    SyncJob.objects.filter(pk=job.pk, run_id=job.run_id).update(
+        run_id="",
+        cursor=cursor,
+        attempts=0,
+        last_error="",
+        last_success_at=now,
+        next_run_at=now + INTERVALS[job.kind],
+    )
+    SellerConnection.objects.filter(pk=job.connection_id).update(**{SYNCED_AT[job.kind]: now})
+    return count

@@ -1,0 +1,86 @@
+"""One scheduler tick: claim what is due and enqueue its task after the claim commits.
+
+Safe to run in several processes at once: every item is claimed with a
+conditional update on the due value this process read (schedule.claim), so
+each due item is enqueued by exactly one of them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection, SyncJob
+from cvrtracker.amazon.ratelimit import USAGE_PLANS, limiter_for
+from cvrtracker.amazon.sync.sales_traffic import TO_REQUEST, due_to_request
+from cvrtracker.amazon.sync.schedule import claim, lease
+
+ACTIVE = SellerConnection.Status.ACTIVE
+# Report steps are short and keep the createReport quota busy: on backends with
+# priorities (the database one) they run before queued listings and orders slices.
+STEP_PRIORITY = 10
+# A claimed request not yet sent holds a token in our books for this long.
+IN_FLIGHT = timedelta(seconds=30)
+
+
+def _enqueue_claimed(model, pk: int, field: str, old, task_function, priority: int = 0) -> bool:
+    if priority and getattr(task_function.get_backend(), "supports_priority", False):
+        task_function = task_function.using(priority=priority)
+    with transaction.atomic():
+        token = claim(model, pk, field, old)
+        if token is None:
+            return False
+        transaction.on_commit(lambda: task_function.enqueue(pk, token))
+    return True
+
+
+def schedule_due(*, limit: int = 500) -> int:
+    """Enqueue every due item (at most `limit` of each kind); returns how many."""
+    from cvrtracker.amazon import tasks
+
+    now = timezone.now()
+    enqueued = 0
+    connections = SellerConnection.objects.filter(status=ACTIVE, next_sync_at__lte=now)
+    for pk, old in connections.values_list("pk", "next_sync_at")[:limit]:
+        enqueued += _enqueue_claimed(
+            SellerConnection, pk, "next_sync_at", old, tasks.sync_connection
+        )
+    jobs = SyncJob.objects.filter(next_run_at__lte=now, connection__status=ACTIVE)
+    for pk, old in jobs.order_by("next_run_at").values_list("pk", "next_run_at")[:limit]:
+        enqueued += _enqueue_claimed(SyncJob, pk, "next_run_at", old, tasks.run_sync_job)
+    # Polls of requested reports: getReport's quota (2/s, burst 15) is ample.
+    polls = SalesTrafficDay.objects.filter(
+        status=SalesTrafficDay.Status.REQUESTED, next_attempt_at__lte=now, connection__status=ACTIVE
+    ).order_by("next_attempt_at")
+    for pk, old in polls.values_list("pk", "next_attempt_at")[:limit]:
+        enqueued += _enqueue_claimed(
+            SalesTrafficDay, pk, "next_attempt_at", old, tasks.sales_traffic_step, STEP_PRIORITY
+        )
+    enqueued += _schedule_requests(now, tasks.sales_traffic_step)
+    return enqueued
+
+
+def _schedule_requests(now, task_function) -> int:
+    """New createReport calls: as many per connection as its bucket holds tokens.
+
+    createReport refills one call a minute after a burst of 15; enqueueing more
+    would only park jobs on the bucket, and fewer would leave quota unused.
+    """
+    enqueued = 0
+    waiting = SalesTrafficDay.objects.filter(
+        status__in=TO_REQUEST, next_attempt_at__lte=now, connection__status=ACTIVE
+    )
+    for connection in SellerConnection.objects.filter(pk__in=waiting.values("connection_id")):
+        # Claimed moments ago and not sent yet: those will take tokens soon.
+        in_flight = SalesTrafficDay.objects.filter(
+            connection=connection,
+            status__in=TO_REQUEST,
+            next_attempt_at__gt=now + lease() - IN_FLIGHT,
+        ).count()
+        burst = USAGE_PLANS["createReport"][1]
+        tokens = limiter_for(str(connection.code), "createReport").available(burst) - in_flight
+        for pk, old in due_to_request(connection=connection, now=now)[: max(0, tokens)]:
+            enqueued += _enqueue_claimed(SalesTrafficDay, pk, "next_attempt_at", old, task_function)
+    return enqueued

@@ -1,0 +1,129 @@
+"""Each fault of the simulator against the sync: data complete, nothing partial, no extra calls."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection, SyncJob
+from cvrtracker.amazon.services import REVOKED_WORDS
+from cvrtracker.amazon.sync.scheduler import schedule_due
+from cvrtracker.metrics.models import MetricBlock
+from cvrtracker.simulator.testing import SimClient
+from cvrtracker.test import BaseTestCase
+
+from .helpers import all_jobs_succeeded, all_reports_finished, connect_seller, counters, drain
+
+
+class SyncFaultsTestCase(BaseTestCase):
+    @pytest.fixture(autouse=True)
+    def _sim(self, sync_sim, settings):
+        self.sim, self.settings = sync_sim, settings
+        self.sim_client = SimClient(sync_sim)
+        self.connection = connect_seller(sync_sim, team=self.team, user=self.alice)
+        self.seller_id = self.connection.selling_partner_id
+
+    def fault(self, operation, **fault):
+        self.sim_client.post("/_sim/faults", json_body={"operation": operation, **fault})
+
+    def make_due(self):
+        """Skip the backoff of failed items: they are due now."""
+        now = timezone.now()
+        SalesTrafficDay.objects.exclude(next_attempt_at=None).update(next_attempt_at=now)
+        SyncJob.objects.exclude(next_run_at=None).update(next_run_at=now)
+
+    def test_a_429_storm_loses_nothing_and_the_quota_holds(self):
+        self.settings.AMAZON_RETRY_ATTEMPTS = 8
+        self.fault("*", throttle_ratio=0.5)
+
+        def finished():
+            self.make_due()
+            return all_reports_finished() and all_jobs_succeeded()
+
+        drain(self, finished, timeout=90)
+        assert SalesTrafficDay.objects.filter(status="done").count() == 6
+        calls = counters(self.sim, self.seller_id)
+        assert calls["createReport"].get("throttled", 0) + calls["getReport"].get("throttled", 0)
+        # Every report asked for is the one stored: throttled creates made no duplicates.
+        assert calls["createReport"].get("http_202", 0) == 6
+
+    def test_5xx_bursts_and_timeouts_are_retried_until_complete(self):
+        self.settings.AMAZON_HTTP_TIMEOUT_SECONDS = 0.3
+        self.settings.AMAZON_RETRY_ATTEMPTS = 6
+        from cvrtracker.amazon import client
+
+        client._http.cache_clear()
+        self.fault("*", error_ratio=0.3)
+        self.fault("getReport", latency_ms=600, error_ratio=0.2)
+
+        def finished():
+            self.make_due()
+            if SalesTrafficDay.objects.filter(status="requested").count() > 3:
+                self.fault("getReport", error_ratio=0.2)  # the timeouts have had their turn
+            return all_reports_finished() and all_jobs_succeeded()
+
+        drain(self, finished, timeout=90)
+        calls = counters(self.sim, self.seller_id)
+        assert sum(op.get("error", 0) for op in calls.values()) > 0
+        client._http.cache_clear()
+
+    def test_cancelled_reports_are_days_without_data(self):
+        self.fault("createReport", report_outcome="CANCELLED")
+        drain(self, all_reports_finished)
+        assert set(SalesTrafficDay.objects.values_list("status", flat=True)) == {"cancelled"}
+        assert not MetricBlock.objects.exists()
+
+    def test_fatal_and_stuck_reports_are_asked_again_later(self):
+        self.fault("createReport", report_outcome="FATAL")
+        drain(self, lambda: SalesTrafficDay.objects.filter(last_error="Amazon: FATAL").count() == 6)
+        fatal = SalesTrafficDay.objects.first()
+        assert fatal.status == "fatal" and fatal.attempts >= 1
+        assert fatal.next_attempt_at > timezone.now()
+        self.settings.AMAZON_REPORT_STUCK_SECONDS = 0.5
+        self.fault("createReport", report_stuck=True)
+        self.make_due()
+        drain(
+            self, lambda: SalesTrafficDay.objects.filter(last_error="stuck in queue").count() == 6
+        )
+        self.sim_client.request("DELETE", "/_sim/faults")
+        self.make_due()
+        drain(self, all_reports_finished)
+        assert SalesTrafficDay.objects.filter(status="done").count() == 6
+
+    def test_a_corrupt_document_is_a_clear_error_and_nothing_is_stored(self):
+        self.fault("getReportDocument", corrupt_document=True)
+        drain(
+            self,
+            lambda: SalesTrafficDay.objects.filter(last_error__contains="damaged").count() == 6,
+        )
+        assert not MetricBlock.objects.exists()
+        self.sim_client.request("DELETE", "/_sim/faults")
+        self.make_due()
+        drain(self, all_reports_finished)
+        assert MetricBlock.objects.exists()
+
+    def test_an_access_token_expiring_mid_run_is_refreshed_once(self):
+        drain(self, lambda: SalesTrafficDay.objects.filter(status="done").count() >= 2)
+        # Amazon's clock moves past the token's hour; our cache still thinks it is fresh.
+        self.sim_client.post("/_sim/clock", json_body={"seconds": 3700})
+        before = counters(self.sim, self.seller_id)
+        drain(self, lambda: all_reports_finished() and all_jobs_succeeded())
+        after = counters(self.sim, self.seller_id)
+        unauthorized = sum(op.get("unauthorized", 0) for op in after.values()) - sum(
+            op.get("unauthorized", 0) for op in before.values()
+        )
+        assert unauthorized == 1  # one refused call, one refresh, then the same call again
+
+    def test_a_revoked_grant_stops_the_connection_with_zero_further_calls(self):
+        drain(self, lambda: SalesTrafficDay.objects.filter(status="done").exists())
+        self.sim_client.post(f"/_sim/sellers/{self.seller_id}/revoke")
+        drain(self, lambda: SellerConnection.objects.get().status == "revoked")
+        row = SellerConnection.objects.get()
+        assert row.last_error == REVOKED_WORDS and row.refresh_token_enc is None
+        frozen = counters(self.sim, self.seller_id)
+        with self.captureOnCommitCallbacks(execute=True):
+            assert schedule_due() == 0
+        SalesTrafficDay.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        with self.captureOnCommitCallbacks(execute=True):
+            assert schedule_due() == 0
+        assert counters(self.sim, self.seller_id) == frozen
