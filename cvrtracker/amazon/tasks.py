@@ -22,13 +22,22 @@ from cvrtracker.amazon.services import connection_record_error, connection_sync_
 from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
 from cvrtracker.amazon.sync.sales_traffic import sales_traffic_advance
 from cvrtracker.amazon.sync.schedule import JobPaused, holds_claim, retry_delay
+from cvrtracker.billing.limits import SYNC, team_can
 
 logger = logging.getLogger(__name__)
 ACTIVE = SellerConnection.Status.ACTIVE
 
 
 def _active(connection_id: int) -> SellerConnection | None:
-    return SellerConnection.objects.filter(pk=connection_id, status=ACTIVE).first()
+    """The connection if it may call Amazon now: active, and its team's plan allows syncing."""
+    connection = (
+        SellerConnection.objects.filter(pk=connection_id, status=ACTIVE)
+        .select_related("team")
+        .first()
+    )
+    if connection is not None and not team_can(connection.team, SYNC):
+        return None  # the plan ended: the data is kept, nothing new is fetched
+    return connection
 
 
 def _record(connection: SellerConnection, error: AmazonError) -> None:
@@ -73,11 +82,13 @@ def sync_connection(connection_id: int, claim: str | None = None) -> bool:
 def sales_traffic_step(item_id: int, claim: str | None = None) -> str:
     """Move one Sales & Traffic report request one step; returns its status."""
     item = (
-        SalesTrafficDay.objects.select_related("connection")
+        SalesTrafficDay.objects.select_related("connection__team")
         .filter(pk=item_id, connection__status=ACTIVE)
         .first()
     )
-    if item is None or not holds_claim(SalesTrafficDay, item_id, "next_attempt_at", claim):
+    if item is None or not team_can(item.connection.team, SYNC):
+        return "skipped"
+    if not holds_claim(SalesTrafficDay, item_id, "next_attempt_at", claim):
         return "skipped"
     try:
         return sales_traffic_advance(item=item)
@@ -97,11 +108,13 @@ def sales_traffic_step(item_id: int, claim: str | None = None) -> str:
 def run_sync_job(job_id: int, claim: str | None = None) -> int:
     """Run a listings, inventory or orders job; returns the items stored (-1 when not done)."""
     job = (
-        SyncJob.objects.select_related("connection")
+        SyncJob.objects.select_related("connection__team")
         .filter(pk=job_id, connection__status=ACTIVE)
         .first()
     )
-    if job is None or not holds_claim(SyncJob, job_id, "next_run_at", claim):
+    if job is None or not team_can(job.connection.team, SYNC):
+        return -1
+    if not holds_claim(SyncJob, job_id, "next_run_at", claim):
         return -1
     try:
         return sync_job_run(job=job)
