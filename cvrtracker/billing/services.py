@@ -306,6 +306,16 @@ def subscription_remind_trials(*, now: datetime | None = None) -> int:
     """Email the owners of teams whose free trial (without Stripe) ends within three days,
     once per trial. Returns how many were sent. Safe to run as often as wanted."""
     now = now or timezone.now()
+    # Subscription rows are made on first use; a team nobody looked at since
+    # sign-up has none yet, and its trial ends all the same.
+    trial = timedelta(days=plans.TRIAL_DAYS)
+    unseen = Team.objects.filter(
+        subscription__isnull=True,
+        created_at__gt=now - trial,
+        created_at__lte=now - trial + timedelta(days=3),
+    )
+    for team in unseen:
+        subscription_for_team(team=team)
     due = Subscription.objects.filter(
         stripe_subscription_id="", trial_ends_at__gt=now, trial_ends_at__lte=now + timedelta(days=3)
     ).select_related("team")

@@ -57,3 +57,23 @@ def test_two_schedulers_enqueue_each_due_item_once_and_stop_on_sigterm(tmp_path)
     assert len(steps) == 300 and len(set(steps)) == 300  # each report polled once
     connections = [pk for path, pk in rows if path.endswith("sync_connection")]
     assert len(connections) == 1  # the new connection's first daily sync, once
+
+
+def test_the_scheduler_sends_due_trial_reminders(db, mailbox, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from cvrtracker.accounts.models import Team
+    from cvrtracker.test import make_user
+
+    owner = make_user("trialist@example.org")
+    # 12 days into the 14-day trial: its reminder is due.
+    Team.objects.filter(pk=owner.membership.team.pk).update(
+        created_at=timezone.now() - timedelta(days=12)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("scheduler", "--once")
+        call_command("scheduler", "--once")
+    assert len(mailbox.to("trialist@example.org")) == 1

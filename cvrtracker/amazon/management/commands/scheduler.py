@@ -9,12 +9,18 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from cvrtracker.amazon.sync.scheduler import schedule_due
+from cvrtracker.billing.services import subscription_remind_trials
+
+# Trial-ending emails are due at day resolution; once an hour is plenty, and
+# sending is idempotent (one per trial), so several schedulers may all try.
+REMINDERS_EVERY_SECONDS = 3600
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         ticks = 0
+        reminded_at = None
         while not stop.is_set():
             close_old_connections()  # a restarted database never leaves us stuck
             try:
@@ -45,6 +52,12 @@ class Command(BaseCommand):
                 # One bad tick (a database blip) must not end the loop.
                 logger.exception("scheduler tick failed")
                 count = 0
+            if reminded_at is None or time.monotonic() - reminded_at >= REMINDERS_EVERY_SECONDS:
+                reminded_at = time.monotonic()
+                try:
+                    subscription_remind_trials()
+                except Exception:
+                    logger.exception("trial reminders failed")
             if count and options.get("verbosity", 1) > 1:
                 self.stdout.write(f"enqueued {count}")
             ticks += 1
