@@ -165,7 +165,8 @@ def finished(state: dict) -> bool:
     )
 
 
-def wait_finished(env: dict, *, timeout: float = 90) -> dict:
+# Generous: every poll spawns a `manage.py shell`, and CI runs this on 2 busy cores.
+def wait_finished(env: dict, *, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         state = dump(env)
