@@ -66,6 +66,7 @@ def environment(tmp_path: Path, sim, database: str, *, redis: bool) -> dict[str,
         "AMAZON_RETRY_INITIAL_SECONDS": "0.05",
         "AMAZON_RETRY_MAX_SECONDS": "0.5",
         "AMAZON_SCHEDULER_INTERVAL_SECONDS": "0.3",
+        "AMAZON_ORDERS_INITIAL_DAYS": "3",
     }
     env.pop("REDIS_URL", None)
     if redis:
@@ -145,8 +146,15 @@ if c:
     out["order_rows"] = orders.count()
     out["order_ids"] = len({o.order_id_index for o in orders})
     first = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    settled = orders.filter(created_time__gte=first - timedelta(days=6), created_time__lt=first)
-    out["settled_orders"] = sorted(order_data(connection=c, order=o)["order_id"] for o in settled)
+    # Whole days inside the first run's window (AMAZON_ORDERS_INITIAL_DAYS=3) in both runs.
+    settled = orders.filter(created_time__gte=first - timedelta(days=2), created_time__lt=first)
+    out["settled_orders"] = sorted(
+        [order_data(connection=c, order=o)["order_id"], o.last_updated_time.isoformat()]
+        for o in settled
+    )
+    # The upper bound of the last orders run (Amazon's lastUpdatedBefore).
+    orders_job = SyncJob.objects.filter(kind="orders").first()
+    out["orders_before"] = orders_job.cursor.get("after") if orders_job else None
 print("DUMP" + json.dumps(out))
 """
 

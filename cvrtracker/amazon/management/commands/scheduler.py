@@ -45,7 +45,6 @@ class Command(BaseCommand):
         ticks = 0
         reminded_at = None
         while not stop.is_set():
-            close_old_connections()  # a restarted database never leaves us stuck
             try:
                 count = schedule_due()
             except Exception:
@@ -63,6 +62,8 @@ class Command(BaseCommand):
             ticks += 1
             if once:
                 break
+            # Between ticks, not inside one: a restarted database never leaves the
+            # loop stuck. (`--once` keeps the caller's connection, e.g. a test's.)
+            close_old_connections()
             stop.wait(interval)
-        close_old_connections()
         self.stdout.write(f"scheduler stopped after {ticks} ticks")
