@@ -6,6 +6,7 @@ from django.contrib.auth import logout
 from django.utils import timezone
 
 from cvrtracker.accounts.models import UserSession
+from cvrtracker.accounts.services import user_session_forget
 
 AUTH_AT = "auth_at"
 LAST_SEEN = "last_seen"
@@ -28,7 +29,7 @@ class SessionTimeoutMiddleware:
             idle = now - last_seen > settings.SESSION_IDLE_TIMEOUT
             expired = now - auth_at > settings.SESSION_ABSOLUTE_TIMEOUT
             if idle or expired:
-                UserSession.objects.filter(session_key=request.session.session_key).delete()
+                user_session_forget(session_key=request.session.session_key)
                 logout(request)
                 messages.info(request, "Your session ended. Please log in again.")
             else:

@@ -176,6 +176,11 @@ def user_session_start(*, user: User, session_key: str, ip: str | None, user_age
     )
 
 
+def user_session_forget(*, session_key: str | None) -> None:
+    """Drop the record of a session that is ending (log-out or timeout)."""
+    UserSession.objects.filter(session_key=session_key or "").delete()
+
+
 def user_end_sessions(*, user: User, keep_session_key: str | None = None) -> int:
     """Delete the user's server-side sessions (all but one, if given). Returns how many."""
     rows = UserSession.objects.filter(user=user).exclude(session_key=keep_session_key or "")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from cvrtracker.accounts import access, services
 from cvrtracker.accounts.forms import InviteForm, LoginForm, ProfileForm, SignupForm, TeamNameForm
 from cvrtracker.accounts.middleware import AUTH_AT, LAST_SEEN
-from cvrtracker.accounts.models import User, UserSession
+from cvrtracker.accounts.models import User
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import audit_record
 
@@ -89,7 +89,7 @@ class LoginView(auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            UserSession.objects.filter(session_key=request.session.session_key).delete()
+            services.user_session_forget(session_key=request.session.session_key)
             audit_record(action=AuditEntry.Action.LOGOUT, request=request)
         return super().post(request, *args, **kwargs)
 
