@@ -22,6 +22,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+import msgspec
+
 # Currencies of Amazon marketplaces without minor units; all others have cents.
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY"})
 
@@ -111,26 +113,145 @@ def is_pending(*, units: int, sessions: int) -> bool:
 
 def parse_sales_traffic(document: bytes | dict) -> SalesTrafficReport:
     """The typed report from raw (gzip'd or plain) bytes or from parsed JSON."""
-    raw = _load(document) if isinstance(document, bytes | bytearray) else document
-    return _Parser().report(raw)
+    if isinstance(document, bytes | bytearray):
+        data = _decompress(document)
+        report = _typed_report(data)
+        if report is not None:
+            return report
+        # Something is unusual: the careful parser accepts what it can and names
+        # the failing path of what it cannot.
+        document = _load_json(data)
+        del data
+    return _Parser().report(document)
 
 
-def _load(data: bytes | bytearray) -> Any:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ReportFormatError(f"the report document is not valid gzip: {error}") from None
+def _decompress(data: bytes | bytearray) -> bytes | bytearray:
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        raise ReportFormatError(f"the report document is not valid gzip: {error}") from None
+
+
+def _load_json(data: bytes | bytearray) -> Any:
     try:
         return json.loads(data)
     except (UnicodeDecodeError, ValueError) as error:
         raise ReportFormatError(f"the report document is not valid JSON: {error}") from None
 
 
+# -- the lean path: msgspec structs instead of a dict tree ---------------------------------
+#
+# A 50,000-ASIN day is 27 MB of JSON; json.loads makes ~70 MB of dicts of it, more
+# than everything else a worker holds. msgspec decodes straight into these structs
+# (a third of the memory, several times faster) and ignores fields we do not read.
+# Anything these types or the checks below do not expect sends the document to the
+# careful parser, so both paths accept and refuse exactly the same documents.
+
+
+class _SMoney(msgspec.Struct):
+    amount: float
+    currencyCode: str  # noqa: N815 - Amazon's field names
+
+
+class _SSalesAsin(msgspec.Struct):
+    unitsOrdered: int  # noqa: N815
+    totalOrderItems: int  # noqa: N815
+    orderedProductSales: _SMoney  # noqa: N815
+
+
+class _STrafficAsin(msgspec.Struct):
+    sessions: int
+    pageViews: int  # noqa: N815
+    buyBoxPercentage: float  # noqa: N815
+    unitSessionPercentage: float  # noqa: N815
+
+
+class _SAsinRow(msgspec.Struct):
+    parentAsin: str  # noqa: N815
+    salesByAsin: _SSalesAsin  # noqa: N815
+    trafficByAsin: _STrafficAsin  # noqa: N815
+    childAsin: str | None = None  # noqa: N815
+    sku: str | None = None
+
+
+class _SDocument(msgspec.Struct):
+    reportSpecification: dict[str, Any]  # noqa: N815
+    salesAndTrafficByDate: list[dict[str, Any]]  # noqa: N815
+    salesAndTrafficByAsin: list[_SAsinRow]  # noqa: N815
+
+
+_DECODER = msgspec.json.Decoder(_SDocument)
+
+
+def _typed_report(data: bytes | bytearray) -> SalesTrafficReport | None:
+    """The report through the lean path, or None to let the careful parser decide."""
+    try:
+        doc = _DECODER.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    rows = _struct_asin_rows(doc.salesAndTrafficByAsin)
+    if rows is None:
+        return None
+    # The specification and the by-date rows are small: the careful parser reads them.
+    return _Parser().report(
+        {
+            "reportSpecification": doc.reportSpecification,
+            "salesAndTrafficByDate": doc.salesAndTrafficByDate,
+            "salesAndTrafficByAsin": [],
+        },
+        rows=rows,
+    )
+
+
+def _struct_asin_rows(rows: list[_SAsinRow]) -> tuple[AsinRow, ...] | None:
+    out = []
+    append = out.append
+    for row in rows:
+        sales, traffic = row.salesByAsin, row.trafficByAsin
+        money = sales.orderedProductSales
+        parent, child, sku = row.parentAsin, row.childAsin, row.sku
+        sessions, views = traffic.sessions, traffic.pageViews
+        units, items = sales.unitsOrdered, sales.totalOrderItems
+        buy_box, unit_session = traffic.buyBoxPercentage, traffic.unitSessionPercentage
+        amount, currency = money.amount, money.currencyCode
+        if (
+            not parent
+            or child == ""
+            or sku == ""
+            or min(sessions, views, units, items) < 0
+            or buy_box < 0
+            or unit_session < 0
+            or len(currency) != 3
+            or currency in ZERO_DECIMAL_CURRENCIES
+            or not abs(amount) < 1e12
+        ):
+            return None
+        append(
+            AsinRow(
+                parent,
+                child,
+                sku,
+                sessions,
+                views,
+                units,
+                items,
+                # Exact for the two decimals Amazon sends: round() absorbs the
+                # binary noise of 0.29 * 100 = 28.999999999999996.
+                Money(round(amount * 100), currency),
+                buy_box,
+                unit_session,
+            )
+        )
+    return tuple(out)
+
+
 class _Parser:
     """Field readers that name the failing path in their error."""
 
-    def report(self, raw: Any) -> SalesTrafficReport:
+    def report(self, raw: Any, *, rows: tuple[AsinRow, ...] | None = None) -> SalesTrafficReport:
+        """`rows`: by-ASIN rows already read by the lean path."""
         doc = self.obj(raw, "document")
         spec = self.obj(self.field(doc, "reportSpecification", "document"), "reportSpecification")
         report_type = spec.get("reportType")
@@ -161,7 +282,7 @@ class _Parser:
             by_date=tuple(
                 self.date_row(r, f"salesAndTrafficByDate[{i}]") for i, r in enumerate(by_date)
             ),
-            by_asin=self.asin_rows(by_asin),
+            by_asin=self.asin_rows(by_asin) if rows is None else rows,
         )
 
     def asin_rows(self, rows: list) -> tuple[AsinRow, ...]:

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from cvrtracker.metrics.report import ReportFormatError, parse_sales_traffic, to_minor
+from cvrtracker.metrics.report import (
+    ReportFormatError,
+    _typed_report,
+    parse_sales_traffic,
+    to_minor,
+)
 from cvrtracker.simulator.contract import validate_report_document
 
 from .helpers import MARKET, SIM_DAYS, report_json, sim_payloads
@@ -132,3 +137,31 @@ def test_it_rejects_missing_sections_fields_and_wrong_types(mutate, message):
         parse_sales_traffic(doc)
     with pytest.raises(ReportFormatError, match=message):
         parse_sales_traffic(gzip.compress(json.dumps(doc).encode()))
+
+
+def test_bytes_take_the_lean_path_and_agree_with_the_careful_parser():
+    body = day_document()
+    lean = _typed_report(gzip.decompress(body))
+    assert lean is not None  # a normal document never builds the dict tree
+    assert lean == parse_sales_traffic(report_json(body))  # dicts: the careful parser
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        # Values the careful parser accepts but the lean path's types do not expect.
+        lambda d: d["salesAndTrafficByAsin"][2]["trafficByAsin"].update(sessions=12.0),
+        lambda d: d["salesAndTrafficByAsin"][4]["salesByAsin"]["orderedProductSales"].update(
+            amount="12.34"
+        ),
+        lambda d: [
+            row["salesByAsin"]["orderedProductSales"].update(currencyCode="JPY", amount=1500)
+            for row in d["salesAndTrafficByAsin"]
+        ],
+    ],
+)
+def test_unusual_documents_fall_back_to_the_careful_parser_with_the_same_result(mutate):
+    doc = broken(mutate)
+    data = json.dumps(doc).encode()
+    assert _typed_report(data) is None
+    assert parse_sales_traffic(gzip.compress(data)) == parse_sales_traffic(doc)
