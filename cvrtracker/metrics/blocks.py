@@ -19,6 +19,7 @@ their order: re-ingesting after a crash gives the same values.
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,11 @@ N_INT = 6
 PRESENT, PENDING = 1, 2
 # Percentages are stored in hundredths of a percent: exact for Amazon's two decimals.
 PERCENT_SCALE = 100
+
+# ASIN blocks of a month are split into this many shards by a stable hash of the
+# ASIN. Changing it moves ASINs between shards: it needs a migration that rebuilds
+# the blocks (see migration 0002).
+SHARDS = 16
 
 I32 = np.dtype("<i4")
 I64 = np.dtype("<i8")
@@ -47,6 +53,26 @@ class DayColumn:
     ints: np.ndarray  # int32 [N_INT, len(keys)]
     sales: np.ndarray  # int64 [len(keys)]
     pending: np.ndarray  # bool [len(keys)]
+
+    def by_shard(self) -> list[DayColumn]:
+        """This column split into SHARDS columns (some empty), rows in their order."""
+        if not self.keys:
+            return [self] * SHARDS
+        shards = shards_of(self.keys)
+        keys, parents = np.array(self.keys), np.array(self.parents)
+        out = []
+        for shard in range(SHARDS):
+            mask = shards == shard
+            out.append(
+                DayColumn(
+                    keys=keys[mask].tolist(),
+                    parents=parents[mask].tolist(),
+                    ints=self.ints[:, mask],
+                    sales=self.sales[mask],
+                    pending=self.pending[mask],
+                )
+            )
+        return out
 
 
 class BlockData:
@@ -173,6 +199,15 @@ class BlockData:
         self.ints = self.ints[:, keep, :]
         self.sales = self.sales[keep, :]
         self.flags = self.flags[keep, :]
+
+
+def shard_of(asin: str) -> int:
+    """The shard of an ASIN's rows: stable across processes and Python versions."""
+    return zlib.crc32(asin.encode()) % SHARDS
+
+
+def shards_of(keys: Sequence[str]) -> np.ndarray:
+    return np.fromiter((zlib.crc32(k.encode()) for k in keys), np.uint32, len(keys)) % SHARDS
 
 
 def percent_to_hundredths(values: Sequence[float]) -> np.ndarray:

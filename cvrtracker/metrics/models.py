@@ -21,11 +21,15 @@ from cvrtracker.lib.crypto import associated_data
 
 
 class MetricBlock(models.Model):
-    """One month of daily metrics of one connection and marketplace, for every ASIN at once.
+    """One month of daily metrics of one connection and marketplace, for a shard of its ASINs.
 
-    Dashboards read whole months: one decryption yields 5,000 ASINs × 31 days as
-    numpy arrays (layout in blocks.py). The price is write amplification: ingesting
-    a day rewrites its month, under a row lock (see services.metrics_ingest_days).
+    Dashboards read whole months: one decryption per shard yields hundreds or
+    thousands of ASINs × 31 days as numpy arrays (layout in blocks.py). ASINs are
+    spread over SHARDS blocks by a stable hash, so one product's series reads one
+    shard, and a worker storing a 50,000-ASIN day never holds more than a
+    sixteenth of the month in memory. The price is write amplification: ingesting
+    a day rewrites its month's shards, under row locks (see
+    services.metrics_ingest_days). Account blocks have one row and use shard 0.
     """
 
     class Granularity(models.TextChoices):
@@ -41,6 +45,8 @@ class MetricBlock(models.Model):
     marketplace_id = models.CharField(max_length=32)
     granularity = models.CharField(max_length=8, choices=Granularity.choices)
     month = models.DateField(help_text="The first day of the month")
+    # blocks.shard_of(asin) for ASIN blocks; 0 for account blocks.
+    shard = models.PositiveSmallIntegerField(default=0)
     # Plaintext row index: [child ASIN, parent ASIN] per row of the value arrays,
     # sorted. Identifiers only; the AAD of `values_enc` covers a digest of it, so a
     # reordered index fails to decrypt instead of attributing values to other ASINs.
@@ -56,20 +62,23 @@ class MetricBlock(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "marketplace_id", "granularity", "month"],
-                name="metrics_block_unique",
+                fields=["connection", "marketplace_id", "granularity", "month", "shard"],
+                name="metrics_block_unique_shard",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.marketplace_id} {self.granularity} {self.month:%Y-%m}"
+        return f"{self.marketplace_id} {self.granularity} {self.month:%Y-%m} #{self.shard}"
 
     @property
     def n_days(self) -> int:
         return calendar.monthrange(self.month.year, self.month.month)[1]
 
     def natural_key(self, connection_code: str) -> str:
-        return f"{connection_code}/{self.marketplace_id}/{self.granularity}/{self.month:%Y-%m}"
+        return (
+            f"{connection_code}/{self.marketplace_id}/{self.granularity}/"
+            f"{self.month:%Y-%m}/{self.shard}"
+        )
 
     def values_aad(self, connection_code: str) -> bytes:
         index = hashlib.sha256(json.dumps(self.rows, separators=(",", ":")).encode())

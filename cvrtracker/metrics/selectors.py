@@ -29,6 +29,7 @@ from .blocks import (
     UNIT_SESSION,
     UNITS,
     BlockData,
+    shard_of,
 )
 from .keys import ConnectionKeys
 from .models import MetricBlock
@@ -111,7 +112,7 @@ def metrics_account_series(
         keys, connection, marketplace_id, Granularity.ACCOUNT, start, end
     ):
         if data.keys:
-            series += _series(block, data, 0, cols)
+            series += _series(block, data, 0, cols, set())
     return series
 
 
@@ -130,18 +131,27 @@ def metrics_product_series(
     """
     marketplace_id = marketplace_id or _only_marketplace(connection)
     keys = ConnectionKeys(connection)
+    # Whether a whole day is pending is an account-level fact: the ASIN's own shard
+    # may have no row at all that day.
+    pending_days = {
+        day.day
+        for day in metrics_account_series(
+            connection=connection, marketplace_id=marketplace_id, start=start, end=end
+        )
+        if day.pending
+    }
     series: list[DayMetrics] = []
     for block, data, cols in _blocks(
-        keys, connection, marketplace_id, Granularity.ASIN, start, end
+        keys, connection, marketplace_id, Granularity.ASIN, start, end, shard=shard_of(asin)
     ):
         row = _row_of(data.keys, asin)
         if row is not None:
-            series += _series(block, data, row, cols)
+            series += _series(block, data, row, cols, pending_days)
             continue
         for i in cols:
             # Fetched but absent: no activity that day (pending if the whole day was).
-            day_pending = bool((data.flags[:, i] & PENDING).any())
-            series.append(_zero_day(block.day(i), data.currency, pending=day_pending))
+            day = block.day(i)
+            series.append(_zero_day(day, data.currency, pending=day in pending_days))
     return series
 
 
@@ -199,6 +209,8 @@ def metrics_days_fetched(
         connection=connection,
         marketplace_id=marketplace_id,
         granularity=granularity,
+        # Every shard of a month is written with each day: shard 0 tells for all.
+        shard=0,
         month__gte=month_of(start),
         month__lte=end,
     ).only("month", "fetched")
@@ -232,15 +244,20 @@ def _blocks(
     granularity: str,
     start: date,
     end: date,
+    *,
+    shard: int | None = None,
 ) -> Iterator[tuple[MetricBlock, BlockData, list[int]]]:
-    """(block, decrypted data, fetched day indexes within [start, end]) per month, in order."""
+    """(block, decrypted data, fetched day indexes within [start, end]) per block,
+    in (month, shard) order; one shard only when `shard` is given."""
     blocks = MetricBlock.objects.filter(
         connection=connection,
         marketplace_id=marketplace_id,
         granularity=granularity,
         month__gte=month_of(start),
         month__lte=end,
-    ).order_by("month")
+    ).order_by("month", "shard")
+    if shard is not None:
+        blocks = blocks.filter(shard=shard)
     for block in blocks:
         first = max(start, block.month)
         last = min(end, block.month + timedelta(days=block.n_days - 1))
@@ -270,14 +287,16 @@ def _zero_day(day: date, currency: str, *, pending: bool) -> DayMetrics:
     )
 
 
-def _series(block: MetricBlock, data: BlockData, row: int, cols: list[int]) -> list[DayMetrics]:
+def _series(
+    block: MetricBlock, data: BlockData, row: int, cols: list[int], pending_days: set[date]
+) -> list[DayMetrics]:
     ints = data.ints[:, row, :].tolist()
     sales, flags = data.sales[row].tolist(), data.flags[row].tolist()
     out = []
     for i in cols:
         if not flags[i] & PRESENT:
-            day_pending = bool((data.flags[:, i] & PENDING).any())
-            out.append(_zero_day(block.day(i), data.currency, pending=day_pending))
+            day = block.day(i)
+            out.append(_zero_day(day, data.currency, pending=day in pending_days))
             continue
         pending = bool(flags[i] & PENDING)
         out.append(

@@ -217,30 +217,38 @@ def _write(
     columns: Mapping[date, DayColumn],
     currency: str | None,
 ) -> None:
-    by_month: dict[date, list[tuple[int, DayColumn]]] = defaultdict(list)
+    by_block: dict[tuple[date, int], list[tuple[int, DayColumn]]] = defaultdict(list)
     for day, column in columns.items():
-        by_month[month_of(day)].append((day.day - 1, column))
+        # Every shard of the month is written, empty or not: a re-pulled day must
+        # clear rows from every shard, and each shard's `fetched` tells the same story.
+        parts = column.by_shard() if granularity == Granularity.ASIN else [column]
+        for shard, part in enumerate(parts):
+            by_block[(month_of(day), shard)].append((day.day - 1, part))
     fetched_at = timezone.now().isoformat()
-    # Months in ascending order, account blocks after ASIN blocks: every writer takes
-    # row locks in the same order, so two syncs of one seller never deadlock.
-    for month in sorted(by_month):
-        block = _locked_block(connection, marketplace_id, granularity, month)
+    # Blocks in ascending (month, shard) order, account blocks after ASIN blocks:
+    # every writer takes row locks in the same order, so two syncs of one seller
+    # never deadlock.
+    for (month, shard), day_columns in sorted(by_block.items(), key=lambda item: item[0]):
+        block = _locked_block(connection, marketplace_id, granularity, month, shard)
         data = block_data(block, keys)
-        data.put_days(by_month[month], currency=currency or "")
+        # The ciphertext is not needed any more: let it go before the new one is made.
+        block.values_enc = b""
+        data.put_days(day_columns, currency=currency or "")
         fetched = list(block.fetched) or [None] * block.n_days
-        for day_index, _ in by_month[month]:
+        for day_index, _ in day_columns:
             fetched[day_index] = fetched_at
         block.rows = [[k, p] for k, p in zip(data.keys, data.parents, strict=True)]
         block.fetched = fetched
-        block.values_enc = keys.data.encrypt(
-            data.encode(), aad=block.values_aad(keys.connection_code)
-        )
+        plain = data.encode()
+        del data
+        block.values_enc = keys.data.encrypt(plain, aad=block.values_aad(keys.connection_code))
+        del plain
         block.version += 1
         block.save(update_fields=["rows", "fetched", "values_enc", "version", "updated_at"])
 
 
 def _locked_block(
-    connection: SellerConnection, marketplace_id: str, granularity: str, month: date
+    connection: SellerConnection, marketplace_id: str, granularity: str, month: date, shard: int
 ) -> MetricBlock:
     """The block row, created if missing, locked until the transaction ends.
 
@@ -252,6 +260,7 @@ def _locked_block(
         "marketplace_id": marketplace_id,
         "granularity": granularity,
         "month": month,
+        "shard": shard,
     }
     block = MetricBlock.objects.select_for_update().filter(**key).first()
     if block is not None:

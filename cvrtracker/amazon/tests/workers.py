@@ -132,7 +132,7 @@ if c:
     succeeded = SyncJob.objects.exclude(last_success_at=None)
     out["jobs"] = sorted(succeeded.values_list("kind", flat=True))
     out["blocks"] = sorted(
-        [b.marketplace_id, b.granularity, str(b.month), b.rows,
+        [b.marketplace_id, b.granularity, str(b.month), b.shard, b.rows,
          hashlib.sha256(block_data(b, keys).encode()).hexdigest()]
         for b in MetricBlock.objects.all()
     )

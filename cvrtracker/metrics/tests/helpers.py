@@ -159,13 +159,23 @@ def dump_blocks(connection: SellerConnection) -> list[tuple]:
     keys = ConnectionKeys(connection)
     out = []
     for block in MetricBlock.objects.filter(connection=connection).order_by(
-        "marketplace_id", "granularity", "month"
+        "marketplace_id", "granularity", "month", "shard"
     ):
         plain = keys.data.decrypt(
             bytes(block.values_enc), aad=block.values_aad(keys.connection_code)
         )
         days = [stamp is not None for stamp in block.fetched]
-        out.append((block.marketplace_id, block.granularity, block.month, block.rows, days, plain))
+        out.append(
+            (
+                block.marketplace_id,
+                block.granularity,
+                block.month,
+                block.shard,
+                block.rows,
+                days,
+                plain,
+            )
+        )
     return out
 
 
