@@ -21,7 +21,13 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from cvrtracker.amazon.ratelimit import limiter_for
 
@@ -125,6 +131,8 @@ def retrying() -> Retrying:
             multiplier=initial, max=settings.AMAZON_RETRY_MAX_SECONDS, jitter=initial
         ),
         reraise=True,
+        # One line per retry: an operator sees throttling, 5xx and timeouts as they happen.
+        before_sleep=before_sleep_log(logger, logging.WARNING),
     )
 
 
