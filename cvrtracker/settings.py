@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "cvrtracker.listings",
     "cvrtracker.metrics",
     "cvrtracker.billing",
+    "cvrtracker.api",
 ]
 
 MIDDLEWARE = [
@@ -353,3 +354,10 @@ BILLING_ENFORCED = env_bool("BILLING_ENFORCED", bool(STRIPE_SECRET_KEY))
 # Days of full access after a failed payment while Stripe retries the card.
 BILLING_GRACE_DAYS = int(env("BILLING_GRACE_DAYS", "7"))
 # Billing (Stripe) end ----------------------------------------------------------
+
+# Read-only API ------------------------------------------------------------------
+# Requests per minute per API key, also the burst a key may spend at once.
+API_RATE_LIMIT_PER_MINUTE = int(env("API_RATE_LIMIT_PER_MINUTE", "60"))
+# Where the buckets live: shared by every web process like the Amazon limiter's.
+API_RATELIMIT_STORAGE = env("API_RATELIMIT_STORAGE", AMAZON_RATELIMIT_STORAGE)
+# Read-only API end --------------------------------------------------------------

@@ -24,6 +24,24 @@ class AuditEntry(models.Model):
         MEMBER_INVITED = "team.member_invited", "Invited a member"
         MEMBER_JOINED = "team.member_joined", "Joined the team"
         MEMBER_REMOVED = "team.member_removed", "Removed a member"
+        API_KEY_CREATED = "api.key_created", "Created an API key"
+        API_KEY_REVOKED = "api.key_revoked", "Revoked an API key"
+        API_CONNECTIONS_READ = "api.connections.read", "Read seller accounts through the API"
+        API_PRODUCTS_READ = "api.products.read", "Read product metrics through the API"
+        API_PRODUCT_SERIES_READ = "api.product_series.read", "Read a product's days through the API"
+        API_ACCOUNT_SERIES_READ = "api.account_series.read", "Read account days through the API"
+        PRODUCT_TRACKED = "listings.product_tracked", "Started tracking a product"
+        PRODUCT_UNTRACKED = "listings.product_untracked", "Stopped tracking a product"
+
+    # Reads made with an API key come many a minute: the security page leaves them
+    # out so they cannot push a failed log-in off the list (the API page shows
+    # each key's last use instead).
+    API_READS = (
+        Action.API_CONNECTIONS_READ,
+        Action.API_PRODUCTS_READ,
+        Action.API_PRODUCT_SERIES_READ,
+        Action.API_ACCOUNT_SERIES_READ,
+    )
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
