@@ -5,4 +5,6 @@ urlpatterns = [
     path("accounts/", include("cvrtracker.accounts.urls")),
     path("amazon/", include("cvrtracker.amazon.urls")),
     path("billing/", include("cvrtracker.billing.urls")),
+    path("api/v1/", include("cvrtracker.api.urls")),
+    path("settings/api/", include("cvrtracker.api.settings_urls")),
 ]

@@ -1,4 +1,5 @@
-"""Every URL either is on the public list or sends an anonymous visitor to log in.
+"""Every URL either is on the public list, answers 401 without an API key, or sends
+an anonymous visitor to log in.
 
 New views are covered automatically: a view that forgets `login_required`
 fails here, and so does a public one that nobody added to the list on purpose.
@@ -25,6 +26,13 @@ PUBLIC = {
     "accounts:invitation",
     "billing:webhook",  # Stripe calls it; the signature is its authentication
 }
+# The JSON API authenticates with a bearer key, never with the session.
+BEARER = {
+    "api:connections",
+    "api:products",
+    "api:product_series",
+    "api:account_series",
+}
 
 
 def named_patterns(resolver=None, namespace=""):
@@ -47,7 +55,8 @@ def sample_kwargs(pattern: URLPattern) -> dict:
     return kwargs
 
 
-PRIVATE = sorted((name, p) for name, p in named_patterns() if name not in PUBLIC)
+PRIVATE = sorted((name, p) for name, p in named_patterns() if name not in PUBLIC | BEARER)
+API = sorted((name, p) for name, p in named_patterns() if name in BEARER)
 
 
 @pytest.mark.django_db
@@ -60,6 +69,18 @@ def test_anonymous_visitors_are_sent_to_log_in(client, name, pattern, method):
     assert response["Location"].startswith(reverse("accounts:login"))
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "pattern"), API, ids=[name for name, _ in API])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_api_calls_are_refused(client, name, pattern, method):
+    url = reverse(name, kwargs=sample_kwargs(pattern))
+    response = getattr(client, method)(url)
+    assert response.status_code == 401, f"{method.upper()} {url} answered {response.status_code}"
+    assert response["WWW-Authenticate"].startswith("Bearer ")
+    assert "error" in response.json()
+
+
 def test_the_public_list_names_only_existing_views():
     names = {name for name, _ in named_patterns()}
     assert names >= PUBLIC
+    assert names >= BEARER

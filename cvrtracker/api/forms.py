@@ -1,0 +1,128 @@
+"""The API's query parameters and the key form of the settings page.
+
+Every parameter is checked before anything is read, so a mistake gets a 400
+that names it instead of a silently different answer.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from django import forms
+from django.utils import timezone
+
+# Two years, as far back as Amazon keeps Sales & Traffic and the Pro plan shows.
+MAX_RANGE_DAYS = 730
+DEFAULT_RANGE_DAYS = 30
+DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+# The API's own contract: the fields a client may sort the product table by.
+ORDER_FIELDS = (
+    "asin",
+    "sessions",
+    "page_views",
+    "units_ordered",
+    "ordered_product_sales",
+    "conversion_rate",
+    "buy_box_percentage",
+)
+ORDER_CHOICES = [(f"{sign}{field}", "") for field in ORDER_FIELDS for sign in ("", "-")]
+ASIN = re.compile(r"^[A-Z0-9]{10}$")
+MARKETPLACE = re.compile(r"^[A-Z0-9]{1,32}$")
+
+
+def _date_field(name: str) -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": f"{name} must be a date written YYYY-MM-DD."},
+    )
+
+
+class WindowForm(forms.Form):
+    """`marketplace`, `start` and `end` (inclusive). Defaults: the connection's only
+    marketplace, and the last 30 days up to today (UTC)."""
+
+    marketplace = forms.CharField(required=False, max_length=32)
+    start = _date_field("start")
+    end = _date_field("end")
+
+    def __init__(self, data, *, marketplaces: list[str]):
+        super().__init__(data)
+        self.marketplaces = marketplaces
+
+    def clean_marketplace(self) -> str:
+        value = self.cleaned_data["marketplace"].strip()
+        if not value:
+            if len(self.marketplaces) == 1:
+                return self.marketplaces[0]
+            known = ", ".join(self.marketplaces) or "none synced yet"
+            raise forms.ValidationError(
+                f"marketplace is required: one of this seller account's marketplaces ({known})."
+            )
+        if not MARKETPLACE.match(value) or value not in self.marketplaces:
+            known = ", ".join(self.marketplaces) or "none synced yet"
+            raise forms.ValidationError(
+                f"marketplace {value[:32]!r} is not one of this seller account's "
+                f"marketplaces ({known})."
+            )
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if "start" not in cleaned or "end" not in cleaned:
+            return cleaned  # a malformed date already has its error
+        end: date = cleaned["end"] or timezone.now().date()
+        start: date = cleaned["start"] or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+        if start > end:
+            raise forms.ValidationError("start must be on or before end.")
+        if (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise forms.ValidationError(
+                f"The range from start to end may cover at most {MAX_RANGE_DAYS} days."
+            )
+        cleaned["start"], cleaned["end"] = start, end
+        return cleaned
+
+
+class ProductTableForm(WindowForm):
+    order_by = forms.ChoiceField(
+        required=False,
+        choices=ORDER_CHOICES,
+        error_messages={
+            "invalid_choice": (
+                "order_by must be one of "
+                + ", ".join(ORDER_FIELDS)
+                + ", optionally with a leading '-' for descending order."
+            )
+        },
+    )
+    limit = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_LIMIT,
+        error_messages={
+            "invalid": f"limit must be a whole number from 1 to {MAX_LIMIT}.",
+            "min_value": f"limit must be a whole number from 1 to {MAX_LIMIT}.",
+            "max_value": f"limit must be a whole number from 1 to {MAX_LIMIT}.",
+        },
+    )
+
+    def clean_order_by(self) -> str:
+        return self.cleaned_data["order_by"] or "-units_ordered"
+
+    def clean_limit(self) -> int:
+        limit = self.cleaned_data["limit"]
+        return DEFAULT_LIMIT if limit is None else limit
+
+
+def clean_asin(value: str) -> str | None:
+    """The ASIN if well-formed (ten capital letters or digits), else None."""
+    return value if ASIN.match(value) else None
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        help_text="What will use the key, e.g. “Finance spreadsheet”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

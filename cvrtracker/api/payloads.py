@@ -1,0 +1,99 @@
+"""What the API answers: plain dicts of JSON types, built from models and selector rows.
+
+Money leaves as a decimal string in the currency's major unit ("1234.50"), never
+a float, so that a spreadsheet sums it exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.metrics.report import ZERO_DECIMAL_CURRENCIES, Money
+from cvrtracker.metrics.selectors import DayMetrics, ProductRow
+
+
+def money_json(money: Money) -> dict:
+    exponent = 0 if money.currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+    amount = Decimal(money.amount_minor).scaleb(-exponent)
+    return {"amount": f"{amount:.{exponent}f}", "currency": money.currency}
+
+
+def connection_json(connection: SellerConnection) -> dict:
+    return {
+        "code": str(connection.code),
+        # As Settings → Amazon shows it: the store name needs the connection's key,
+        # which a revoked or disconnected connection may no longer have.
+        "name": (connection.store_name if connection.is_active else "")
+        or connection.selling_partner_id,
+        "selling_partner_id": connection.selling_partner_id,
+        "region": connection.region,
+        "status": connection.status,
+        "marketplaces": [
+            {
+                "id": m.get("id", ""),
+                "name": m.get("name", ""),
+                "country_code": m.get("countryCode", ""),
+                "currency": m.get("defaultCurrencyCode", ""),
+                "participating": bool(m.get("isParticipating", True)),
+            }
+            for m in connection.marketplaces
+        ],
+    }
+
+
+def product_row_json(row: ProductRow) -> dict:
+    return {
+        "asin": row.asin,
+        "parent_asin": row.parent_asin,
+        "sessions": row.sessions,
+        "page_views": row.page_views,
+        "units_ordered": row.units_ordered,
+        "total_order_items": row.total_order_items,
+        "conversion_rate": row.conversion_rate,
+        "ordered_product_sales": money_json(row.ordered_product_sales),
+        "buy_box_percentage": row.buy_box_percentage,
+        "days": row.days,
+        "pending_days": row.pending_days,
+    }
+
+
+def day_json(day: DayMetrics) -> dict:
+    return {
+        "date": day.day.isoformat(),
+        "pending": day.pending,
+        "sessions": day.sessions,
+        "page_views": day.page_views,
+        "units_ordered": day.units_ordered,
+        "total_order_items": day.total_order_items,
+        "conversion_rate": day.conversion_rate,
+        "ordered_product_sales": money_json(day.ordered_product_sales),
+        "buy_box_percentage": day.buy_box_percentage,
+        "unit_session_percentage": day.unit_session_percentage,
+    }
+
+
+def window_json(
+    *, marketplace: str, start: date, end: date, requested_start: date, history_start: date
+) -> dict:
+    """The window actually served, and whether the plan's history cut its start."""
+    window = {
+        "marketplace": marketplace,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "history_start": history_start.isoformat(),
+        "history_limited": requested_start < history_start,
+    }
+    if start > end:
+        window["history_message"] = (
+            f"Your plan shows data from {history_start.isoformat()} on, and this whole "
+            "range is older: nothing is shown. The older days are kept, not deleted."
+        )
+    elif requested_start < history_start:
+        window["history_message"] = (
+            f"Your plan shows data from {history_start.isoformat()} on, so the range "
+            f"starts there instead of {requested_start.isoformat()}. The older days are "
+            "kept, not deleted."
+        )
+    return window

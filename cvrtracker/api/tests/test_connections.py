@@ -1,0 +1,55 @@
+"""GET /api/v1/connections: the team's seller accounts, never another team's."""
+
+from django.urls import reverse
+
+from cvrtracker.audit.models import AuditEntry
+
+from .helpers import MARKET, ApiTestCase
+
+URL = reverse("api:connections")
+
+
+class ConnectionsTests(ApiTestCase):
+    def test_it_lists_the_teams_connections(self):
+        response = self.api(URL)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            response.json(),
+            {
+                "connections": [
+                    {
+                        "code": str(self.connection.code),
+                        "name": "Alice Outdoor",
+                        "selling_partner_id": "A1ALICE",
+                        "region": "NA",
+                        "status": "active",
+                        "marketplaces": [
+                            {
+                                "id": MARKET,
+                                "name": "Amazon.com",
+                                "country_code": "US",
+                                "currency": "USD",
+                                "participating": True,
+                            }
+                        ],
+                    }
+                ]
+            },
+        )
+
+    def test_it_never_lists_another_teams_connection(self):
+        body = self.api(URL).content.decode()
+        self.assertNotIn(str(self.charlies_connection.code), body)
+        self.assertNotIn("Charlie Home", body)
+
+    def test_a_disconnected_account_is_named_by_its_seller_id(self):
+        self.connection.status = self.connection.Status.DISCONNECTED
+        self.connection.save(update_fields=["status"])
+        (listed,) = self.api(URL).json()["connections"]
+        self.assertEqual((listed["name"], listed["status"]), ("A1ALICE", "disconnected"))
+
+    def test_the_read_is_audited_as_the_keys_creator(self):
+        self.api(URL)
+        (entry,) = self.reads(AuditEntry.Action.API_CONNECTIONS_READ)
+        self.assertEqual((entry.actor, entry.team), (self.alice, self.team))
+        self.assertEqual(entry.ip, "127.0.0.1")

@@ -1,0 +1,18 @@
+"""The read-only JSON API, mounted at /api/v1/ (bearer keys, see decorators.py)."""
+
+from django.urls import path
+
+from cvrtracker.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("connections", views.connections, name="connections"),
+    path("connections/<uuid:code>/products", views.products, name="products"),
+    path(
+        "connections/<uuid:code>/products/<str:asin>/series",
+        views.product_series,
+        name="product_series",
+    ),
+    path("connections/<uuid:code>/series", views.account_series, name="account_series"),
+]

@@ -1,0 +1,241 @@
+"""The read-only JSON API (/api/v1/) and Settings → API, where owners manage keys.
+
+Endpoints run inside `api_view` (decorators.py): key, method, rate limit and
+plan are settled before any of them starts. Each one then resolves the
+connection through the key's team, validates its query, writes the audit entry
+and answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from cvrtracker.accounts.access import get_membership_for_user, get_owned_team_for_user
+from cvrtracker.accounts.models import Team
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.api.access import (
+    get_api_keys_for_user,
+    get_connection_for_key,
+    get_connections_for_key,
+    get_owned_api_key_for_user,
+)
+from cvrtracker.api.decorators import api_view, error
+from cvrtracker.api.forms import ApiKeyForm, ProductTableForm, WindowForm, clean_asin
+from cvrtracker.api.models import ApiKey
+from cvrtracker.api.payloads import connection_json, day_json, product_row_json, window_json
+from cvrtracker.api.services import api_key_create, api_key_record_read, api_key_revoke
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.billing.limits import API, PlanLimitError, history_start_for_team, team_can
+from cvrtracker.metrics.selectors import (
+    metrics_account_series,
+    metrics_product_series,
+    metrics_product_table,
+)
+
+Action = AuditEntry.Action
+
+
+@dataclass(frozen=True)
+class Window:
+    marketplace: str
+    start: date
+    end: date
+    requested_start: date
+    history_start: date
+
+    @property
+    def empty(self) -> bool:
+        return self.start > self.end
+
+    def json(self) -> dict:
+        return window_json(
+            marketplace=self.marketplace,
+            start=self.start,
+            end=self.end,
+            requested_start=self.requested_start,
+            history_start=self.history_start,
+        )
+
+
+def _window(team: Team, form: WindowForm) -> Window:
+    """The validated range, its start moved up to the first day the plan shows."""
+    data = form.cleaned_data
+    history_start = history_start_for_team(team, today=timezone.now().date())
+    return Window(
+        marketplace=data["marketplace"],
+        start=max(data["start"], history_start),
+        end=data["end"],
+        requested_start=data["start"],
+        history_start=history_start,
+    )
+
+
+def _marketplaces(connection: SellerConnection) -> list[str]:
+    return [m["id"] for m in connection.marketplaces if m.get("id")]
+
+
+def _invalid(form: WindowForm) -> JsonResponse:
+    errors = form.errors.get_json_data()
+    every = [e["message"] for field_errors in errors.values() for e in field_errors]
+    fields = {
+        name: [e["message"] for e in field_errors]
+        for name, field_errors in errors.items()
+        if name != "__all__"
+    }
+    return error(400, " ".join(every), fields=fields)
+
+
+@api_view
+def connections(request: HttpRequest, key: ApiKey) -> JsonResponse:
+    api_key_record_read(key=key, action=Action.API_CONNECTIONS_READ, request=request)
+    return JsonResponse({"connections": [connection_json(c) for c in get_connections_for_key(key)]})
+
+
+@api_view
+def products(request: HttpRequest, key: ApiKey, code) -> JsonResponse:
+    connection = get_connection_for_key(key, code)
+    form = ProductTableForm(request.GET, marketplaces=_marketplaces(connection))
+    if not form.is_valid():
+        return _invalid(form)
+    window = _window(key.team, form)
+    order_by, limit = form.cleaned_data["order_by"], form.cleaned_data["limit"]
+    api_key_record_read(
+        key=key, action=Action.API_PRODUCTS_READ, request=request, connection=connection
+    )
+    rows = (
+        []
+        if window.empty
+        else metrics_product_table(
+            connection=connection,
+            marketplace_id=window.marketplace,
+            start=window.start,
+            end=window.end,
+            order_by=order_by,
+            limit=limit,
+        )
+    )
+    return JsonResponse(
+        {
+            "connection": str(connection.code),
+            **window.json(),
+            "order_by": order_by,
+            "limit": limit,
+            "products": [product_row_json(row) for row in rows],
+        }
+    )
+
+
+@api_view
+def product_series(request: HttpRequest, key: ApiKey, code, asin: str) -> JsonResponse:
+    connection = get_connection_for_key(key, code)
+    if clean_asin(asin) is None:
+        return error(400, "The ASIN must be ten capital letters or digits.", fields={})
+    form = WindowForm(request.GET, marketplaces=_marketplaces(connection))
+    if not form.is_valid():
+        return _invalid(form)
+    window = _window(key.team, form)
+    api_key_record_read(
+        key=key, action=Action.API_PRODUCT_SERIES_READ, request=request, connection=connection
+    )
+    days = (
+        []
+        if window.empty
+        else metrics_product_series(
+            connection=connection,
+            asin=asin,
+            start=window.start,
+            end=window.end,
+            marketplace_id=window.marketplace,
+        )
+    )
+    return JsonResponse(
+        {
+            "connection": str(connection.code),
+            "asin": asin,
+            **window.json(),
+            "days": [day_json(day) for day in days],
+        }
+    )
+
+
+@api_view
+def account_series(request: HttpRequest, key: ApiKey, code) -> JsonResponse:
+    connection = get_connection_for_key(key, code)
+    form = WindowForm(request.GET, marketplaces=_marketplaces(connection))
+    if not form.is_valid():
+        return _invalid(form)
+    window = _window(key.team, form)
+    api_key_record_read(
+        key=key, action=Action.API_ACCOUNT_SERIES_READ, request=request, connection=connection
+    )
+    days = (
+        []
+        if window.empty
+        else metrics_account_series(
+            connection=connection,
+            marketplace_id=window.marketplace,
+            start=window.start,
+            end=window.end,
+        )
+    )
+    return JsonResponse(
+        {
+            "connection": str(connection.code),
+            **window.json(),
+            "days": [day_json(day) for day in days],
+        }
+    )
+
+
+# Settings → API ---------------------------------------------------------------------
+
+
+@login_required
+@never_cache
+def keys_page(request: HttpRequest) -> HttpResponse:
+    """Everyone on the team sees the keys; only the owner creates them. The new
+    key's secret is in this response only: it is neither stored nor redirected."""
+    membership = get_membership_for_user(request.user)
+    form = ApiKeyForm(request.POST or None)
+    created = None
+    if request.method == "POST":
+        team = get_owned_team_for_user(request.user)
+        if form.is_valid():
+            try:
+                created = api_key_create(
+                    team=team, name=form.cleaned_data["name"], actor=request.user, request=request
+                )
+            except PlanLimitError as refusal:
+                messages.error(request, refusal.message)
+                return redirect("api_keys:page")
+            form = ApiKeyForm()
+    ctx = {
+        "section": "api",
+        "membership": membership,
+        "keys": get_api_keys_for_user(request.user),
+        "form": form,
+        "created": created,
+        "plan": team_can(membership.team, API),
+        "api_root": f"{settings.SITE_ROOT}/api/v1",
+        "rate_limit": settings.API_RATE_LIMIT_PER_MINUTE,
+    }
+    return render(request, "api/keys.html", ctx)
+
+
+@login_required
+@require_POST
+def key_revoke(request: HttpRequest, code) -> HttpResponse:
+    key = get_owned_api_key_for_user(request.user, code)
+    api_key_revoke(key=key, actor=request.user, request=request)
+    messages.success(request, f"The key “{key.name}” is revoked: it no longer works.")
+    return redirect("api_keys:page")
