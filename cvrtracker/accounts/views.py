@@ -201,7 +201,11 @@ def security(request: HttpRequest) -> HttpResponse:
     current = request.session.session_key
     live_keys = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
     sessions = request.user.sessions.filter(session_key__in=live_keys).order_by("-last_seen_at")
-    events = AuditEntry.objects.filter(actor=request.user).order_by("-created_at")[:20]
+    events = (
+        AuditEntry.objects.filter(actor=request.user)
+        .exclude(action__in=AuditEntry.API_READS)
+        .order_by("-created_at")[:20]
+    )
     context = {
         "section": "security",
         "sessions": sessions,

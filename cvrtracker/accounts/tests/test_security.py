@@ -2,6 +2,8 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from cvrtracker.accounts.models import UserSession
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.services import audit_record
 from cvrtracker.test import PASSWORD, BaseTestCase
 
 URL = reverse("accounts:security")
@@ -55,3 +57,14 @@ class SecurityTests(BaseTestCase):
         self.assertRedirects(response, URL)
         self.assertEqual(self.client.get(reverse("front:dashboard")).status_code, 200)
         self.assertEqual(phone.get(reverse("front:dashboard")).status_code, 302)
+
+    def test_api_reads_do_not_crowd_out_security_events(self):
+        audit_record(action=AuditEntry.Action.LOGIN_FAILED, actor=self.alice)
+        audit_record(action=AuditEntry.Action.API_KEY_CREATED, actor=self.alice)
+        for _ in range(25):
+            audit_record(action=AuditEntry.Action.API_PRODUCTS_READ, actor=self.alice)
+        self.client.force_login(self.alice)
+        response = self.client.get(URL)
+        self.assertContains(response, "Failed log-in")
+        self.assertContains(response, "Created an API key")
+        self.assertNotContains(response, "Read product metrics through the API")
