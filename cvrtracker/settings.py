@@ -303,9 +303,7 @@ AMAZON_CONSENT_URLS = {
     for region, (_, central) in _AMAZON_HOSTS.items()
 }
 # Extra CA to trust for Amazon calls: only the simulator's, and only when set.
-AMAZON_CA_FILE = env(
-    "AMAZON_CA_FILE", "" if AMAZON_PRODUCTION else str(VAR_DIR / "sim" / "ca.pem")
-)
+AMAZON_CA_FILE = env("AMAZON_CA_FILE", "" if AMAZON_PRODUCTION else str(VAR_DIR / "sim" / "ca.pem"))
 # Rate-limit state shared by every worker: Redis when REDIS_URL is set, else the
 # database; "memory" is per process (tests only).
 AMAZON_RATELIMIT_STORAGE = env("AMAZON_RATELIMIT_STORAGE", "redis" if REDIS_URL else "database")
