@@ -139,7 +139,8 @@ def products(request: HttpRequest, key: ApiKey, code) -> JsonResponse:
 def product_series(request: HttpRequest, key: ApiKey, code, asin: str) -> JsonResponse:
     connection = get_connection_for_key(key, code)
     if clean_asin(asin) is None:
-        return error(400, "The ASIN must be ten capital letters or digits.", fields={})
+        message = "The ASIN must be ten capital letters or digits."
+        return error(400, message, fields={"asin": [message]})
     form = WindowForm(request.GET, marketplaces=_marketplaces(connection))
     if not form.is_valid():
         return _invalid(form)

@@ -56,6 +56,7 @@ class ProductSeriesTests(ApiTestCase):
         response = self.get(asin="b00-nope")
         self.assertEqual(response.status_code, 400)
         self.assertIn("ten capital letters or digits", response.json()["error"])
+        self.assertEqual(set(response.json()["fields"]), {"asin"})
 
     def test_another_teams_connection_is_not_found(self):
         for code in (self.charlies_connection.code, uuid.uuid4()):
