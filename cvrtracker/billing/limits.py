@@ -95,6 +95,12 @@ def team_require(team: Team, feature: str, *, current: int = 0, channel: str = "
         raise PlanLimitError(decision)
 
 
+def team_require_writable(team: Team) -> None:
+    """Raises PlanLimitError when the team is read-only; for changes no limit counts."""
+    if team_is_read_only(team):
+        raise PlanLimitError(_refuse(READ_ONLY_MESSAGE))
+
+
 def history_start_for_team(team: Team, *, today: date) -> date:
     """The first day the team's plan shows. Older rows are kept, only not shown,
     so that an upgrade brings them back."""

@@ -51,6 +51,16 @@ class LimitTests(BillingTestCase):
                 self.assertFalse(decision)
                 self.assertIn("Your data is kept", decision.message)
 
+    def test_team_require_writable_refuses_only_a_read_only_team(self):
+        self.subscribe(price="price_starter")
+        limits.team_require_writable(self.team)  # over no limit, nothing to refuse
+        remote = self.put_sub(id=self.sub().stripe_subscription_id, status="canceled")
+        self.send("customer.subscription.deleted", remote)
+        with self.assertRaises(limits.PlanLimitError) as caught:
+            limits.team_require_writable(self.team)
+        self.assertIn("read-only", caught.exception.message)
+        self.assertEqual(caught.exception.upgrade_url, "/billing/")
+
     def test_the_teams_are_independent(self):
         self.subscribe(price="price_starter")
         self.assertTrue(limits.team_can(self.charlies_team, limits.API))
