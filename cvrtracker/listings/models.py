@@ -18,11 +18,28 @@ from cvrtracker.metrics.keys import natural_row
 
 
 class Listing(models.Model):
+    """One SKU in one marketplace, as searchListingsItems lists it.
+
+    The plan counts products, not listings: a product is an ASIN of a seller
+    account (every SKU and marketplace of it), or the SKU while Amazon has not
+    assigned an ASIN yet (`product_key`). All listings of a product share one
+    `tracking` state.
+    """
+
     class Status(models.TextChoices):
         # Derived from Amazon's summaries.status list, for filtering without decrypting.
         BUYABLE = "buyable", "Buyable"
         DISCOVERABLE = "discoverable", "Discoverable only"
         INACTIVE = "inactive", "Inactive"
+
+    class Tracking(models.TextChoices):
+        # Snapshotted every sync (and, later, on the dashboard and in alerts).
+        TRACKED = "tracked", "Tracked"
+        # Met while the team's plan had no free place: a later sync tracks it
+        # once there is one (an upgrade, a product stopped).
+        OVER_LIMIT = "over_limit", "Not tracked: plan limit"
+        # The seller stopped tracking it: only the seller starts it again.
+        STOPPED = "stopped", "Not tracked"
 
     TABLE = "listings_listing"
 
@@ -34,7 +51,15 @@ class Listing(models.Model):
     sku = models.CharField(max_length=200)
     asin = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.INACTIVE)
-    # The latest canonical content (see normalize.listing_content_from).
+    # Not tracked until the sync or the seller has found it a place in the plan.
+    tracking = models.CharField(
+        max_length=12, choices=Tracking.choices, default=Tracking.OVER_LIMIT
+    )
+    # The title from the listing's own summary, kept for untracked listings too
+    # so the products page can name every product.
+    title_enc = models.BinaryField(null=True, editable=False)
+    # The latest canonical content (see normalize.listing_content_from); empty
+    # for a listing never tracked.
     content_enc = models.BinaryField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -45,13 +70,26 @@ class Listing(models.Model):
                 fields=["connection", "marketplace_id", "sku"], name="listings_listing_unique"
             )
         ]
-        indexes = [models.Index(fields=["connection", "asin"], name="listings_listing_asin")]
+        indexes = [
+            models.Index(fields=["connection", "asin"], name="listings_listing_asin"),
+            # The plan's count of tracked products runs on every sync page and toggle.
+            models.Index(fields=["connection", "tracking"], name="listings_listing_tracking"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} ({self.marketplace_id})"
 
     def aad(self, field: str) -> bytes:
         return associated_data(self.TABLE, str(self.code), field)
+
+    @property
+    def is_tracked(self) -> bool:
+        return self.tracking == self.Tracking.TRACKED
+
+    @property
+    def product_key(self) -> str:
+        """What the plan counts as one product of this seller account."""
+        return self.asin or f"sku:{self.sku}"
 
     def latest_snapshot(self) -> ListingSnapshot | None:
         return self.snapshots.order_by("-taken_at", "-id").first()

@@ -1,69 +1,211 @@
-"""Record listing snapshots and inventory levels, encrypted under the connection's key."""
+"""Record listings (and which are tracked), snapshots and inventory levels.
+
+Everything a seller owns is encrypted under the connection's key.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
+from cvrtracker.accounts.models import Team, User
 from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.services import audit_record
+from cvrtracker.billing.limits import (
+    TRACK_PRODUCT,
+    team_can,
+    team_require,
+    team_require_writable,
+)
 from cvrtracker.metrics.keys import ConnectionKeys, canonical_json
 
 from .models import InventoryLevel, Listing, ListingSnapshot
 from .normalize import listing_content_from
+from .selectors import listings_tracked_count
 
 CONTENT_DIGEST = "listing-content"
 
 
+def listings_admit(
+    *, connection: SellerConnection, marketplace_id: str, items: list[dict]
+) -> dict[str, Listing]:
+    """Record one page of searchListingsItems and decide which listings are tracked.
+
+    Returns the page's listings by SKU. Every listing gets its row, ASIN, Amazon
+    status and title, tracked or not, so the seller sees it. A listing not yet
+    tracked because of the plan is tracked when its product already is, or when
+    the plan has a free place; the page's products take free places in the order
+    given (the sync asks Amazon for SKUs in ascending order). Tracked and stopped
+    listings keep their state: a smaller plan never untracks anything.
+    Calling it again with the same page changes no tracking state.
+    """
+    by_sku: dict[str, dict] = {}
+    for item in items:
+        sku = item.get("sku")
+        if not isinstance(sku, str) or not sku:
+            raise ValueError("a listings item without a sku")
+        by_sku.setdefault(sku, item)
+    if not by_sku:
+        return {}
+    where = {"connection": connection, "marketplace_id": marketplace_id}
+    # Codes are drawn here; a row another worker created first keeps its own.
+    Listing.objects.bulk_create(
+        [Listing(**where, sku=sku, content_enc=b"") for sku in by_sku], ignore_conflicts=True
+    )
+    listings = {row.sku: row for row in Listing.objects.filter(**where, sku__in=list(by_sku))}
+    keys = ConnectionKeys(connection)
+    now = timezone.now()
+    for sku, listing in listings.items():
+        summary = _summary(by_sku[sku], marketplace_id)
+        listing.asin = str(summary.get("asin") or listing.asin)
+        listing.status = _status([str(s) for s in summary.get("status") or []])
+        title = str(summary.get("itemName") or "")
+        listing.title_enc = keys.data.encrypt_str(title, aad=listing.aad("title"))
+        listing.updated_at = now
+    # Tracking is left out: a seller may stop a product while this page is stored.
+    Listing.objects.bulk_update(
+        list(listings.values()), ["asin", "status", "title_enc", "updated_at"]
+    )
+    _track_waiting(connection, [listings[sku] for sku in by_sku])
+    return {sku: listings[sku] for sku in by_sku}
+
+
+def _summary(item: dict, marketplace_id: str) -> dict:
+    return next(
+        (
+            s
+            for s in item.get("summaries") or []
+            if isinstance(s, dict) and s.get("marketplaceId") == marketplace_id
+        ),
+        {},
+    )
+
+
+def _track_waiting(connection: SellerConnection, listings: list[Listing]) -> None:
+    """Give the listings waiting for a place their product's state, or a free place."""
+    waiting = [row for row in listings if row.tracking == Listing.Tracking.OVER_LIMIT]
+    if not waiting:
+        return
+    team = connection.team
+    with transaction.atomic():
+        # One lock per team: its accounts' syncs and its sellers' clicks take
+        # free places one at a time, so together they never pass the limit.
+        Team.objects.select_for_update().get(pk=team.pk)
+        states = dict(
+            Listing.objects.filter(pk__in=[row.pk for row in waiting]).values_list("pk", "tracking")
+        )
+        for row in waiting:
+            row.tracking = states[row.pk]
+        waiting = [row for row in waiting if row.tracking == Listing.Tracking.OVER_LIMIT]
+        products = _product_states(connection, waiting)
+        count: int | None = None
+        full = False
+        for row in waiting:
+            state = products.get(row.product_key)
+            if state is None and not full:
+                if count is None:
+                    count = listings_tracked_count(team=team)
+                if team_can(team, TRACK_PRODUCT, current=count):
+                    count += 1
+                    state = products[row.product_key] = Listing.Tracking.TRACKED
+                else:
+                    full = True
+            if state is not None:
+                row.tracking = state
+        for state in (Listing.Tracking.TRACKED, Listing.Tracking.STOPPED):
+            decided = [row.pk for row in waiting if row.tracking == state]
+            if decided:
+                Listing.objects.filter(pk__in=decided).update(tracking=state)
+
+
+def _product_states(
+    connection: SellerConnection, listings: list[Listing]
+) -> dict[str, Listing.Tracking]:
+    """The decided state (tracked wins over stopped) of the listings' products, by product key."""
+    asins = {row.asin for row in listings if row.asin}
+    skus = {row.sku for row in listings if not row.asin}
+    siblings = (
+        Listing.objects.filter(connection=connection)
+        .filter(Q(asin__in=asins) | Q(asin="", sku__in=skus))
+        .exclude(tracking=Listing.Tracking.OVER_LIMIT)
+        .only("asin", "sku", "tracking")
+    )
+    states: dict[str, Listing.Tracking] = {}
+    for sibling in siblings:
+        if states.get(sibling.product_key) != Listing.Tracking.TRACKED:
+            states[sibling.product_key] = Listing.Tracking(sibling.tracking)
+    return states
+
+
 def listing_record_snapshot(
-    *,
-    connection: SellerConnection,
-    marketplace_id: str,
-    item: dict,
-    catalog_item: dict | None,
-    sync_id: str,
-) -> ListingSnapshot:
+    *, listing: Listing, item: dict, catalog_item: dict | None, sync_id: str
+) -> ListingSnapshot | None:
     """The listing's snapshot for this sync, created on the first call for (listing, sync_id).
 
-    Also updates the listing's current content and status. Calling it again for
-    the same sync (a retried job) returns the existing snapshot unchanged.
+    Returns None, and stores nothing, for a listing that is not tracked (also one
+    stopped since listings_admit). Also updates the listing's current content.
+    Calling it again for the same sync (a retried job) returns the existing
+    snapshot unchanged.
     """
-    sku = item.get("sku")
-    if not isinstance(sku, str) or not sku:
-        raise ValueError("a listings item without a sku")
-    content = listing_content_from(item, catalog_item, marketplace_id=marketplace_id)
-    summary = next(
-        (s for s in item.get("summaries") or [] if s.get("marketplaceId") == marketplace_id), {}
-    )
-    keys = ConnectionKeys(connection)
+    if item.get("sku") != listing.sku:
+        raise ValueError("the item is not this listing's")
+    content = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
+    keys = ConnectionKeys(listing.connection)
     digest = keys.blind_index(CONTENT_DIGEST, canonical_json(content))
     with transaction.atomic():
-        listing = _locked_listing(connection, marketplace_id, sku)
-        existing = listing.snapshots.filter(sync_id=sync_id).first()
+        locked = Listing.objects.select_for_update().get(pk=listing.pk)
+        if not locked.is_tracked:
+            return None
+        existing = locked.snapshots.filter(sync_id=sync_id).first()
         if existing is not None:
             return existing
-        listing.asin = str(summary.get("asin") or listing.asin)
-        listing.status = _status(content["status"])
-        listing.content_enc = keys.data.encrypt_json(content, aad=listing.aad("content"))
-        listing.save()
-        snapshot = ListingSnapshot(listing=listing, sync_id=sync_id, taken_at=timezone.now())
+        locked.content_enc = keys.data.encrypt_json(content, aad=locked.aad("content"))
+        locked.save(update_fields=["content_enc", "updated_at"])
+        snapshot = ListingSnapshot(listing=locked, sync_id=sync_id, taken_at=timezone.now())
         snapshot.content_enc = keys.data.encrypt_json(content, aad=snapshot.aad("content"))
         snapshot.digest = digest
         snapshot.save()
     return snapshot
 
 
-def _locked_listing(connection: SellerConnection, marketplace_id: str, sku: str) -> Listing:
-    key = {"connection": connection, "marketplace_id": marketplace_id, "sku": sku}
-    listing = Listing.objects.select_for_update().filter(**key).first()
-    if listing is not None:
-        return listing
-    try:
-        with transaction.atomic():
-            return Listing.objects.create(**key, content_enc=b"")
-    except IntegrityError:
-        return Listing.objects.select_for_update().get(**key)
+def listing_tracking_set(
+    *, listing: Listing, tracked: bool, actor: User, request: HttpRequest | None = None
+) -> int:
+    """Start or stop tracking the listing's product: every SKU and marketplace of its
+    ASIN on this seller account. Returns how many listings changed (0: it already was).
+
+    Raises PlanLimitError when the team is read-only, or when starting would take
+    the team past its plan's tracked products; stopping frees the product's place.
+    Raises ValueError when starting on a disconnected seller account.
+    """
+    connection = listing.connection
+    team = connection.team
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=team.pk)
+        team_require_writable(team)
+        listing.refresh_from_db(fields=["asin", "sku", "tracking"])
+        if listing.asin:
+            product = Listing.objects.filter(connection=connection, asin=listing.asin)
+        else:
+            product = Listing.objects.filter(connection=connection, asin="", sku=listing.sku)
+        if tracked:
+            if connection.status == SellerConnection.Status.DISCONNECTED:
+                raise ValueError("Reconnect this seller account to track its products.")
+            if not product.filter(tracking=Listing.Tracking.TRACKED).exists():
+                team_require(team, TRACK_PRODUCT, current=listings_tracked_count(team=team))
+            state, action = Listing.Tracking.TRACKED, AuditEntry.Action.PRODUCT_TRACKED
+        else:
+            state, action = Listing.Tracking.STOPPED, AuditEntry.Action.PRODUCT_UNTRACKED
+        changed = product.exclude(tracking=state).update(tracking=state, updated_at=timezone.now())
+        if changed:
+            audit_record(action=action, request=request, actor=actor, team=team, target=listing)
+    listing.tracking = state
+    return changed
 
 
 def _status(amazon_status: list[str]) -> str:

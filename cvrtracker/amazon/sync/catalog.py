@@ -18,6 +18,7 @@ from cvrtracker.listings.services import (
     inventory_upsert_fba,
     inventory_upsert_mfn,
     listing_record_snapshot,
+    listings_admit,
 )
 
 LISTING_DATA = ["summaries", "attributes", "offers", "fulfillmentAvailability", "issues"]
@@ -28,7 +29,12 @@ INVENTORY_RESTARTS = 3
 
 
 def listings_sync(*, job: SyncJob) -> int:
-    """Take a snapshot of every listing for the run `job.run_id`; returns the listings seen.
+    """Record every listing and snapshot the tracked ones for the run `job.run_id`;
+    returns the listings seen.
+
+    Listings are met marketplace by marketplace, SKUs in ascending order, and new
+    products are tracked in that order while the team's plan has room
+    (listings_admit): the same catalogue always gives the same tracked set.
 
     The page reached is kept in `job.cursor`, so a run resumed after a crash (or a
     JobPaused after a slice of pages) goes on from there, and a page stored twice
@@ -67,12 +73,12 @@ def listings_sync(*, job: SyncJob) -> int:
 def _store_listings(
     api, connection: SellerConnection, market: str, items: list, run_id: str
 ) -> int:
-    asins = []
-    for item in items:
-        for summary in item.get("summaries") or []:
-            asin = summary.get("asin")
-            if summary.get("marketplaceId") == market and asin and asin not in asins:
-                asins.append(asin)
+    listings = listings_admit(connection=connection, marketplace_id=market, items=items)
+    # Only tracked listings are snapshotted, so only their ASINs are worth a
+    # catalog call: a seller over the plan's limit costs no quota for the rest.
+    asins = list(
+        dict.fromkeys(row.asin for row in listings.values() if row.is_tracked and row.asin)
+    )
     catalog: dict[str, dict] = {}
     for start in range(0, len(asins), 20):  # searchCatalogItems takes 20 ASINs a call
         for found in api.search_catalog_items(
@@ -80,22 +86,16 @@ def _store_listings(
         ):
             catalog[found.get("asin", "")] = found
     for item in items:
-        asin = next(
-            (
-                s.get("asin")
-                for s in item.get("summaries") or []
-                if s.get("marketplaceId") == market
-            ),
-            None,
-        )
-        listing_record_snapshot(
-            connection=connection,
-            marketplace_id=market,
-            item=item,
-            catalog_item=catalog.get(asin or ""),
-            sync_id=run_id,
-        )
-        # Merchant-fulfilled stock is only in the listing (channel DEFAULT).
+        listing = listings[item["sku"]]
+        if listing.is_tracked:
+            listing_record_snapshot(
+                listing=listing,
+                item=item,
+                catalog_item=catalog.get(listing.asin),
+                sync_id=run_id,
+            )
+        # Merchant-fulfilled stock is only in the listing (channel DEFAULT); it is
+        # inventory, kept for every SKU like FBA stock.
         for entry in item.get("fulfillmentAvailability") or []:
             if entry.get("fulfillmentChannelCode") == MFN_CHANNEL:
                 inventory_upsert_mfn(

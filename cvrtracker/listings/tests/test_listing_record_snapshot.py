@@ -11,6 +11,7 @@ from cvrtracker.listings.models import Listing, ListingSnapshot
 from cvrtracker.listings.services import (
     listing_content,
     listing_record_snapshot,
+    listings_admit,
     snapshot_content,
 )
 from cvrtracker.metrics.tests.helpers import MARKET, make_connection, raw_table_bytes, sim_payloads
@@ -26,11 +27,15 @@ class RecordSnapshotTestCase(BaseTestCase):
         self.items = sim_payloads()["items"]
         self.catalog = sim_payloads()["catalog"]
 
+    def admit(self, item, connection=None):
+        connection = connection or self.connection
+        admitted = listings_admit(connection=connection, marketplace_id=MARKET, items=[item])
+        return admitted[item["sku"]]
+
     def record(self, item, sync_id="sync-1", catalog=True):
         asin = item["summaries"][0]["asin"]
         return listing_record_snapshot(
-            connection=self.connection,
-            marketplace_id=MARKET,
+            listing=self.admit(item),
             item=item,
             catalog_item=self.catalog.get(asin) if catalog else None,
             sync_id=sync_id,
@@ -70,8 +75,7 @@ class RecordSnapshotTestCase(BaseTestCase):
         mine = self.record(self.items[0])
         other = make_connection(self.charlies_team, seller_id="A9CHARLIE")
         theirs = listing_record_snapshot(
-            connection=other,
-            marketplace_id=MARKET,
+            listing=self.admit(self.items[0], connection=other),
             item=self.items[0],
             catalog_item=self.catalog[self.items[0]["summaries"][0]["asin"]],
             sync_id="sync-1",
@@ -104,3 +108,21 @@ class RecordSnapshotTestCase(BaseTestCase):
         with pytest.raises(ValueError, match="sku"):
             self.record(item)
         assert Listing.objects.count() == 0
+
+    def test_an_untracked_listing_gets_no_snapshot_and_no_content(self):
+        listing = self.admit(self.items[0])
+        Listing.objects.filter(pk=listing.pk).update(tracking=Listing.Tracking.STOPPED)
+        asin = self.items[0]["summaries"][0]["asin"]
+        snapshot = listing_record_snapshot(
+            listing=listing, item=self.items[0], catalog_item=self.catalog[asin], sync_id="s1"
+        )
+        assert snapshot is None
+        assert ListingSnapshot.objects.count() == 0
+        assert listing_content(connection=self.connection, listing=listing) is None
+
+    def test_an_item_of_another_sku_is_refused(self):
+        listing = self.admit(self.items[0])
+        with pytest.raises(ValueError, match="listing"):
+            listing_record_snapshot(
+                listing=listing, item=self.items[1], catalog_item=None, sync_id="sync-1"
+            )
