@@ -76,3 +76,22 @@ def get_owned_connection_for_user(user: User, code):
         return SellerConnection.objects.get(team=get_owned_team_for_user(user), code=code)
     except SellerConnection.DoesNotExist:
         raise Http404("No such seller connection") from None
+
+
+# Listings --------------------------------------------------------------------------
+
+
+def get_listing_for_user(user: User, code):
+    """A listing of the user's team, by its public code; 404 otherwise.
+
+    Any member may change what is tracked; the plan and a read-only team are
+    checked by the service.
+    """
+    from cvrtracker.listings.models import Listing
+
+    try:
+        return Listing.objects.select_related("connection__team").get(
+            connection__team=get_team_for_user(user), code=code
+        )
+    except Listing.DoesNotExist:
+        raise Http404("No such listing") from None

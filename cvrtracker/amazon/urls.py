@@ -12,4 +12,6 @@ urlpatterns = [
     # The log-in URI registered with Amazon, for the Appstore and renewal flows.
     path("login/", views.login_hop, name="login"),
     path("<uuid:code>/disconnect/", views.disconnect, name="disconnect"),
+    path("<uuid:code>/products/", views.products, name="products"),
+    path("products/<uuid:code>/tracking/", views.product_tracking, name="product_tracking"),
 ]

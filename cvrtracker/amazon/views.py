@@ -1,4 +1,5 @@
-"""Settings → Amazon, and the OAuth connect flow (like Healthchecks' Slack integration).
+"""Settings → Amazon, the products page, and the OAuth connect flow (like
+Healthchecks' Slack integration).
 
 `connect` stores a random state in the session and sends the seller to Amazon's
 consent page; `connect_complete` (the registered redirect URI) pops and
@@ -14,44 +15,134 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from cvrtracker.accounts.access import (
+    get_connection_for_user,
     get_connections_for_user,
+    get_listing_for_user,
     get_membership_for_user,
     get_owned_connection_for_user,
     get_owned_team_for_user,
 )
 from cvrtracker.amazon import client
 from cvrtracker.amazon.client import AmazonError
+from cvrtracker.amazon.forms import SHOW_CHOICES, ProductsViewForm, TrackingForm
 from cvrtracker.amazon.models import Region, SellerConnection
 from cvrtracker.amazon.services import (
     SellerAlreadyConnected,
     connection_authorize,
     connection_disconnect,
 )
-from cvrtracker.billing.limits import CONNECT_SELLER_ACCOUNT, team_can
+from cvrtracker.billing.limits import (
+    CONNECT_SELLER_ACCOUNT,
+    TRACK_PRODUCT,
+    Decision,
+    PlanLimitError,
+    team_can,
+    team_is_read_only,
+)
+from cvrtracker.listings.selectors import (
+    listings_for_page,
+    listings_titles,
+    listings_tracked_count,
+    listings_tracking_summary,
+)
+from cvrtracker.listings.services import listing_tracking_set
 
 SESSION_KEY = "amazon_connect"
 # Amazon's authorization code lives 5 minutes; the seller may take a while to sign in.
 STATE_MAX_AGE = 30 * 60
 UNVERIFIED = "Confirm your email address before connecting an Amazon seller account."
+PRODUCTS_PER_PAGE = 100
 
 
 @login_required
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
     membership = get_membership_for_user(request.user)
+    connections = list(get_connections_for_user(request.user))
+    for connection in connections:
+        connection.tracking = listings_tracking_summary(connection=connection)
+    waiting = any(connection.tracking.over_limit for connection in connections)
     ctx = {
         "section": "amazon",
         "membership": membership,
-        "connections": get_connections_for_user(request.user),
+        "connections": connections,
         "regions": Region.choices,
+        "refusal": _tracking_refusal(membership.team) if waiting else None,
     }
     return render(request, "amazon/settings.html", ctx)
+
+
+def _tracking_refusal(team) -> Decision | None:
+    """Why the plan tracks no more products now, or None while it has room."""
+    decision = team_can(team, TRACK_PRODUCT, current=listings_tracked_count(team=team))
+    return None if decision else decision
+
+
+@login_required
+@require_GET
+def products(request: HttpRequest, code: str) -> HttpResponse:
+    connection = get_connection_for_user(request.user, code)
+    view = ProductsViewForm(request.GET)
+    show = view.cleaned_data["show"] if view.is_valid() else ""
+    listings = listings_for_page(connection=connection, tracking=show)
+    page = Paginator(listings, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    titles = listings_titles(connection=connection, listings=rows)
+    markets = {m.get("id"): m.get("name") or m.get("id") for m in connection.marketplaces}
+    for row in rows:
+        row.title = titles.get(row.pk, "")
+        row.marketplace_name = markets.get(row.marketplace_id, row.marketplace_id)
+    summary = listings_tracking_summary(connection=connection)
+    team = connection.team
+    ctx = {
+        "section": "amazon",
+        "connection": connection,
+        "summary": summary,
+        "refusal": _tracking_refusal(team) if summary.over_limit else None,
+        "page": page,
+        "rows": rows,
+        "show": show,
+        "show_choices": SHOW_CHOICES,
+        "can_change": connection.status != SellerConnection.Status.DISCONNECTED
+        and not team_is_read_only(team),
+    }
+    return render(request, "amazon/products.html", ctx)
+
+
+@login_required
+@require_POST
+def product_tracking(request: HttpRequest, code: str) -> HttpResponse:
+    listing = get_listing_for_user(request.user, code)
+    form = TrackingForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Choose Track or Stop tracking.")
+    tracked = form.cleaned_data["tracked"]
+    try:
+        listing_tracking_set(listing=listing, tracked=tracked, actor=request.user, request=request)
+    except PlanLimitError as refusal:
+        ctx = {"section": "amazon", "refusal": refusal, "connection": listing.connection}
+        return render(request, "amazon/tracking_refused.html", ctx, status=402)
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        name = listing.asin or listing.sku
+        messages.success(
+            request,
+            f"Tracking {name} from the next listings sync."
+            if tracked
+            else f"Stopped tracking {name}; its place in your plan is free.",
+        )
+    url = reverse("amazon:products", args=[listing.connection.code])
+    query = form.query()
+    return redirect(f"{url}?{urlencode(query)}" if query else url)
 
 
 def _plan_refusal(team, *, selling_partner_id: str = "") -> str:

@@ -75,3 +75,25 @@ class BackfillProgressTestCase(BaseTestCase):
         self.assertContains(page, "2 of 4 days (50%)")
         self.assertContains(page, "could not prepare 1 daily report yet")
         assert b"style=" not in page.content
+
+
+class TrackedProductsTestCase(BaseTestCase):
+    def test_it_says_how_many_products_are_tracked_and_links_to_them(self):
+        from cvrtracker.listings.models import Listing
+        from cvrtracker.listings.tests.helpers import admit, items
+
+        connection = make_connection(self.team, "A1ALICE")
+        admit(connection, items(3))
+        Listing.objects.filter(sku="SKU-0002").update(tracking=Listing.Tracking.OVER_LIMIT)
+        self.client.force_login(self.bob)
+        page = self.client.get("/amazon/")
+        self.assertContains(page, "Tracking 2 of 3 products.")
+        self.assertContains(page, f'href="/amazon/{connection.code}/products/"')
+        # The trial has room: the waiting product is tracked at the next sync.
+        self.assertContains(page, "1 more product will be tracked at the next listings sync.")
+        self.assertNotContains(page, "See the plans")
+
+    def test_an_account_without_listings_says_nothing_about_tracking(self):
+        make_connection(self.team, "A1ALICE")
+        self.client.force_login(self.alice)
+        self.assertNotContains(self.client.get("/amazon/"), "Tracking")
