@@ -7,11 +7,13 @@ tokens at once, so tests see the revocation without waiting an hour).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 CODE_LIFETIME = timedelta(minutes=5)
 ACCESS_TOKEN_LIFETIME = 3600
@@ -86,12 +88,32 @@ class AccessToken:
 @dataclass
 class Grants:
     app: AppRegistration
+    # Where refresh grants outlive a restart (`amazonsim` keeps them under var/sim),
+    # as Amazon's do: a second `make run` finds the demo seller still connected.
+    # None keeps them in memory only (tests).
+    store: Path | None = None
     _codes: dict[str, _Code] = field(default_factory=dict)
     _refresh: dict[str, str] = field(default_factory=dict)
     _access: dict[str, AccessToken] = field(default_factory=dict)
     # Tokens of revoked grants, kept so that later calls still count against the seller.
     _dead: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.store is not None and self.store.exists():
+            saved = json.loads(self.store.read_text())
+            self._refresh.update(saved.get("refresh", {}))
+
+    def _save(self) -> None:
+        """Write the refresh grants; the caller holds the lock."""
+        if self.store is None:
+            return
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.store.with_suffix(".tmp")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"refresh": self._refresh}, handle)
+        partial.replace(self.store)
 
     def check_client(self, client_id: str, client_secret: str) -> None:
         if client_id != self.app.client_id or not secrets.compare_digest(
@@ -109,6 +131,7 @@ class Grants:
         token = "Atzr|" + secrets.token_urlsafe(48)
         with self._lock:
             self._refresh[token] = seller_id
+            self._save()
         return token
 
     def _issue_access(self, seller_id: str | None, now: datetime, scope: str = "") -> dict:
@@ -151,6 +174,7 @@ class Grants:
             dead_refresh = [t for t, s in self._refresh.items() if s == seller_id]
             for token in dead_refresh:
                 del self._refresh[token]
+            self._save()
             for token, access in list(self._access.items()):
                 if access.seller_id == seller_id:
                     self._dead[token] = seller_id

@@ -84,9 +84,17 @@ class SimulatorServer:
         today: date | None = None,
         plain_http: bool = False,
         ca_dir: Path | None = None,
+        grants_file: Path | None = None,
         quiet: bool = True,
     ):
-        self.sim = Simulator(seed=seed, sellers=sellers, asins=asins, quota=quota, today=today)
+        self.sim = Simulator(
+            seed=seed,
+            sellers=sellers,
+            asins=asins,
+            quota=quota,
+            today=today,
+            grants_file=grants_file,
+        )
         self.ca_path: Path | None = None
         handler_class = _QuietRequestHandler if quiet else WSGIRequestHandler
         self._server = _Server((host, port), handler_class)

@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from .faults import Counters, Faults
 from .lwa import AppRegistration, Grants
@@ -40,12 +41,13 @@ class Simulator:
         quota: str = "real",
         today: date | None = None,
         app: AppRegistration | None = None,
+        grants_file: Path | None = None,
     ):
         self.seed = seed
         self.quota = quota
         self.world = World(seed=seed, sellers=sellers, asins=asins, today=today)
         self.app = app or AppRegistration.from_env()
-        self.grants = Grants(self.app)
+        self.grants = Grants(self.app, store=grants_file)
         self.limiter = RateLimiter(quota)
         self.reports = ReportStore(seed)
         self.faults = Faults(seed)

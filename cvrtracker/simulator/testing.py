@@ -46,6 +46,7 @@ def running_simulator(
     quota: str = "relaxed",
     today: date | None = TEST_TODAY,
     plain_http: bool = False,
+    grants_file: Path | None = None,
 ) -> Iterator[SimulatorServer]:
     """A simulator on a free loopback port for the duration of the block."""
     server = SimulatorServer(
@@ -57,6 +58,7 @@ def running_simulator(
         today=today,
         plain_http=plain_http,
         ca_dir=_CA_DIR,
+        grants_file=grants_file,
     )
     with server:
         yield server

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+from cvrtracker.simulator.testing import SimClient, running_simulator
+
 from .conftest import advance
 from .test_consent import confirm_consent
 
@@ -101,3 +103,27 @@ def test_it_names_a_missing_parameter(client):
 
 def test_it_rejects_an_unknown_grant_type(client):
     assert client.token(grant_type="password").json()["error"] == "unsupported_grant_type"
+
+
+def test_refresh_grants_outlive_a_restart_when_kept_in_a_file(tmp_path):
+    store = tmp_path / "grants.json"
+    with running_simulator(grants_file=store) as first:
+        seller_id = first.world.sellers[0].id
+        kept = SimClient(first).refresh_token(seller_id)
+        other = SimClient(first).refresh_token(seller_id)
+    assert store.stat().st_mode & 0o777 == 0o600  # the simulator's tokens are secrets too
+    with running_simulator(grants_file=store) as second:
+        client = SimClient(second)
+        assert client.token(grant_type="refresh_token", refresh_token=kept).status == 200
+        # Both refresh tokens were kept, and revoking them is kept too.
+        assert client.post(f"/_sim/sellers/{seller_id}/revoke").json()["revoked"] == 2
+    with running_simulator(grants_file=store) as third:
+        answer = SimClient(third).token(grant_type="refresh_token", refresh_token=other)
+        assert answer.status == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_without_a_file_grants_end_with_the_simulator(client, seller):
+    refresh = client.refresh_token(seller.id)
+    with running_simulator() as fresh:
+        answer = SimClient(fresh).token(grant_type="refresh_token", refresh_token=refresh)
+        assert answer.status == 400

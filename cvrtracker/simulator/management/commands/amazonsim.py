@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cvrtracker.simulator.server import SimulatorServer
+from cvrtracker.simulator.tls import default_ca_dir
 
 
 class Command(BaseCommand):
@@ -72,5 +73,6 @@ class Command(BaseCommand):
             quota=options["quota"],
             today=options["today"],
             plain_http=options["plain_http"],
+            grants_file=default_ca_dir() / "grants.json",
             quiet=options["verbosity"] < 2,
         )
