@@ -40,6 +40,7 @@ Kind = SalesTrafficDay.Kind
 TO_REQUEST = (Status.DUE, Status.FATAL, Status.FAILED)
 # Statuses that count as fetched for the backfill progress.
 FINISHED = (Status.DONE, Status.CANCELLED)
+REPORT_GONE = "Amazon no longer had the report; asked for a new one"
 
 
 def quota_retry(wait: QuotaWait) -> timedelta:
@@ -177,7 +178,15 @@ def _request(api: SpApiClient, item: SalesTrafficDay) -> None:
 
 
 def _poll(api: SpApiClient, item: SalesTrafficDay) -> None:
-    report = api.get_report(item.report_id)
+    try:
+        report = api.get_report(item.report_id)
+    except AmazonError as error:
+        if error.status != 404:
+            raise
+        # Amazon no longer knows the report (expired, or a simulator restarted):
+        # polling it again would never end, asking again will.
+        sales_traffic_retry_later(item=item, status=Status.FAILED, reason=REPORT_GONE)
+        return
     status = report.get("processingStatus")
     now = timezone.now()
     if status in ("IN_QUEUE", "IN_PROGRESS"):
@@ -220,6 +229,11 @@ def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
         return
     except CorruptDocument as error:
         sales_traffic_retry_later(item=item, status=Status.FAILED, reason=_short(error))
+        return
+    except AmazonError as error:
+        if error.status != 404:
+            raise
+        sales_traffic_retry_later(item=item, status=Status.FAILED, reason=REPORT_GONE)
         return
     try:
         # Parsed whole before anything is written: a bad document stores nothing.

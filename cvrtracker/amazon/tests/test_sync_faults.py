@@ -95,6 +95,28 @@ class SyncFaultsTestCase(BaseTestCase):
         drain(self, all_reports_finished)
         assert SalesTrafficDay.objects.filter(status="done").count() == 6
 
+    def test_a_report_amazon_no_longer_knows_is_asked_for_again(self):
+        def requested():
+            with self.captureOnCommitCallbacks(execute=True):
+                schedule_due()
+            return SalesTrafficDay.objects.filter(status="requested", kind="day").exists()
+
+        drain(self, requested)
+        lost = SalesTrafficDay.objects.filter(status="requested", kind="day").first()
+        # As after a restart of the simulator, or a report Amazon has purged: 404.
+        SalesTrafficDay.objects.filter(pk=lost.pk).update(report_id="404404404")
+
+        def finished():
+            self.make_due()
+            return all_reports_finished() and all_jobs_succeeded()
+
+        drain(self, finished)
+        lost.refresh_from_db()
+        assert lost.status == "done" and lost.report_id != "404404404"
+        calls = counters(self.sim, self.seller_id)
+        assert calls["getReport"].get("http_404") == 1
+        assert calls["createReport"]["calls"] == 7  # 5 days + the series + the lost one again
+
     def test_a_corrupt_document_is_a_clear_error_and_nothing_is_stored(self):
         self.fault("getReportDocument", corrupt_document=True)
         drain(
