@@ -248,7 +248,12 @@ def _struct_asin_rows(rows: list[_SAsinRow]) -> tuple[AsinRow, ...] | None:
 
 
 class _Parser:
-    """Field readers that name the failing path in their error."""
+    """Field readers that name the failing path in their error.
+
+    Errors name the path, never the value: the sync logs them and keeps them in
+    plaintext as the day's last error, and a value may be a seller's sales,
+    traffic or currency, which we only ever store encrypted.
+    """
 
     def report(self, raw: Any, *, rows: tuple[AsinRow, ...] | None = None) -> SalesTrafficReport:
         """`rows`: by-ASIN rows already read by the lean path."""
@@ -351,13 +356,13 @@ class _Parser:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ReportFormatError(f"{where}.{name} is not a non-negative integer: {value!r}")
+            raise ReportFormatError(f"{where}.{name} is not a non-negative integer")
         return value
 
     def percent(self, obj: dict, name: str, where: str) -> float:
         value = self.field(obj, name, where)
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ReportFormatError(f"{where}.{name} is not a percentage: {value!r}")
+            raise ReportFormatError(f"{where}.{name} is not a percentage")
         return float(value)
 
     def money(self, obj: dict, name: str, where: str) -> Money:
@@ -365,20 +370,20 @@ class _Parser:
         amount = self.field(value, "amount", f"{where}.{name}")
         currency = self.field(value, "currencyCode", f"{where}.{name}")
         if not isinstance(currency, str) or len(currency) != 3:
-            raise ReportFormatError(f"{where}.{name}.currencyCode is not a currency: {currency!r}")
+            raise ReportFormatError(f"{where}.{name}.currencyCode is not a currency")
         if isinstance(amount, bool) or not isinstance(amount, int | float | str):
-            raise ReportFormatError(f"{where}.{name}.amount is not a number: {amount!r}")
+            raise ReportFormatError(f"{where}.{name}.amount is not a number")
         return Money(to_minor(amount, currency, where=f"{where}.{name}.amount"), currency)
 
     @staticmethod
     def day(value: Any, where: str) -> date:
         if not isinstance(value, str):
-            raise ReportFormatError(f"{where} is not a date: {value!r}")
+            raise ReportFormatError(f"{where} is not a date")
         try:
             # dataStartTime may carry a time part; Amazon ignores it and so do we.
             return date.fromisoformat(value[:10])
         except ValueError:
-            raise ReportFormatError(f"{where} is not a date: {value!r}") from None
+            raise ReportFormatError(f"{where} is not a date") from None
 
 
 def to_minor(amount: int | float | str, currency: str, *, where: str = "amount") -> int:
@@ -387,8 +392,8 @@ def to_minor(amount: int | float | str, currency: str, *, where: str = "amount")
         # Through str: 0.1 + 0.2 style float noise must not round a cent away.
         value = Decimal(str(amount))
     except InvalidOperation:
-        raise ReportFormatError(f"{where} is not a number: {amount!r}") from None
+        raise ReportFormatError(f"{where} is not a number") from None
     if not value.is_finite():
-        raise ReportFormatError(f"{where} is not a finite number: {amount!r}")
+        raise ReportFormatError(f"{where} is not a finite number")
     exponent = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
     return int((value.scaleb(exponent)).to_integral_value(rounding="ROUND_HALF_EVEN"))

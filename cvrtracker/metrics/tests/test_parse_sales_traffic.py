@@ -139,6 +139,30 @@ def test_it_rejects_missing_sections_fields_and_wrong_types(mutate, message):
         parse_sales_traffic(gzip.compress(json.dumps(doc).encode()))
 
 
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d["salesAndTrafficByAsin"][1]["trafficByAsin"].update(sessions=-73519),
+        lambda d: d["salesAndTrafficByAsin"][1]["trafficByAsin"].update(buyBoxPercentage=-73519),
+        lambda d: d["salesAndTrafficByAsin"][1]["salesByAsin"]["orderedProductSales"].update(
+            amount="73519x"
+        ),
+        lambda d: d["salesAndTrafficByAsin"][1]["salesByAsin"]["orderedProductSales"].update(
+            amount="-Infinity73519"
+        ),
+        lambda d: d["salesAndTrafficByAsin"][1]["salesByAsin"]["orderedProductSales"].update(
+            currencyCode="73519"
+        ),
+        lambda d: d["salesAndTrafficByDate"][0].update(date="73519"),
+    ],
+)
+def test_its_errors_never_repeat_a_value_of_the_report(mutate):
+    # The sync logs the message and stores it in plaintext as the day's last error.
+    with pytest.raises(ReportFormatError) as error:
+        parse_sales_traffic(broken(mutate))
+    assert "73519" not in str(error.value)
+
+
 def test_bytes_take_the_lean_path_and_agree_with_the_careful_parser():
     body = day_document()
     lean = _typed_report(gzip.decompress(body))
