@@ -36,31 +36,37 @@ def orders_upsert(*, connection: SellerConnection, orders: list[dict]) -> int:
     by_index = {keys.blind_index(ORDER_ID, p["order_id"]): p for p in parsed}
     written = 0
     with transaction.atomic():
+        # The stored items come in one query with their orders, not one per order.
         existing = {
             o.order_id_index: o
-            for o in Order.objects.select_for_update().filter(
-                connection=connection, order_id_index__in=list(by_index)
-            )
+            for o in Order.objects.select_for_update()
+            .filter(connection=connection, order_id_index__in=list(by_index))
+            .prefetch_related("items")
         }
         for index, p in sorted(by_index.items()):
             order = existing.get(index)
             if order is not None and order.last_updated_time > p["last_updated_time"]:
                 continue
+            current = {}
             if order is None:
                 order = Order(connection=connection, order_id_index=index)
+            else:
+                current = {i.item_id_index: i for i in order.items.all()}
             order.marketplace_id = p["marketplace_id"]
             order.status = p["status"]
             order.created_time = p["created_time"]
             order.last_updated_time = p["last_updated_time"]
             order.data_enc = keys.data.encrypt_json(p["data"], aad=order.aad("data"))
             order.save()
-            _upsert_items(keys, order, p["items"])
+            _upsert_items(keys, order, p["items"], current)
             written += 1
     return written
 
 
-def _upsert_items(keys: ConnectionKeys, order: Order, items: list[dict]) -> None:
-    current = {i.item_id_index: i for i in order.items.all()}
+def _upsert_items(
+    keys: ConnectionKeys, order: Order, items: list[dict], current: dict[str, OrderItem]
+) -> None:
+    """Write the order's items; `current` are its stored items by blind index."""
     seen = set()
     for raw in items:
         index = keys.blind_index(ORDER_ITEM_ID, raw["data"]["order_item_id"])
@@ -69,7 +75,9 @@ def _upsert_items(keys: ConnectionKeys, order: Order, items: list[dict]) -> None
         item.asin, item.sku = raw["asin"], raw["sku"]
         item.data_enc = keys.data.encrypt_json(raw["data"], aad=item.aad("data"))
         item.save()
-    order.items.exclude(item_id_index__in=seen).delete()
+    gone = [item.pk for index, item in current.items() if index not in seen]
+    if gone:
+        OrderItem.objects.filter(pk__in=gone).delete()
 
 
 def _parse_order(raw: dict) -> dict[str, Any]:

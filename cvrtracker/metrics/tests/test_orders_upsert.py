@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 
 from cvrtracker.lib.crypto import DecryptionError
 from cvrtracker.metrics.models import Order, OrderItem
@@ -69,6 +71,32 @@ class OrdersUpsertTestCase(BaseTestCase):
         self.upsert()
         assert sorted(Order.objects.values_list("code", "order_id_index", "status")) == rows
         assert sorted(OrderItem.objects.values_list("code", "item_id_index", "asin")) == items
+
+    def test_it_reads_the_stored_items_of_a_page_in_one_query(self):
+        self.upsert()
+        with CaptureQueriesContext(db_connection) as queries:
+            self.upsert()
+        item_reads = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith("SELECT") and "metrics_orderitem" in q["sql"]
+        ]
+        assert len(item_reads) == 1
+
+    def test_an_item_gone_from_the_order_is_deleted(self):
+        order = copy.deepcopy(self.orders[0])
+        extra = copy.deepcopy(order["orderItems"][0])
+        extra["orderItemId"] = "99999999999999"
+        order["orderItems"].append(extra)
+        self.upsert([order])
+        assert OrderItem.objects.count() == 2
+        order["orderItems"].pop()
+        order["lastUpdatedTime"] = "2026-11-29T12:00:00Z"
+        self.upsert([order])
+        (item,) = OrderItem.objects.all()
+        assert order_item_data(connection=self.connection, item=item)["order_item_id"] == str(
+            order["orderItems"][0]["orderItemId"]
+        )
 
     def test_a_newer_update_changes_the_status_and_an_older_one_does_not(self):
         order = copy.deepcopy(self.orders[0])
