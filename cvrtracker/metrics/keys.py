@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cvrtracker.amazon.models import SellerConnection
-from cvrtracker.lib.crypto import DataKey, DecryptionError, associated_data, key_provider
+from cvrtracker.lib.crypto import DataKey, DecryptionError, key_provider
 
 
 class ConnectionKeys:
@@ -57,15 +57,6 @@ class ConnectionKeys:
             self._index_keys[purpose] = key
         data = value.encode() if isinstance(value, str) else value
         return hmac.new(key, data, hashlib.sha256).hexdigest()
-
-    def aad(self, table: str, row: str, field: str) -> bytes:
-        return associated_data(table, row, field)
-
-    def seal_json(self, value: Any, *, table: str, row: str, field: str) -> bytes:
-        return self.data.encrypt_json(value, aad=associated_data(table, row, field))
-
-    def open_json(self, blob: bytes | memoryview, *, table: str, row: str, field: str) -> Any:
-        return self.data.decrypt_json(bytes(blob), aad=associated_data(table, row, field))
 
 
 def canonical_json(value: Any) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 from django.db import IntegrityError, transaction
@@ -199,14 +199,6 @@ def _account_column(row: DateRow | None, *, pending: bool) -> DayColumn:
 
 def month_of(day: date) -> date:
     return day.replace(day=1)
-
-
-def months_between(start: date, end: date) -> list[date]:
-    months, month = [], month_of(start)
-    while month <= end:
-        months.append(month)
-        month = (month + timedelta(days=32)).replace(day=1)
-    return months
 
 
 def _write(
