@@ -106,14 +106,7 @@ def metrics_account_series(
     *, connection: SellerConnection, marketplace_id: str, start: date, end: date
 ) -> list[DayMetrics]:
     """The account's days in [start, end] that have been fetched, oldest first."""
-    keys = ConnectionKeys(connection)
-    series = []
-    for block, data, cols in _blocks(
-        keys, connection, marketplace_id, Granularity.ACCOUNT, start, end
-    ):
-        if data.keys:
-            series += _series(block, data, 0, cols, set())
-    return series
+    return _account_series(ConnectionKeys(connection), connection, marketplace_id, start, end)
 
 
 def metrics_product_series(
@@ -135,9 +128,7 @@ def metrics_product_series(
     # may have no row at all that day.
     pending_days = {
         day.day
-        for day in metrics_account_series(
-            connection=connection, marketplace_id=marketplace_id, start=start, end=end
-        )
+        for day in _account_series(keys, connection, marketplace_id, start, end)
         if day.pending
     }
     series: list[DayMetrics] = []
@@ -235,6 +226,18 @@ def _only_marketplace(connection: SellerConnection) -> str:
     if len(markets) > 1:
         raise ValueError("this connection has metrics in several marketplaces: pass one")
     return markets[0] if markets else ""
+
+
+def _account_series(
+    keys: ConnectionKeys, connection: SellerConnection, marketplace_id: str, start: date, end: date
+) -> list[DayMetrics]:
+    series = []
+    for block, data, cols in _blocks(
+        keys, connection, marketplace_id, Granularity.ACCOUNT, start, end
+    ):
+        if data.keys:
+            series += _series(block, data, 0, cols, set())
+    return series
 
 
 def _blocks(
