@@ -61,6 +61,9 @@ def listings_admit(
     keys = ConnectionKeys(connection)
     now = timezone.now()
     for sku, listing in listings.items():
+        # The sync hands these rows on to listing_record_snapshot: with the
+        # connection cached, that costs no query per listing to find its key.
+        listing.connection = connection
         summary = _summary(by_sku[sku], marketplace_id)
         listing.asin = str(summary.get("asin") or listing.asin)
         listing.status = _status([str(s) for s in summary.get("status") or []])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 
 from cvrtracker.lib.crypto import DecryptionError
 from cvrtracker.listings.models import Listing, ListingSnapshot
@@ -52,6 +54,14 @@ class RecordSnapshotTestCase(BaseTestCase):
         assert content["title"] == self.items[0]["summaries"][0]["itemName"]
         snapshot = listing.latest_snapshot()
         assert snapshot_content(connection=self.connection, snapshot=snapshot) == content
+
+    def test_an_admitted_listing_needs_no_query_for_its_seller_account(self):
+        listing = self.admit(self.items[0])
+        with CaptureQueriesContext(db_connection) as queries:
+            listing_record_snapshot(
+                listing=listing, item=self.items[0], catalog_item=None, sync_id="sync-1"
+            )
+        assert not [q for q in queries.captured_queries if "amazon_sellerconnection" in q["sql"]]
 
     def test_it_is_idempotent_per_listing_and_sync(self):
         first = self.record(self.items[0])
