@@ -224,12 +224,13 @@ def lwa_refresh(*, refresh_token: str) -> TokenGrant:
 # Selling Partner API -------------------------------------------------------------------
 
 
-def _error_code(response: httpx.Response) -> tuple[str, str]:
+def _error_code(response: httpx.Response) -> str:
+    """The first error's code; its message and details may quote the seller's data."""
     try:
         errors = response.json().get("errors") or [{}]
-        return str(errors[0].get("code", "")), str(errors[0].get("details", ""))
+        return str(errors[0].get("code", ""))
     except (ValueError, AttributeError):
-        return "", ""
+        return ""
 
 
 class SpApiClient:
@@ -287,7 +288,7 @@ class SpApiClient:
         logger.info("SP-API %s -> %s", operation, status)
         if status < 300:
             return response.json() if response.content else None
-        code, _ = _error_code(response)
+        code = _error_code(response)
         if status == 429 or status >= 500:
             raise AmazonError(
                 f"{operation}: Amazon answered {status}", permanent=False, status=status, code=code
