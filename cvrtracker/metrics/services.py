@@ -7,7 +7,6 @@ and running it again leaves the same values (idempotent).
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -257,10 +256,10 @@ def _locked_block(
     block = MetricBlock.objects.select_for_update().filter(**key).first()
     if block is not None:
         return block
-    days = calendar.monthrange(month.year, month.month)[1]
     try:
         with transaction.atomic():
-            return MetricBlock.objects.create(**key, fetched=[None] * days)
+            # Empty: _write fills `fetched` (one slot per day) and the values in this transaction.
+            return MetricBlock.objects.create(**key)
     except IntegrityError:
         # Another writer created it first; wait for its lock.
         return MetricBlock.objects.select_for_update().get(**key)
