@@ -30,6 +30,7 @@ from cvrtracker.accounts.access import (
     get_owned_connection_for_user,
     get_owned_team_for_user,
 )
+from cvrtracker.accounts.models import Team
 from cvrtracker.amazon import client
 from cvrtracker.amazon.client import AmazonError
 from cvrtracker.amazon.forms import SHOW_CHOICES, ProductsViewForm, TrackingForm
@@ -157,9 +158,8 @@ def _plan_refusal(team, *, selling_partner_id: str = "") -> str:
     return "" if decision else decision.message
 
 
-def _start(request: HttpRequest, region: str) -> str:
-    """A fresh state bound to this session, the user's team and the region."""
-    team = get_owned_team_for_user(request.user)
+def _start(request: HttpRequest, team: Team, region: str) -> str:
+    """A fresh state bound to this session, the owner's team and the region."""
     state = secrets.token_urlsafe(32)
     request.session[SESSION_KEY] = {
         "state": state,
@@ -183,7 +183,7 @@ def connect(request: HttpRequest, region: str) -> HttpResponse:
     if refusal:
         messages.error(request, refusal)
         return redirect("billing:page")
-    state = _start(request, region)
+    state = _start(request, team, region)
     response = redirect(client.consent_url(region=region, state=state))
     response["Referrer-Policy"] = "no-referrer"
     return response
@@ -205,7 +205,7 @@ def _failed(request: HttpRequest, message: str, status: int = 400) -> HttpRespon
 @never_cache
 def login_hop(request: HttpRequest) -> HttpResponse:
     """The log-in URI: Amazon sends the seller here first; we send them back with our state."""
-    get_owned_team_for_user(request.user)
+    team = get_owned_team_for_user(request.user)
     callback = request.GET.get("amazon_callback_uri", "")
     amazon_state = request.GET.get("amazon_state", "")
     # Only back to the Seller Central we are configured for: never an open redirect.
@@ -224,7 +224,7 @@ def login_hop(request: HttpRequest) -> HttpResponse:
         return _failed(request, UNVERIFIED)
     params = {
         "amazon_state": amazon_state,
-        "state": _start(request, region),
+        "state": _start(request, team, region),
         "redirect_uri": settings.AMAZON_REDIRECT_URI,
     }
     if settings.AMAZON_APP_IS_DRAFT:
