@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
@@ -173,6 +175,15 @@ class DataKey:
         if not wrapped:
             raise DecryptionError("the data key has been destroyed")
         return cls(key_provider().unwrap(wrapped, context=context))
+
+    def derive(self, *, info: bytes) -> bytes:
+        """A 256-bit subkey for one purpose (HKDF-SHA256), such as a blind-index key.
+
+        Subkeys are gone with the data key, and none of them reveals it.
+        """
+        return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(
+            self._key
+        )
 
     def encrypt(self, plaintext: bytes, *, aad: bytes) -> bytes:
         return _seal(self._key, plaintext, aad, VERSION)

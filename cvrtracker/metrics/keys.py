@@ -15,11 +15,7 @@ import hmac
 import json
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from cvrtracker.amazon.models import SellerConnection
-from cvrtracker.lib.crypto import DataKey, DecryptionError, key_provider
 
 
 class ConnectionKeys:
@@ -30,15 +26,8 @@ class ConnectionKeys:
     """
 
     def __init__(self, connection: SellerConnection):
-        wrapped = connection.wrapped_data_key
-        if not wrapped:
-            raise DecryptionError("the data key has been destroyed")
-        # The same unwrap as SellerConnection.data_key(), keeping the raw bytes
-        # for HKDF; DataKey deliberately does not expose them.
-        raw = key_provider().unwrap(bytes(wrapped), context=connection.aad("data_key"))
         self.connection_code = str(connection.code)
-        self.data = DataKey(raw)
-        self._ikm = raw
+        self.data = connection.data_key()
         self._index_keys: dict[str, bytes] = {}
 
     def __repr__(self) -> str:  # never print key material
@@ -48,13 +37,9 @@ class ConnectionKeys:
         """A keyed HMAC-SHA256 of `value` (hex), stable for this connection and purpose."""
         key = self._index_keys.get(purpose)
         if key is None:
-            key = HKDF(
-                algorithm=hashes.SHA256(),
-                length=32,
-                salt=None,
-                info=f"cvrt:bidx:v1|{purpose}".encode(),
-            ).derive(self._ikm)
-            self._index_keys[purpose] = key
+            key = self._index_keys[purpose] = self.data.derive(
+                info=f"cvrt:bidx:v1|{purpose}".encode()
+            )
         data = value.encode() if isinstance(value, str) else value
         return hmac.new(key, data, hashlib.sha256).hexdigest()
 

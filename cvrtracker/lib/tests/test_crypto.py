@@ -109,3 +109,12 @@ def test_the_provider_prefers_the_environment_key(settings, tmp_path):
         assert not (tmp_path / "unused").exists()
     finally:
         crypto.key_provider.cache_clear()
+
+
+def test_subkeys_differ_per_purpose_and_per_data_key():
+    key = DataKey(new_data_key())
+    first = key.derive(info=b"cvrt:bidx:v1|order-id")
+    assert len(first) == 32
+    assert key.derive(info=b"cvrt:bidx:v1|order-id") == first
+    assert key.derive(info=b"cvrt:bidx:v1|listing-content") != first
+    assert DataKey(new_data_key()).derive(info=b"cvrt:bidx:v1|order-id") != first
