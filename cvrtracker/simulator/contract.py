@@ -72,13 +72,11 @@ def _strict_definitions(model_file: str) -> dict:
 
 
 @cache
-def _validator_for(model_file: str, schema_key: str) -> Draft4Validator:
-    definitions = _strict_definitions(model_file)
-    if schema_key.startswith("#/definitions/"):
-        root = {"$ref": schema_key}
-    else:
-        root = {"$ref": f"#/definitions/{schema_key}"}
-    return Draft4Validator({**root, "definitions": definitions}, format_checker=_formats)
+def _validator_for(model_file: str, ref: str) -> Draft4Validator:
+    """A validator for one `#/definitions/...` reference of a model."""
+    return Draft4Validator(
+        {"$ref": ref, "definitions": _strict_definitions(model_file)}, format_checker=_formats
+    )
 
 
 def response_schema_ref(operation_id: str, status: int) -> str | None:
@@ -94,13 +92,6 @@ def response_schema_ref(operation_id: str, status: int) -> str | None:
 def _problems(validator: Draft4Validator | Draft7Validator, instance: Any) -> list[str]:
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
-
-
-def validate_definition(model_file: str, definition: str, instance: Any) -> None:
-    """Raise ContractError unless `instance` matches `definition` of `model_file`."""
-    problems = _problems(_validator_for(model_file, definition), instance)
-    if problems:
-        raise ContractError(f"{model_file}#{definition}", problems)
 
 
 def validate_response(operation_id: str, status: int, body: Any) -> None:
