@@ -166,7 +166,6 @@ def sp_operation(operation_id: str) -> Callable:
                 response["x-amzn-RateLimit-Limit"] = sim.limiter.limit_header(operation_id)
             return response
 
-        wrapper.operation_id = operation_id  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
