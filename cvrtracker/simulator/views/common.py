@@ -131,7 +131,7 @@ def sp_operation(operation_id: str) -> Callable:
         def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
             sim = sim_of(request)
             token = request.headers.get("x-amz-access-token", "").strip()
-            request_id = str(uuid.UUID(bytes=uuid.uuid4().bytes))
+            request_id = str(uuid.uuid4())
             if not token:
                 sim.counters.count(None, operation_id, "unauthorized")
                 return unauthorized(TOKEN_MISSING)
