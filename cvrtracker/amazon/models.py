@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.db.models import Count, Q
 
 from cvrtracker.accounts.models import Team, User
 from cvrtracker.lib.crypto import DataKey, associated_data, key_provider, new_data_key
@@ -112,16 +113,14 @@ class SellerConnection(models.Model):
 
     def backfill(self) -> dict[str, int]:
         """The two-year Sales & Traffic backfill: days fetched, planned, waiting for a retry."""
-        days = self.sales_traffic_days.filter(kind="day")
-        done = days.filter(status__in=["done", "cancelled"]).count()
-        retrying = days.filter(status__in=["fatal", "failed"]).count()
-        total = days.count()
-        return {
-            "done": done,
-            "total": total,
-            "retrying": retrying,
-            "percent": _percent(done, total),
-        }
+        status = SalesTrafficDay.Status
+        # One query per seller account: the settings page shows this for each of them.
+        counts = self.sales_traffic_days.filter(kind=SalesTrafficDay.Kind.DAY).aggregate(
+            done=Count("pk", filter=Q(status__in=[status.DONE, status.CANCELLED])),
+            total=Count("pk"),
+            retrying=Count("pk", filter=Q(status__in=[status.FATAL, status.FAILED])),
+        )
+        return {**counts, "percent": _percent(counts["done"], counts["total"])}
 
     def sync_times(self) -> list[tuple[str, Any]]:
         """(label, last success) per kind of data, for the settings page."""

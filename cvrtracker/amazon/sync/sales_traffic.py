@@ -38,7 +38,7 @@ Status = SalesTrafficDay.Status
 Kind = SalesTrafficDay.Kind
 # Statuses that mean "ask Amazon for a (new) report when due".
 TO_REQUEST = (Status.DUE, Status.FATAL, Status.FAILED)
-# Statuses that count as fetched for the backfill progress.
+# Statuses of a day already fetched (with data or without).
 FINISHED = (Status.DONE, Status.CANCELLED)
 REPORT_GONE = "Amazon no longer had the report; asked for a new one"
 
@@ -104,12 +104,6 @@ def sales_traffic_plan(*, connection: SellerConnection) -> int:
             fetched_at__lt=start_of_today,
         ).update(status=Status.DUE, next_attempt_at=now, attempts=0, report_id="")
     return created
-
-
-def sales_traffic_progress(*, connection: SellerConnection) -> tuple[int, int]:
-    """(days fetched, days planned) of the per-ASIN backfill, for the progress bar."""
-    days = SalesTrafficDay.objects.filter(connection=connection, kind=Kind.DAY)
-    return days.filter(status__in=FINISHED).count(), days.count()
 
 
 def due_to_request(*, connection: SellerConnection, now: datetime):

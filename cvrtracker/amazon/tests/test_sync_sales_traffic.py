@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection
-from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan, sales_traffic_progress
+from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
 from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.metrics.selectors import metrics_account_series
 from cvrtracker.test import BaseTestCase
@@ -39,7 +39,8 @@ class SalesTrafficTestCase(BaseTestCase):
             end=today,
         )
         assert len(account) == 5
-        assert sales_traffic_progress(connection=self.connection) == (5, 5)
+        backfill = self.connection.backfill()
+        assert (backfill["done"], backfill["total"], backfill["percent"]) == (5, 5, 100)
         row = SellerConnection.objects.get()
         assert row.sales_traffic_synced_at and row.listings_synced_at
         assert row.inventory_synced_at and row.orders_synced_at
