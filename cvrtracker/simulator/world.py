@@ -184,7 +184,7 @@ class Seller:
                     products = self._build_products()
                     self.by_sku = {p.sku: p for p in products}
                     self.by_asin = {p.asin: p for p in products}
-                    self.world.script_history(self, products)
+                    script_seller(self.world, self, products)
                     # Published last, so other threads never see a half-built seller.
                     self._products = products
         return self._products
@@ -418,10 +418,6 @@ class World:
             # A new list, swapped in whole, so readers on other threads never see it half-sorted.
             product.changes = sorted([*product.changes, change], key=lambda c: c.at)
             return change
-
-    def script_history(self, seller: Seller, products: list[Product]) -> None:
-        """The demo world's scripted changes, then background changes on ~5% of products."""
-        script_seller(self, seller, products)
 
     def ground_truth(self, seller: Seller | None = None) -> list[dict]:
         """Every change so far (scripted or made through the control API) and its true effect."""
