@@ -12,21 +12,15 @@ from datetime import date, timedelta
 from django import forms
 from django.utils import timezone
 
+from cvrtracker.metrics.selectors import SORT_FIELDS
+
 # Two years, as far back as Amazon keeps Sales & Traffic and the Pro plan shows.
 MAX_RANGE_DAYS = 730
 DEFAULT_RANGE_DAYS = 30
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
-# The API's own contract: the fields a client may sort the product table by.
-ORDER_FIELDS = (
-    "asin",
-    "sessions",
-    "page_views",
-    "units_ordered",
-    "ordered_product_sales",
-    "conversion_rate",
-    "buy_box_percentage",
-)
-ORDER_CHOICES = [(f"{sign}{field}", "") for field in ORDER_FIELDS for sign in ("", "-")]
+# Exactly the fields the selector sorts by: a field accepted here and unknown
+# there would answer 500 instead of 400.
+ORDER_CHOICES = [(f"{sign}{field}", "") for field in SORT_FIELDS for sign in ("", "-")]
 ASIN = re.compile(r"^[A-Z0-9]{10}$")
 MARKETPLACE = re.compile(r"^[A-Z0-9]{1,32}$")
 
@@ -91,7 +85,7 @@ class ProductTableForm(WindowForm):
         error_messages={
             "invalid_choice": (
                 "order_by must be one of "
-                + ", ".join(ORDER_FIELDS)
+                + ", ".join(SORT_FIELDS)
                 + ", optionally with a leading '-' for descending order."
             )
         },
