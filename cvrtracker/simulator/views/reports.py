@@ -141,11 +141,11 @@ def _list(request: HttpRequest, seller: Seller) -> HttpResponse:
         return bad_request("createdSince is an ISO 8601 date-time.")
     matches = []
     for report in sim.reports.for_seller(seller.id):
-        body = report_json(sim, report)
         if report.report_type not in query["types"] or report.created < since:
             continue
         if until and report.created >= until:
             continue
+        body = report_json(sim, report)
         if query["statuses"] and body["processingStatus"] not in query["statuses"]:
             continue
         matches.append(body)
