@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..content import SUPPRESSION_ISSUE
 from ..faults import Fault
+from ..specs import operations
 from ..world import Seller
 from .common import is_loopback, iso, json_response, sim_of
 
@@ -213,8 +214,6 @@ def faults(request: HttpRequest) -> HttpResponse:
         try:
             data = _body(request)
             operation = data.get("operation", "*")
-            from ..specs import operations
-
             if operation != "*" and operation not in operations():
                 raise ValueError(f"unknown operation {operation}")
             sim.faults.set(operation, Fault.from_json(data))
