@@ -29,7 +29,8 @@ DEFAULT_REDIRECT_URIS = (
 @dataclass(frozen=True)
 class AppRegistration:
     client_id: str
-    client_secret: str
+    # Kept out of repr, as the token maps below, so no traceback or debug page prints it.
+    client_secret: str = field(repr=False)
     application_id: str
     redirect_uris: tuple[str, ...]
     draft: bool
@@ -92,11 +93,11 @@ class Grants:
     # as Amazon's do: a second `make run` finds the demo seller still connected.
     # None keeps them in memory only (tests).
     store: Path | None = None
-    _codes: dict[str, _Code] = field(default_factory=dict)
-    _refresh: dict[str, str] = field(default_factory=dict)
-    _access: dict[str, AccessToken] = field(default_factory=dict)
+    _codes: dict[str, _Code] = field(default_factory=dict, repr=False)
+    _refresh: dict[str, str] = field(default_factory=dict, repr=False)
+    _access: dict[str, AccessToken] = field(default_factory=dict, repr=False)
     # Tokens of revoked grants, kept so that later calls still count against the seller.
-    _dead: dict[str, str] = field(default_factory=dict)
+    _dead: dict[str, str] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:

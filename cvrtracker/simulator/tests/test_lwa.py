@@ -127,3 +127,12 @@ def test_without_a_file_grants_end_with_the_simulator(client, seller):
     with running_simulator() as fresh:
         answer = SimClient(fresh).token(grant_type="refresh_token", refresh_token=refresh)
         assert answer.status == 400
+
+
+def test_its_repr_shows_no_client_secret_or_token(client, server, seller):
+    refresh = client.refresh_token(seller.id)
+    access = client.token(grant_type="refresh_token", refresh_token=refresh).json()["access_token"]
+    shown = repr(server.sim.grants)
+    assert server.sim.app.client_secret not in shown
+    assert refresh not in shown
+    assert access not in shown
