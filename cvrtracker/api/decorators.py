@@ -36,6 +36,15 @@ def error(status: int, message: str, **extra) -> JsonResponse:
     return response
 
 
+class InvalidQuery(Exception):
+    """Raised by an endpoint for a 400 that names the parameters at fault."""
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]]):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
 def _bearer_token(request: HttpRequest) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -57,7 +66,8 @@ def _unauthorized(*, presented: bool) -> JsonResponse:
 
 def api_view(view: ApiView) -> Callable[..., JsonResponse]:
     """Wrap `view(request, key, **kwargs)`; it runs only for a live key of a team whose
-    plan includes the API, within the key's rate limit."""
+    plan includes the API, within the key's rate limit. The Http404 and InvalidQuery
+    it raises are answered as JSON 404 and 400."""
 
     @csrf_exempt
     @wraps(view)
@@ -86,6 +96,8 @@ def api_view(view: ApiView) -> Callable[..., JsonResponse]:
             response = view(request, key, **kwargs)
         except Http404:
             return error(404, "Not found.")
+        except InvalidQuery as invalid:
+            return error(400, invalid.message, fields=invalid.fields)
         response["Cache-Control"] = "no-store"
         return response
 

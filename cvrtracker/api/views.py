@@ -29,7 +29,7 @@ from cvrtracker.api.access import (
     get_connections_for_key,
     get_owned_api_key_for_user,
 )
-from cvrtracker.api.decorators import api_view, error
+from cvrtracker.api.decorators import InvalidQuery, api_view
 from cvrtracker.api.forms import ApiKeyForm, ProductTableForm, WindowForm, clean_asin
 from cvrtracker.api.models import ApiKey
 from cvrtracker.api.payloads import connection_json, day_json, product_row_json, window_json
@@ -84,7 +84,7 @@ def _marketplaces(connection: SellerConnection) -> list[str]:
     return [m["id"] for m in connection.marketplaces if m.get("id")]
 
 
-def _invalid(form: WindowForm) -> JsonResponse:
+def _invalid(form: WindowForm) -> InvalidQuery:
     errors = form.errors.get_json_data()
     every = [e["message"] for field_errors in errors.values() for e in field_errors]
     fields = {
@@ -92,7 +92,31 @@ def _invalid(form: WindowForm) -> JsonResponse:
         for name, field_errors in errors.items()
         if name != "__all__"
     }
-    return error(400, " ".join(every), fields=fields)
+    return InvalidQuery(" ".join(every), fields=fields)
+
+
+def _read(
+    request: HttpRequest,
+    key: ApiKey,
+    code,
+    *,
+    action: str,
+    form_class: type[WindowForm] = WindowForm,
+    asin: str | None = None,
+) -> tuple[SellerConnection, dict, Window]:
+    """The key's connection, the cleaned query and the window it covers, once the
+    read is audited. 404 for another team's connection; InvalidQuery for a bad
+    `asin` (checked first) or query."""
+    connection = get_connection_for_key(key, code)
+    if asin is not None and clean_asin(asin) is None:
+        message = "The ASIN must be ten capital letters or digits."
+        raise InvalidQuery(message, fields={"asin": [message]})
+    form = form_class(request.GET, marketplaces=_marketplaces(connection))
+    if not form.is_valid():
+        raise _invalid(form)
+    window = _window(key.team, form)
+    api_key_record_read(key=key, action=action, request=request, connection=connection)
+    return connection, form.cleaned_data, window
 
 
 @api_view
@@ -103,15 +127,10 @@ def connections(request: HttpRequest, key: ApiKey) -> JsonResponse:
 
 @api_view
 def products(request: HttpRequest, key: ApiKey, code) -> JsonResponse:
-    connection = get_connection_for_key(key, code)
-    form = ProductTableForm(request.GET, marketplaces=_marketplaces(connection))
-    if not form.is_valid():
-        return _invalid(form)
-    window = _window(key.team, form)
-    order_by, limit = form.cleaned_data["order_by"], form.cleaned_data["limit"]
-    api_key_record_read(
-        key=key, action=Action.API_PRODUCTS_READ, request=request, connection=connection
+    connection, query, window = _read(
+        request, key, code, action=Action.API_PRODUCTS_READ, form_class=ProductTableForm
     )
+    order_by, limit = query["order_by"], query["limit"]
     rows = (
         []
         if window.empty
@@ -137,16 +156,8 @@ def products(request: HttpRequest, key: ApiKey, code) -> JsonResponse:
 
 @api_view
 def product_series(request: HttpRequest, key: ApiKey, code, asin: str) -> JsonResponse:
-    connection = get_connection_for_key(key, code)
-    if clean_asin(asin) is None:
-        message = "The ASIN must be ten capital letters or digits."
-        return error(400, message, fields={"asin": [message]})
-    form = WindowForm(request.GET, marketplaces=_marketplaces(connection))
-    if not form.is_valid():
-        return _invalid(form)
-    window = _window(key.team, form)
-    api_key_record_read(
-        key=key, action=Action.API_PRODUCT_SERIES_READ, request=request, connection=connection
+    connection, _, window = _read(
+        request, key, code, action=Action.API_PRODUCT_SERIES_READ, asin=asin
     )
     days = (
         []
@@ -171,14 +182,7 @@ def product_series(request: HttpRequest, key: ApiKey, code, asin: str) -> JsonRe
 
 @api_view
 def account_series(request: HttpRequest, key: ApiKey, code) -> JsonResponse:
-    connection = get_connection_for_key(key, code)
-    form = WindowForm(request.GET, marketplaces=_marketplaces(connection))
-    if not form.is_valid():
-        return _invalid(form)
-    window = _window(key.team, form)
-    api_key_record_read(
-        key=key, action=Action.API_ACCOUNT_SERIES_READ, request=request, connection=connection
-    )
+    connection, _, window = _read(request, key, code, action=Action.API_ACCOUNT_SERIES_READ)
     days = (
         []
         if window.empty
