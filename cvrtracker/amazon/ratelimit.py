@@ -71,8 +71,16 @@ class DatabaseStateStore(StateStore):
         self.key = key
 
     def _row(self) -> RateLimitState:
-        RateLimitState.objects.bulk_create([RateLimitState(key=self.key)], ignore_conflicts=True)
-        return RateLimitState.objects.select_for_update().get(key=self.key)
+        rows = RateLimitState.objects.select_for_update()
+        try:
+            return rows.get(key=self.key)
+        except RateLimitState.DoesNotExist:
+            # Only a key's first call inserts: an INSERT on every call (every SP-API
+            # request) would cost a write, and a sequence value, for nothing.
+            RateLimitState.objects.bulk_create(
+                [RateLimitState(key=self.key)], ignore_conflicts=True
+            )
+            return rows.get(key=self.key)
 
     def check(self, algorithm, rates, now, weight) -> Decision:
         with transaction.atomic():
