@@ -126,14 +126,11 @@ def build_sales_and_traffic(
             day_rows[_U] += st.units
             day_rows[_OI] += st.order_items
             day_rows[_SALES] += st.sales_cents
-        totals = by_date.setdefault(bucket_of(day, date_granularity), [0] * 8)
+        bucket = by_date.setdefault(bucket_of(day, date_granularity), [0] * 8)
         for i in range(8):
-            totals[i] += day_rows[i]
-
-    total_sessions = sum(r[_S] for r in rows)
-    total_pv = sum(r[_PV] for r in rows)
-    total_bs = sum(r[_BS] for r in rows)
-    total_bpv = sum(r[_BPV] for r in rows)
+            bucket[i] += day_rows[i]
+    # The by-ASIN shares are of the whole report's sessions and page views.
+    totals = tuple(sum(r[i] for r in rows) for i in (_S, _BS, _PV, _BPV))
 
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=5, mtime=0) as gz:
@@ -157,7 +154,6 @@ def build_sales_and_traffic(
             ).encode()
         )
         gz.write(b'],"salesAndTrafficByAsin":[')
-        totals = (total_sessions, total_bs, total_pv, total_bpv)
         chunk: list[dict] = []
         first = True
         for r, row in enumerate(rows):
@@ -178,7 +174,7 @@ def build_sales_and_traffic(
     return buffer.getvalue()
 
 
-def _asin_row(ident: dict, row: list, totals: tuple[int, int, int, int], currency: str) -> dict:
+def _asin_row(ident: dict, row: list, totals: tuple[int, ...], currency: str) -> dict:
     """One salesAndTrafficByAsin row; shares are of the whole report's sessions and views."""
     sessions, browser_sessions, page_views, browser_views = totals
     ident["salesByAsin"] = {
