@@ -12,7 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from cvrtracker.accounts.access import get_owned_team_for_user, get_team_for_user
+from cvrtracker.accounts.access import (
+    get_membership_for_user,
+    get_owned_team_for_user,
+    get_team_for_user,
+)
 from cvrtracker.billing import plans, services
 from cvrtracker.billing import stripe as stripe_api
 from cvrtracker.billing.access import get_billing_record_for_user
@@ -37,12 +41,13 @@ def _allow_stripe_forms(request: HttpRequest, response: HttpResponse) -> HttpRes
 @login_required
 @require_GET
 def page(request: HttpRequest) -> HttpResponse:
-    team = get_team_for_user(request.user)
+    membership = get_membership_for_user(request.user)
+    team = membership.team
     ctx = {
         "section": "billing",
         "team": team,
         "sub": services.subscription_for_team(team=team),
-        "is_owner": request.user.membership.is_owner,
+        "is_owner": membership.is_owner,
         "configured": stripe_api.billing_configured(),
         "plans": plans.PAID_PLANS,
         "nonce": secrets.token_hex(16),
