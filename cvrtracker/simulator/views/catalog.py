@@ -9,6 +9,7 @@ from ..hashing import unit
 from ..world import Product, Seller, World
 from .common import (
     bad_request,
+    included_param,
     int_param,
     json_response,
     list_param,
@@ -30,11 +31,6 @@ INCLUDED_DATA = (
     "summaries",
     "vendorDetails",
 )
-
-
-def _included(request: HttpRequest) -> list[str] | None:
-    included = list_param(request, "includedData") or ["summaries"]
-    return included if set(included) <= set(INCLUDED_DATA) else None
 
 
 def sales_rank(world: World, seller: Seller, product: Product) -> int:
@@ -167,7 +163,7 @@ def _invalid() -> HttpResponse:
 @sp_operation("getCatalogItem")
 def get_catalog_item(request: HttpRequest, seller: Seller, asin: str) -> HttpResponse:
     sim = sim_of(request)
-    included = _included(request)
+    included = included_param(request, INCLUDED_DATA)
     if included is None or not _marketplace_ok(request, sim.world):
         return _invalid()
     product = seller.product_by_asin(asin)
@@ -182,7 +178,7 @@ def search_catalog_items(request: HttpRequest, seller: Seller) -> HttpResponse:
     """Search this seller's products by identifiers (at most 20) or keywords in titles."""
     sim = sim_of(request)
     world = sim.world
-    included = _included(request)
+    included = included_param(request, INCLUDED_DATA)
     identifiers = list_param(request, "identifiers")
     keywords = list_param(request, "keywords")
     page_size = int_param(request, "pageSize", 10, 20)

@@ -89,6 +89,12 @@ def list_param(request: HttpRequest, name: str) -> list[str]:
     return values
 
 
+def included_param(request: HttpRequest, allowed: tuple[str, ...]) -> list[str] | None:
+    """includedData (summaries when absent), or None when it names a set the operation lacks."""
+    included = list_param(request, "includedData") or ["summaries"]
+    return included if set(included) <= set(allowed) else None
+
+
 def int_param(request: HttpRequest, name: str, default: int, maximum: int) -> int | None:
     raw = request.GET.get(name)
     if raw is None:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from ..world import Product, Seller, World, is_suppressing
 from .common import (
     bad_request,
+    included_param,
     int_param,
     iso,
     json_response,
@@ -32,11 +33,6 @@ INCLUDED_DATA = (
     "relationships",
     "productTypes",
 )
-
-
-def _included(request: HttpRequest) -> list[str] | None:
-    included = list_param(request, "includedData") or ["summaries"]
-    return included if set(included) <= set(INCLUDED_DATA) else None
 
 
 def _marketplaces_ok(request: HttpRequest, world: World) -> bool:
@@ -160,7 +156,7 @@ def get_listings_item(
     if refused:
         return refused
     sim = sim_of(request)
-    included = _included(request)
+    included = included_param(request, INCLUDED_DATA)
     if included is None or not _marketplaces_ok(request, sim.world):
         return bad_request("Invalid includedData or marketplaceIds.")
     product = seller.product(sku)
@@ -190,7 +186,7 @@ def search_listings_items(request: HttpRequest, seller: Seller, seller_id: str) 
         return refused
     sim = sim_of(request)
     world = sim.world
-    included = _included(request)
+    included = included_param(request, INCLUDED_DATA)
     page_size = int_param(request, "pageSize", 10, 20)
     if included is None or not _marketplaces_ok(request, world) or page_size is None:
         return bad_request("Invalid includedData, marketplaceIds or pageSize.")
