@@ -206,9 +206,7 @@ class BillingRecord(models.Model):
         return f"{self.stripe_invoice_id} {self.amount} {self.currency}"
 
     def amount_display(self) -> str:
-        if self.currency.lower() in ZERO_DECIMAL_CURRENCIES:
-            return f"{self.amount:,} {self.currency.upper()}"
-        return f"{self.amount / 100:,.2f} {self.currency.upper()}"
+        return amount_display(self.amount, self.currency)
 
 
 # Stripe gives these amounts in whole units (docs.stripe.com/currencies#zero-decimal).
@@ -216,3 +214,10 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
     {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"}
     | {"pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 )
+
+
+def amount_display(amount: int, currency: str) -> str:
+    """A Stripe amount (in the currency's minor unit) as "1,234.50 USD"."""
+    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
+        return f"{amount:,} {currency.upper()}"
+    return f"{amount / 100:,.2f} {currency.upper()}"

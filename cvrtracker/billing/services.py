@@ -19,7 +19,13 @@ from django.utils import timezone
 from cvrtracker.accounts.models import Team, User
 from cvrtracker.billing import plans
 from cvrtracker.billing import stripe as stripe_api
-from cvrtracker.billing.models import BillingRecord, Notice, ProcessedEvent, Subscription
+from cvrtracker.billing.models import (
+    BillingRecord,
+    Notice,
+    ProcessedEvent,
+    Subscription,
+    amount_display,
+)
 from cvrtracker.billing.plans import Plan
 from cvrtracker.billing.stripe import BillingError
 from cvrtracker.lib.emails import email_send
@@ -170,13 +176,13 @@ def _on_invoice_payment_failed(invoice: dict) -> None:
     sub = _on_invoice(invoice)
     if sub is None:
         return
-    amount = BillingRecord(amount=invoice.get("amount_due") or 0, currency=invoice["currency"])
+    amount = amount_display(invoice.get("amount_due") or 0, invoice["currency"])
     _notify(
         sub,
         kind=Notice.Kind.PAYMENT_FAILED,
         key=invoice["id"],
         template="billing-payment-failed",
-        context={"amount": amount.amount_display(), "grace_ends_at": sub.grace_ends_at()},
+        context={"amount": amount, "grace_ends_at": sub.grace_ends_at()},
     )
 
 
