@@ -6,6 +6,7 @@ a float, so that a spreadsheet sums it exactly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -74,26 +75,40 @@ def day_json(day: DayMetrics) -> dict:
     }
 
 
-def window_json(
-    *, marketplace: str, start: date, end: date, requested_start: date, history_start: date
-) -> dict:
-    """The window actually served, and whether the plan's history cut its start."""
-    window = {
-        "marketplace": marketplace,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "history_start": history_start.isoformat(),
-        "history_limited": requested_start < history_start,
-    }
-    if start > end:
-        window["history_message"] = (
-            f"Your plan shows data from {history_start.isoformat()} on, and this whole "
-            "range is older: nothing is shown. The older days are kept, not deleted."
-        )
-    elif requested_start < history_start:
-        window["history_message"] = (
-            f"Your plan shows data from {history_start.isoformat()} on, so the range "
-            f"starts there instead of {requested_start.isoformat()}. The older days are "
-            "kept, not deleted."
-        )
-    return window
+@dataclass(frozen=True)
+class Window:
+    """The days an answer covers: the requested range, its start moved up to the
+    first day the plan shows (`history_start`)."""
+
+    marketplace: str
+    start: date
+    end: date
+    requested_start: date
+    history_start: date
+
+    @property
+    def empty(self) -> bool:
+        """The plan shows none of the requested days."""
+        return self.start > self.end
+
+    def json(self) -> dict:
+        """The window actually served, and whether the plan's history cut its start."""
+        window = {
+            "marketplace": self.marketplace,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "history_start": self.history_start.isoformat(),
+            "history_limited": self.requested_start < self.history_start,
+        }
+        if self.empty:
+            window["history_message"] = (
+                f"Your plan shows data from {self.history_start.isoformat()} on, and this "
+                "whole range is older: nothing is shown. The older days are kept, not deleted."
+            )
+        elif self.requested_start < self.history_start:
+            window["history_message"] = (
+                f"Your plan shows data from {self.history_start.isoformat()} on, so the range "
+                f"starts there instead of {self.requested_start.isoformat()}. The older days "
+                "are kept, not deleted."
+            )
+        return window

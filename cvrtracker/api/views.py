@@ -8,9 +8,6 @@ and answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -32,7 +29,7 @@ from cvrtracker.api.access import (
 from cvrtracker.api.decorators import InvalidQuery, api_view
 from cvrtracker.api.forms import ApiKeyForm, ProductTableForm, WindowForm, clean_asin
 from cvrtracker.api.models import ApiKey
-from cvrtracker.api.payloads import connection_json, day_json, product_row_json, window_json
+from cvrtracker.api.payloads import Window, connection_json, day_json, product_row_json
 from cvrtracker.api.services import api_key_create, api_key_record_read, api_key_revoke
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.billing.limits import API, PlanLimitError, history_start_for_team, team_can
@@ -43,28 +40,6 @@ from cvrtracker.metrics.selectors import (
 )
 
 Action = AuditEntry.Action
-
-
-@dataclass(frozen=True)
-class Window:
-    marketplace: str
-    start: date
-    end: date
-    requested_start: date
-    history_start: date
-
-    @property
-    def empty(self) -> bool:
-        return self.start > self.end
-
-    def json(self) -> dict:
-        return window_json(
-            marketplace=self.marketplace,
-            start=self.start,
-            end=self.end,
-            requested_start=self.requested_start,
-            history_start=self.history_start,
-        )
 
 
 def _window(team: Team, form: WindowForm) -> Window:
