@@ -32,15 +32,11 @@ from cvrtracker.amazon.models import RateLimitState
 USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getMarketplaceParticipations": (0.016, 15),
     "searchListingsItems": (5, 5),
-    "getListingsItem": (5, 10),
     "searchCatalogItems": (2, 2),
-    "getCatalogItem": (2, 2),
     "getInventorySummaries": (2, 2),
     "searchOrders": (0.0056, 20),
-    "getOrder": (0.5, 30),
     "createReport": (0.0167, 15),
     "getReport": (2, 15),
-    "getReports": (0.0222, 10),
     "cancelReport": (0.0222, 10),
     "getReportDocument": (0.0167, 15),
 }
