@@ -334,7 +334,7 @@ AMAZON_SCHEDULER_INTERVAL_SECONDS = float(env("AMAZON_SCHEDULER_INTERVAL_SECONDS
 
 # Billing (Stripe) --------------------------------------------------------------
 # Without STRIPE_SECRET_KEY billing shows as "not configured" and nobody is ever
-# locked out (the embedded demo, a self-hosted install). See cvrtracker/billing/README.md.
+# locked out (the embedded demo, a self-hosted install). See README.md, "Billing (Stripe)".
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 # A price id (price_...) or a lookup key per plan.
