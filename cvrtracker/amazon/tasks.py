@@ -40,10 +40,35 @@ def _active(connection_id: int) -> SellerConnection | None:
     return connection
 
 
+def _claimed(model: type[SalesTrafficDay | SyncJob], pk: int, field: str, claim: str | None):
+    """The step or job row if its connection may call Amazon now and `claim` still
+    holds it (see holds_claim); None otherwise."""
+    row = (
+        model.objects.select_related("connection__team")
+        .filter(pk=pk, connection__status=ACTIVE)
+        .first()
+    )
+    if row is None or not team_can(row.connection.team, SYNC):
+        return None
+    return row if holds_claim(model, pk, field, claim) else None
+
+
 def _record(connection: SellerConnection, error: AmazonError) -> None:
     """Tell the seller (revoked grants stop the connection), unless it stopped meanwhile."""
     if SellerConnection.objects.filter(pk=connection.pk, status=ACTIVE).exists():
         connection_record_error(connection=connection, error=error)
+
+
+def _back_off(row: SalesTrafficDay | SyncJob, field: str, error: AmazonError) -> None:
+    """Record the failure and make the row due again after a backoff; its step,
+    run and cursor are kept, so it goes on from where it stopped."""
+    _record(row.connection, error)
+    attempts = row.attempts + 1
+    type(row).objects.filter(pk=row.pk).update(
+        attempts=attempts,
+        last_error=str(error)[:300],
+        **{field: timezone.now() + retry_delay(attempts)},
+    )
 
 
 @task()
@@ -81,40 +106,21 @@ def sync_connection(connection_id: int, claim: str | None = None) -> bool:
 @task()
 def sales_traffic_step(item_id: int, claim: str | None = None) -> str:
     """Move one Sales & Traffic report request one step; returns its status."""
-    item = (
-        SalesTrafficDay.objects.select_related("connection__team")
-        .filter(pk=item_id, connection__status=ACTIVE)
-        .first()
-    )
-    if item is None or not team_can(item.connection.team, SYNC):
-        return "skipped"
-    if not holds_claim(SalesTrafficDay, item_id, "next_attempt_at", claim):
+    item = _claimed(SalesTrafficDay, item_id, "next_attempt_at", claim)
+    if item is None:
         return "skipped"
     try:
         return sales_traffic_advance(item=item)
     except AmazonError as error:
-        _record(item.connection, error)
-        # Keep the step (a requested report is polled again) and come back later.
-        attempts = item.attempts + 1
-        SalesTrafficDay.objects.filter(pk=item.pk).update(
-            attempts=attempts,
-            next_attempt_at=timezone.now() + retry_delay(attempts),
-            last_error=str(error)[:300],
-        )
+        _back_off(item, "next_attempt_at", error)  # a requested report is polled again
         return "retry"
 
 
 @task()
 def run_sync_job(job_id: int, claim: str | None = None) -> int:
     """Run a listings, inventory or orders job; returns the items stored (-1 when not done)."""
-    job = (
-        SyncJob.objects.select_related("connection__team")
-        .filter(pk=job_id, connection__status=ACTIVE)
-        .first()
-    )
-    if job is None or not team_can(job.connection.team, SYNC):
-        return -1
-    if not holds_claim(SyncJob, job_id, "next_run_at", claim):
+    job = _claimed(SyncJob, job_id, "next_run_at", claim)
+    if job is None:
         return -1
     try:
         return sync_job_run(job=job)
@@ -123,21 +129,10 @@ def run_sync_job(job_id: int, claim: str | None = None) -> int:
         SyncJob.objects.filter(pk=job.pk).update(next_run_at=timezone.now() + wait)
         return -1
     except AmazonError as error:
-        _record(job.connection, error)
-        attempts = job.attempts + 1
-        SyncJob.objects.filter(pk=job.pk).update(
-            attempts=attempts,
-            next_run_at=timezone.now() + retry_delay(attempts),
-            last_error=str(error)[:300],
-        )
+        _back_off(job, "next_run_at", error)
         return -1
-
-
-def on_commit_enqueue(task_function, *args) -> None:
-    """Queue a task once the current transaction has committed the rows it reads."""
-    transaction.on_commit(partial(task_function.enqueue, *args))
 
 
 def enqueue_sync_marketplaces(connection: SellerConnection) -> None:
     """Queue the marketplaces sync once the current transaction has committed the row."""
-    on_commit_enqueue(sync_marketplaces, connection.pk)
+    transaction.on_commit(partial(sync_marketplaces.enqueue, connection.pk))
