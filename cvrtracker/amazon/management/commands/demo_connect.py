@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cvrtracker.accounts.models import Membership, User
-from cvrtracker.amazon.client import AmazonError, TokenGrant, ssl_context
+from cvrtracker.amazon.client import AmazonError, TokenGrant, http
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.amazon.services import (
     SellerAlreadyConnected,
@@ -24,6 +24,8 @@ from cvrtracker.amazon.services import (
 )
 
 DEMO_EMAIL = "demo@example.com"
+# The simulator answers at once when it is up; the wait loop retries a slow start.
+SIM_TIMEOUT = 10
 
 
 class Command(BaseCommand):
@@ -48,7 +50,7 @@ class Command(BaseCommand):
         if existing and existing.is_active:
             self.stdout.write(f"Demo seller {seller_id} is already connected.")
             return
-        answer = self._http().post(f"{base}/_sim/sellers/{seller_id}/grant")
+        answer = http().post(f"{base}/_sim/sellers/{seller_id}/grant", timeout=SIM_TIMEOUT)
         answer.raise_for_status()
         grant = TokenGrant(
             access_token="", expires_in=0, refresh_token=answer.json()["refreshToken"]
@@ -73,14 +75,11 @@ class Command(BaseCommand):
             connection_sync_marketplaces(connection=connection)
         self.stdout.write(f"Connected the demo team to the simulator's seller {seller_id}.")
 
-    def _http(self) -> httpx.Client:
-        return httpx.Client(verify=ssl_context(settings.AMAZON_CA_FILE), timeout=10)
-
     def _wait_for_simulator(self, base: str, wait: float) -> dict:
         deadline = time.monotonic() + wait
         while True:
             try:
-                response = self._http().get(f"{base}/_sim/")
+                response = http().get(f"{base}/_sim/", timeout=SIM_TIMEOUT)
                 response.raise_for_status()
                 return response.json()
             except (httpx.HTTPError, OSError) as error:
