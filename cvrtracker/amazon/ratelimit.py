@@ -112,6 +112,17 @@ def redis_client():
     return _redis(settings.REDIS_URL or "redis://127.0.0.1:6379/0")
 
 
+def state_store(key: str, storage: str) -> StateStore:
+    """Where the bucket `key` keeps its state for `storage` ("redis", "memory",
+    else the database); the API's per-key limiter keeps its buckets here too."""
+    if storage == "redis":
+        return RedisStateStore(redis_client(), f"cvrt:ratelimit:{key}")
+    if storage == "memory":
+        with _memory_lock:
+            return _memory_stores.setdefault(key, InMemoryStateStore())
+    return DatabaseStateStore(key)
+
+
 class QuotaTimeout(TimeoutError):
     """No token within the caller's timeout; `wait_seconds` until the next one."""
 
@@ -129,12 +140,7 @@ class OperationLimiter:
     storage: str
 
     def _store(self) -> StateStore:
-        if self.storage == "redis":
-            return RedisStateStore(redis_client(), f"cvrt:ratelimit:{self.key}")
-        if self.storage == "memory":
-            with _memory_lock:
-                return _memory_stores.setdefault(self.key, InMemoryStateStore())
-        return DatabaseStateStore(self.key)
+        return state_store(self.key, self.storage)
 
     def rate(self) -> Rate:
         """The model's plan, with the rate Amazon last announced for this key if any."""
