@@ -8,31 +8,14 @@ locked database row, so every web process shares one bucket per key.
 from __future__ import annotations
 
 import math
-import threading
 
 from django.conf import settings
 from pyrate_limiter import Duration, Rate, RateItem, StateBucket, TokenBucket
 from pyrate_limiter.abstracts.algorithm import Decision
-from pyrate_limiter.abstracts.store import StateStore
-from pyrate_limiter.buckets import InMemoryStateStore, RedisStateStore
 from pyrate_limiter.clocks import WallClock
 
-from cvrtracker.amazon.ratelimit import DatabaseStateStore, redis_client
+from cvrtracker.amazon.ratelimit import state_store
 from cvrtracker.api.models import ApiKey
-
-# Process-local buckets for API_RATELIMIT_STORAGE="memory" (one-off scripts).
-_memory_stores: dict[str, InMemoryStateStore] = {}
-_memory_lock = threading.Lock()
-
-
-def _store(name: str) -> StateStore:
-    storage = settings.API_RATELIMIT_STORAGE
-    if storage == "redis":
-        return RedisStateStore(redis_client(), f"cvrt:ratelimit:{name}")
-    if storage == "memory":
-        with _memory_lock:
-            return _memory_stores.setdefault(name, InMemoryStateStore())
-    return DatabaseStateStore(name)
 
 
 def api_key_throttle(*, key: ApiKey) -> int:
@@ -42,7 +25,7 @@ def api_key_throttle(*, key: ApiKey) -> int:
     bucket = StateBucket(
         [Rate(per_minute, Duration.MINUTE, burst=per_minute)],
         algorithm=TokenBucket(),
-        store=_store(name),
+        store=state_store(name, settings.API_RATELIMIT_STORAGE),
     )
     decision = bucket.put_decision(RateItem(name, WallClock().now(), weight=1))
     assert isinstance(decision, Decision)
