@@ -88,6 +88,15 @@ def team_can(team: Team, feature: str, *, current: int = 0, channel: str = "") -
     return Decision(True)
 
 
+def tracked_products_room(team: Team, *, current: int) -> int:
+    """How many more products the team may track now (0 when read-only): the
+    listings sync asks once per run instead of calling team_can per product."""
+    sub = subscription_for_team(team=team)
+    if sub.is_read_only():
+        return 0
+    return max(0, sub.effective_plan().tracked_products - current)
+
+
 def team_require(team: Team, feature: str, *, current: int = 0, channel: str = "") -> None:
     """Like team_can, but raises PlanLimitError when refused."""
     decision = team_can(team, feature, current=current, channel=channel)

@@ -18,9 +18,9 @@ from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import audit_record
 from cvrtracker.billing.limits import (
     TRACK_PRODUCT,
-    team_can,
     team_require,
     team_require_writable,
+    tracked_products_room,
 )
 from cvrtracker.metrics.keys import ConnectionKeys, canonical_json
 
@@ -106,18 +106,15 @@ def _track_waiting(connection: SellerConnection, listings: list[Listing]) -> Non
             row.tracking = states[row.pk]
         waiting = [row for row in waiting if row.tracking == Listing.Tracking.OVER_LIMIT]
         products = _product_states(connection, waiting)
-        count: int | None = None
-        full = False
+        room: int | None = None
         for row in waiting:
             state = products.get(row.product_key)
-            if state is None and not full:
-                if count is None:
-                    count = listings_tracked_count(team=team)
-                if team_can(team, TRACK_PRODUCT, current=count):
-                    count += 1
+            if state is None:
+                if room is None:
+                    room = tracked_products_room(team, current=listings_tracked_count(team=team))
+                if room > 0:
+                    room -= 1
                     state = products[row.product_key] = Listing.Tracking.TRACKED
-                else:
-                    full = True
             if state is not None:
                 row.tracking = state
         for state in (Listing.Tracking.TRACKED, Listing.Tracking.STOPPED):

@@ -61,6 +61,17 @@ class LimitTests(BillingTestCase):
         self.assertIn("read-only", caught.exception.message)
         self.assertEqual(caught.exception.upgrade_url, "/billing/")
 
+    def test_the_room_to_track_agrees_with_team_can(self):
+        self.subscribe(price="price_starter")
+        for current in (0, 49, 50, 70):
+            room = limits.tracked_products_room(self.team, current=current)
+            self.assertEqual(room, max(0, 50 - current))
+            allowed = limits.team_can(self.team, limits.TRACK_PRODUCT, current=current)
+            self.assertEqual(room > 0, bool(allowed))
+        remote = self.put_sub(id=self.sub().stripe_subscription_id, status="canceled")
+        self.send("customer.subscription.deleted", remote)
+        self.assertEqual(limits.tracked_products_room(self.team, current=0), 0)  # read-only
+
     def test_the_teams_are_independent(self):
         self.subscribe(price="price_starter")
         self.assertTrue(limits.team_can(self.charlies_team, limits.API))
