@@ -23,10 +23,7 @@ import hashlib
 import json
 import os
 import secrets
-import sys
 from abc import ABC, abstractmethod
-from array import array
-from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -202,34 +199,3 @@ class DataKey:
 
     def decrypt_json(self, blob: bytes, *, aad: bytes) -> Any:
         return json.loads(self.decrypt(blob, aad=aad))
-
-    def encrypt_ints(self, values: Sequence[int], *, aad: bytes) -> bytes:
-        """A column of signed 64-bit integers as one ciphertext (little-endian)."""
-        return self.encrypt(_pack("q", values), aad=aad)
-
-    def decrypt_ints(self, blob: bytes, *, aad: bytes) -> array:
-        return _unpack("q", self.decrypt(blob, aad=aad))
-
-    def encrypt_floats(self, values: Sequence[float], *, aad: bytes) -> bytes:
-        """A column of float64 as one ciphertext (little-endian)."""
-        return self.encrypt(_pack("d", values), aad=aad)
-
-    def decrypt_floats(self, blob: bytes, *, aad: bytes) -> array:
-        return _unpack("d", self.decrypt(blob, aad=aad))
-
-
-def _pack(typecode: str, values: Sequence[int] | Sequence[float]) -> bytes:
-    column = array(typecode, values)
-    # Stored little-endian whatever the machine, so a block written on one
-    # architecture reads back the same on another.
-    if sys.byteorder == "big":
-        column.byteswap()
-    return column.tobytes()
-
-
-def _unpack(typecode: str, raw: bytes) -> array:
-    column = array(typecode)
-    column.frombytes(raw)
-    if sys.byteorder == "big":
-        column.byteswap()
-    return column

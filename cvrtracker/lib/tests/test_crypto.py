@@ -17,15 +17,11 @@ from cvrtracker.lib.crypto import (
 AAD = associated_data("amazon_sellerconnection", "row-1", "refresh_token")
 
 
-def test_it_round_trips_strings_json_and_columns():
+def test_it_round_trips_strings_and_json():
     key = DataKey(new_data_key())
     assert key.decrypt_str(key.encrypt_str("Atzr|secret", aad=AAD), aad=AAD) == "Atzr|secret"
     payload = {"title": "Mug ☕", "bullets": ["a", "b"], "price": "19.99"}
     assert key.decrypt_json(key.encrypt_json(payload, aad=AAD), aad=AAD) == payload
-    ints = [0, 1, -5, 2**40, 7]
-    assert list(key.decrypt_ints(key.encrypt_ints(ints, aad=AAD), aad=AAD)) == ints
-    floats = [0.0, 2.54, -1.5, 1e9]
-    assert list(key.decrypt_floats(key.encrypt_floats(floats, aad=AAD), aad=AAD)) == floats
 
 
 def test_it_uses_256_bit_keys_and_versioned_random_nonces():
