@@ -13,7 +13,13 @@ FIND_PYTHON := for c in python3.14 python3.13 python3.12 python3 \
 	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
 	done
 
-.PHONY: setup run test test-fast lint assets clean
+# The official API models the simulator and the tests use (see README): beside
+# the repository, else beside the repository this one was cloned from.
+ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+SPECS_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/specs $(ORIGIN)/../shared/specs))
+export SPECS_DIR
+
+.PHONY: setup run test test-fast lint assets clean specs
 
 $(VENV)/.installed: pyproject.toml
 	@py="$$($(FIND_PYTHON))"; \
@@ -45,15 +51,21 @@ assets: static/vendor/.built
 setup: $(VENV)/.installed assets
 	@mkdir -p var
 
-run: setup
+specs:
+	@if [ -z "$(SPECS_DIR)" ] || [ ! -d "$(SPECS_DIR)/sp-api" ]; then \
+	  echo "error: the official API models (shared/specs) were not found beside this" >&2; \
+	  echo "       repository or its origin: set SPECS_DIR to the folder holding sp-api/." >&2; exit 1; \
+	fi
+
+run: setup specs
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_setup
 	PORT=$(PORT) DEMO_CONNECT=1 $(PY) manage.py runall
 
-test: setup
+test: setup specs
 	$(PY) -m pytest -q
 
-test-fast: setup
+test-fast: setup specs
 	$(PY) -m pytest -q -m "not browser and not slow"
 
 lint: setup

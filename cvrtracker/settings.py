@@ -14,6 +14,10 @@ from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+# Amazon's and Stripe's official API models (sp-api/, sp-api-samples/, stripe/):
+# the simulator serves and the tests check against them. They are not in the
+# repository; the Makefile finds them beside it (or beside the clone's origin).
+SPECS_DIR = Path(os.environ.get("SPECS_DIR") or BASE_DIR.parent / "shared" / "specs")
 
 
 def env(name: str, default: str = "") -> str:

@@ -29,7 +29,7 @@ DAY = 86400
 
 def fixtures_path() -> Path:
     # In CI shared/ sits beside the repository.
-    return settings.BASE_DIR.parent / "shared" / "specs" / "stripe" / "fixtures3.json"
+    return settings.SPECS_DIR / "stripe" / "fixtures3.json"
 
 
 _FIXTURES: dict[str, Any] | None = None

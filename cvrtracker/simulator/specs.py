@@ -8,7 +8,6 @@ drift from the models silently.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -48,12 +47,8 @@ class Operation:
 
 
 def specs_dir() -> Path:
-    """The sp-api specs folder: $SPAPI_SPECS_DIR, else ../shared/specs/sp-api beside the repo."""
-    override = os.environ.get("SPAPI_SPECS_DIR")
-    if override:
-        base = Path(override)
-        return base / "sp-api" if (base / "sp-api").is_dir() else base
-    return Path(settings.BASE_DIR).parent / "shared" / "specs" / "sp-api"
+    """The sp-api models folder under settings.SPECS_DIR."""
+    return Path(settings.SPECS_DIR) / "sp-api"
 
 
 @cache

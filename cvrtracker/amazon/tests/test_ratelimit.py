@@ -18,7 +18,7 @@ USAGE_PLAN_ROW = re.compile(r"\|\s*([0-9]*\.?[0-9]+)\s*\|\s*([0-9]+)\s*\|")
 
 def model_plans() -> dict[str, tuple[float, int]]:
     found = {}
-    for model in (django_settings.BASE_DIR.parent / "shared" / "specs" / "sp-api").glob("*.json"):
+    for model in (django_settings.SPECS_DIR / "sp-api").glob("*.json"):
         spec = json.loads(model.read_text())
         for item in spec.get("paths", {}).values():
             for operation in item.values():

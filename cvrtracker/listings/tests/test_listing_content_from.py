@@ -10,7 +10,7 @@ from django.conf import settings
 from cvrtracker.listings.normalize import listing_content_from
 from cvrtracker.metrics.tests.helpers import MARKET, sim_payloads
 
-SAMPLES = Path(settings.BASE_DIR).parent / "shared" / "specs" / "sp-api-samples"
+SAMPLES = Path(settings.SPECS_DIR) / "sp-api-samples"
 
 
 def sample(name: str) -> dict:

@@ -19,7 +19,7 @@ from cvrtracker.simulator.contract import validate_report_document
 
 from .helpers import MARKET, SIM_DAYS, report_json, sim_payloads
 
-SAMPLES = Path(settings.BASE_DIR).parent / "shared" / "specs" / "sp-api-samples"
+SAMPLES = Path(settings.SPECS_DIR) / "sp-api-samples"
 
 
 def day_document() -> bytes:
