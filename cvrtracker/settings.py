@@ -327,7 +327,9 @@ AMAZON_REPORT_STUCK_SECONDS = float(env("AMAZON_REPORT_STUCK_SECONDS", "1800"))
 # A claimed job not finished after this long (its worker died) is claimed again.
 AMAZON_JOB_LEASE_SECONDS = float(env("AMAZON_JOB_LEASE_SECONDS", "600"))
 # How long a job may wait for its own rate-limit token before coming back later.
-AMAZON_JOB_QUOTA_WAIT_SECONDS = float(env("AMAZON_JOB_QUOTA_WAIT_SECONDS", "5"))
+# Short on purpose: a job sleeping on a slow quota (searchOrders refills every
+# few seconds even when relaxed) holds a worker that other steps are queued for.
+AMAZON_JOB_QUOTA_WAIT_SECONDS = float(env("AMAZON_JOB_QUOTA_WAIT_SECONDS", "1"))
 # How far back the first orders sync reaches (searchOrders pages at 100 orders).
 AMAZON_ORDERS_INITIAL_DAYS = int(env("AMAZON_ORDERS_INITIAL_DAYS", "3"))
 # Listings and orders runs stop after this many pages and go on at the next tick,
