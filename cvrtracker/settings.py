@@ -332,6 +332,9 @@ AMAZON_JOB_LEASE_SECONDS = float(env("AMAZON_JOB_LEASE_SECONDS", "600"))
 AMAZON_JOB_QUOTA_WAIT_SECONDS = float(env("AMAZON_JOB_QUOTA_WAIT_SECONDS", "1"))
 # How far back the first orders sync reaches (searchOrders pages at 100 orders).
 AMAZON_ORDERS_INITIAL_DAYS = int(env("AMAZON_ORDERS_INITIAL_DAYS", "3"))
+# Each orders window starts this long before the last one's echoed end: an order
+# updated at the boundary is fetched twice (harmless) rather than missed.
+AMAZON_ORDERS_OVERLAP_SECONDS = int(env("AMAZON_ORDERS_OVERLAP_SECONDS", "300"))
 # Listings and orders runs stop after this many pages and go on at the next tick,
 # so one big seller never holds a worker for long.
 AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))

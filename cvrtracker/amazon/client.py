@@ -82,6 +82,21 @@ class CorruptDocument(AmazonError):
         super().__init__(message, permanent=True, code="CorruptDocument")
 
 
+class StalePaginationToken(AmazonError):
+    """searchOrders refused a paginationToken: expired (24 h) or not matching its parameters.
+
+    The window must start again from its first page; the token will never work.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "searchOrders: Amazon refused the paginationToken",
+            permanent=True,
+            status=400,
+            code="InvalidInput",
+        )
+
+
 @dataclass(frozen=True)
 class TokenGrant:
     access_token: str
@@ -428,36 +443,58 @@ class SpApiClient:
     def search_orders(
         self,
         *,
-        marketplace_ids: list[str],
-        last_updated_after: str | None = None,
-        created_after: str | None = None,
+        params: dict[str, Any],
         pagination_token: str | None = None,
         quota_wait: float = QUOTA_WAIT_SECONDS,
     ) -> dict:
         """searchOrders (Orders 2026-01-01): {orders, pagination{nextToken}, lastUpdatedBefore}.
 
-        Exactly one of `last_updated_after` and `created_after` on a first page;
-        a next page takes only the token. includedData is an allow-list: never
-        BUYER or RECIPIENT (no names or addresses, ever).
+        `params` are the first page's parameters (see `search_orders_params`), sent
+        again with every `pagination_token`: Amazon wants "all other parameters ...
+        with the same values" with a token (the model's Pagination) and refuses a
+        token sent alone (models#5144). StalePaginationToken when Amazon refuses the
+        token (expired after 24 h, or the parameters differ): restart the window.
         """
-        params: dict[str, Any]
+        query = dict(params)
         if pagination_token:
-            params = {"paginationToken": pagination_token}
-        else:
-            if bool(last_updated_after) == bool(created_after):
-                raise ValueError("exactly one of last_updated_after and created_after")
-            params = {
-                "marketplaceIds": ",".join(marketplace_ids),
-                "maxResultsPerPage": 100,
-                "includedData": ",".join(ORDER_DATA),
-            }
-            if last_updated_after:
-                params["lastUpdatedAfter"] = last_updated_after
-            else:
-                params["createdAfter"] = created_after
-        return self.call(
-            "searchOrders", "GET", "/orders/2026-01-01/orders", params=params, quota_wait=quota_wait
-        )
+            query["paginationToken"] = pagination_token
+        try:
+            return self.call(
+                "searchOrders",
+                "GET",
+                "/orders/2026-01-01/orders",
+                params=query,
+                quota_wait=quota_wait,
+            )
+        except AmazonError as error:
+            if pagination_token and error.status == 400 and error.code == "InvalidInput":
+                raise StalePaginationToken() from None
+            raise
+
+
+def search_orders_params(
+    *,
+    marketplace_ids: list[str],
+    last_updated_after: str | None = None,
+    created_after: str | None = None,
+) -> dict[str, Any]:
+    """The parameters of a searchOrders window, to keep and resend with each page's token.
+
+    Exactly one of `last_updated_after` and `created_after`. includedData is an
+    allow-list: never BUYER or RECIPIENT (no names or addresses, ever).
+    """
+    if bool(last_updated_after) == bool(created_after):
+        raise ValueError("exactly one of last_updated_after and created_after")
+    params: dict[str, Any] = {
+        "marketplaceIds": ",".join(marketplace_ids),
+        "maxResultsPerPage": 100,
+        "includedData": ",".join(ORDER_DATA),
+    }
+    if last_updated_after:
+        params["lastUpdatedAfter"] = last_updated_after
+    else:
+        params["createdAfter"] = created_after
+    return params
 
 
 def download_document(url: str, compression: str | None) -> bytes:
