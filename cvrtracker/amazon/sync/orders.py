@@ -49,7 +49,7 @@ def orders_sync(*, job: SyncJob) -> int:
         cursor["after"] = _iso(first)
     if not cursor.get("params"):
         # A new window (or a cursor from before parameters were kept: its token is useless).
-        cursor = _window(cursor["after"], markets)
+        cursor = orders_window(cursor["after"], markets)
     written = pages = 0
     while True:
         try:
@@ -65,7 +65,7 @@ def orders_sync(*, job: SyncJob) -> int:
             # The token expired (24 h) or no longer matches: what it would have
             # given is still after `after`, so the window starts again from there.
             logger.info("Orders job %s: pagination token refused, window restarted", job.pk)
-            cursor = _window(cursor["after"], markets)
+            cursor = orders_window(cursor["after"], markets)
             _save(job, cursor)
             pages += 1
             if pages >= settings.AMAZON_JOB_PAGES_PER_RUN:
@@ -86,7 +86,7 @@ def orders_sync(*, job: SyncJob) -> int:
     return written
 
 
-def _window(after: str, markets: list[str]) -> dict:
+def orders_window(after: str, markets: list[str]) -> dict:
     """A fresh cursor for the window after the watermark `after`, overlapping it a little."""
     start = datetime.fromisoformat(after.replace("Z", "+00:00"))
     start -= timedelta(seconds=settings.AMAZON_ORDERS_OVERLAP_SECONDS)
