@@ -283,6 +283,11 @@ LWA_CLIENT_ID = env(
     "LWA_CLIENT_ID", "" if AMAZON_PRODUCTION else "amzn1.application-oa2-client.simulator"
 )
 LWA_CLIENT_SECRET = env("LWA_CLIENT_SECRET", "" if AMAZON_PRODUCTION else "sim-secret")
+# Amazon makes the client secret rotate every 180 days. During a rotation, set
+# LWA_CLIENT_SECRET to the new secret and this to the one it replaces (still
+# valid until expired at Amazon); when LWA refuses one, the other is tried and
+# kept. Remove it once the old secret has expired.
+LWA_CLIENT_SECRET_PREVIOUS = env("LWA_CLIENT_SECRET_PREVIOUS")
 AMAZON_APPLICATION_ID = env(
     "AMAZON_APPLICATION_ID", "" if AMAZON_PRODUCTION else "amzn1.sp.solution.simulator"
 )

@@ -62,6 +62,23 @@ class RevokedAuthorization(AmazonError):
         super().__init__(message, permanent=True, status=400, code="invalid_grant")
 
 
+class ClientCredentialsRefused(AmazonError):
+    """LWA answered invalid_client to every configured client secret.
+
+    The operator's problem, not the seller's: the app's secret expired or was
+    rotated without updating LWA_CLIENT_SECRET. Nothing the seller does helps,
+    and every seller account is affected alike.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Login with Amazon refused every configured client secret (invalid_client)",
+            permanent=True,
+            status=401,
+            code="invalid_client",
+        )
+
+
 class QuotaWait(AmazonError):
     """Our own bucket for the operation has no token soon enough: come back later.
 
@@ -180,14 +197,64 @@ def consent_url(*, region: str, state: str) -> str:
     return str(httpx.URL(base, params=params))
 
 
+# The client secret LWA last accepted, per process: tried first next time. A
+# process that switched during a rotation keeps the working one until it restarts.
+_working_secret: dict[str, str] = {}
+
+
+def _client_secrets() -> list[str]:
+    """The configured client secrets, the one that last worked first.
+
+    LWA_CLIENT_SECRET is the current secret and LWA_CLIENT_SECRET_PREVIOUS the one
+    it replaced, still valid at Amazon until it is expired after a rotation.
+    """
+    configured = [settings.LWA_CLIENT_SECRET, settings.LWA_CLIENT_SECRET_PREVIOUS]
+    candidates = list(dict.fromkeys(s for s in configured if s))
+    working = _working_secret.get("secret")
+    if working in candidates:
+        candidates.remove(working)
+        candidates.insert(0, working)
+    return candidates
+
+
 def _lwa(form: dict[str, str], *, refresh: bool) -> TokenGrant:
-    body = {
-        **form,
-        "client_id": settings.LWA_CLIENT_ID,
-        "client_secret": settings.LWA_CLIENT_SECRET,
-    }
+    """One token request; with each configured client secret while LWA says invalid_client.
+
+    Amazon requires rotating the client secret every 180 days, and every call fails
+    once the old one expires ("Rotate your Application's LWA Credentials"): the
+    other configured secret is tried once, and the one that works is kept.
+    ClientCredentialsRefused when LWA refuses them all.
+    """
+    candidates = _client_secrets()
+    for secret in candidates:
+        response = _lwa_post(form, secret)
+        if _lwa_error(response) == "invalid_client":
+            logger.warning("LWA refused one of the configured client secrets (invalid_client)")
+            continue
+        if response.status_code == 200 and _working_secret.get("secret") != secret:
+            _working_secret["secret"] = secret
+            if secret != candidates[0]:
+                logger.warning("LWA accepted the other configured client secret; using it now")
+        return _lwa_answer(response, refresh=refresh)
+    raise ClientCredentialsRefused()
+
+
+def _lwa_post(form: dict[str, str], secret: str) -> httpx.Response:
+    body = {**form, "client_id": settings.LWA_CLIENT_ID, "client_secret": secret}
     headers = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
-    response = _send("POST", settings.AMAZON_LWA_TOKEN_URL, data=body, headers=headers)
+    return _send("POST", settings.AMAZON_LWA_TOKEN_URL, data=body, headers=headers)
+
+
+def _lwa_error(response: httpx.Response) -> str:
+    if response.status_code == 200:
+        return ""
+    try:
+        return str(response.json().get("error", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _lwa_answer(response: httpx.Response, *, refresh: bool) -> TokenGrant:
     if response.status_code == 200:
         data = response.json()
         return TokenGrant(
@@ -195,10 +262,7 @@ def _lwa(form: dict[str, str], *, refresh: bool) -> TokenGrant:
             expires_in=int(data.get("expires_in", 3600)),
             refresh_token=data.get("refresh_token"),
         )
-    try:
-        error = str(response.json().get("error", ""))
-    except ValueError:
-        error = ""
+    error = _lwa_error(response)
     logger.warning("LWA token request refused: HTTP %s %s", response.status_code, error)
     if error == "invalid_grant" and refresh:
         raise RevokedAuthorization()
