@@ -283,6 +283,11 @@ LWA_CLIENT_ID = env(
     "LWA_CLIENT_ID", "" if AMAZON_PRODUCTION else "amzn1.application-oa2-client.simulator"
 )
 LWA_CLIENT_SECRET = env("LWA_CLIENT_SECRET", "" if AMAZON_PRODUCTION else "sim-secret")
+# Amazon makes the client secret rotate every 180 days. During a rotation, set
+# LWA_CLIENT_SECRET to the new secret and this to the one it replaces (still
+# valid until expired at Amazon); when LWA refuses one, the other is tried and
+# kept. Remove it once the old secret has expired.
+LWA_CLIENT_SECRET_PREVIOUS = env("LWA_CLIENT_SECRET_PREVIOUS")
 AMAZON_APPLICATION_ID = env(
     "AMAZON_APPLICATION_ID", "" if AMAZON_PRODUCTION else "amzn1.sp.solution.simulator"
 )
@@ -332,6 +337,9 @@ AMAZON_JOB_LEASE_SECONDS = float(env("AMAZON_JOB_LEASE_SECONDS", "600"))
 AMAZON_JOB_QUOTA_WAIT_SECONDS = float(env("AMAZON_JOB_QUOTA_WAIT_SECONDS", "1"))
 # How far back the first orders sync reaches (searchOrders pages at 100 orders).
 AMAZON_ORDERS_INITIAL_DAYS = int(env("AMAZON_ORDERS_INITIAL_DAYS", "3"))
+# Each orders window starts this long before the last one's echoed end: an order
+# updated at the boundary is fetched twice (harmless) rather than missed.
+AMAZON_ORDERS_OVERLAP_SECONDS = int(env("AMAZON_ORDERS_OVERLAP_SECONDS", "300"))
 # Listings and orders runs stop after this many pages and go on at the next tick,
 # so one big seller never holds a worker for long.
 AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))

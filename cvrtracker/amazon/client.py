@@ -62,6 +62,23 @@ class RevokedAuthorization(AmazonError):
         super().__init__(message, permanent=True, status=400, code="invalid_grant")
 
 
+class ClientCredentialsRefused(AmazonError):
+    """LWA answered invalid_client to every configured client secret.
+
+    The operator's problem, not the seller's: the app's secret expired or was
+    rotated without updating LWA_CLIENT_SECRET. Nothing the seller does helps,
+    and every seller account is affected alike.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Login with Amazon refused every configured client secret (invalid_client)",
+            permanent=True,
+            status=401,
+            code="invalid_client",
+        )
+
+
 class QuotaWait(AmazonError):
     """Our own bucket for the operation has no token soon enough: come back later.
 
@@ -80,6 +97,21 @@ class CorruptDocument(AmazonError):
 
     def __init__(self, message: str = "The report document is damaged"):
         super().__init__(message, permanent=True, code="CorruptDocument")
+
+
+class StalePaginationToken(AmazonError):
+    """searchOrders refused a paginationToken: expired (24 h) or not matching its parameters.
+
+    The window must start again from its first page; the token will never work.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "searchOrders: Amazon refused the paginationToken",
+            permanent=True,
+            status=400,
+            code="InvalidInput",
+        )
 
 
 @dataclass(frozen=True)
@@ -165,14 +197,64 @@ def consent_url(*, region: str, state: str) -> str:
     return str(httpx.URL(base, params=params))
 
 
+# The client secret LWA last accepted, per process: tried first next time. A
+# process that switched during a rotation keeps the working one until it restarts.
+_working_secret: dict[str, str] = {}
+
+
+def _client_secrets() -> list[str]:
+    """The configured client secrets, the one that last worked first.
+
+    LWA_CLIENT_SECRET is the current secret and LWA_CLIENT_SECRET_PREVIOUS the one
+    it replaced, still valid at Amazon until it is expired after a rotation.
+    """
+    configured = [settings.LWA_CLIENT_SECRET, settings.LWA_CLIENT_SECRET_PREVIOUS]
+    candidates = list(dict.fromkeys(s for s in configured if s))
+    working = _working_secret.get("secret")
+    if working in candidates:
+        candidates.remove(working)
+        candidates.insert(0, working)
+    return candidates
+
+
 def _lwa(form: dict[str, str], *, refresh: bool) -> TokenGrant:
-    body = {
-        **form,
-        "client_id": settings.LWA_CLIENT_ID,
-        "client_secret": settings.LWA_CLIENT_SECRET,
-    }
+    """One token request; with each configured client secret while LWA says invalid_client.
+
+    Amazon requires rotating the client secret every 180 days, and every call fails
+    once the old one expires ("Rotate your Application's LWA Credentials"): the
+    other configured secret is tried once, and the one that works is kept.
+    ClientCredentialsRefused when LWA refuses them all.
+    """
+    candidates = _client_secrets()
+    for secret in candidates:
+        response = _lwa_post(form, secret)
+        if _lwa_error(response) == "invalid_client":
+            logger.warning("LWA refused one of the configured client secrets (invalid_client)")
+            continue
+        if response.status_code == 200 and _working_secret.get("secret") != secret:
+            _working_secret["secret"] = secret
+            if secret != candidates[0]:
+                logger.warning("LWA accepted the other configured client secret; using it now")
+        return _lwa_answer(response, refresh=refresh)
+    raise ClientCredentialsRefused()
+
+
+def _lwa_post(form: dict[str, str], secret: str) -> httpx.Response:
+    body = {**form, "client_id": settings.LWA_CLIENT_ID, "client_secret": secret}
     headers = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
-    response = _send("POST", settings.AMAZON_LWA_TOKEN_URL, data=body, headers=headers)
+    return _send("POST", settings.AMAZON_LWA_TOKEN_URL, data=body, headers=headers)
+
+
+def _lwa_error(response: httpx.Response) -> str:
+    if response.status_code == 200:
+        return ""
+    try:
+        return str(response.json().get("error", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _lwa_answer(response: httpx.Response, *, refresh: bool) -> TokenGrant:
     if response.status_code == 200:
         data = response.json()
         return TokenGrant(
@@ -180,10 +262,7 @@ def _lwa(form: dict[str, str], *, refresh: bool) -> TokenGrant:
             expires_in=int(data.get("expires_in", 3600)),
             refresh_token=data.get("refresh_token"),
         )
-    try:
-        error = str(response.json().get("error", ""))
-    except ValueError:
-        error = ""
+    error = _lwa_error(response)
     logger.warning("LWA token request refused: HTTP %s %s", response.status_code, error)
     if error == "invalid_grant" and refresh:
         raise RevokedAuthorization()
@@ -428,36 +507,58 @@ class SpApiClient:
     def search_orders(
         self,
         *,
-        marketplace_ids: list[str],
-        last_updated_after: str | None = None,
-        created_after: str | None = None,
+        params: dict[str, Any],
         pagination_token: str | None = None,
         quota_wait: float = QUOTA_WAIT_SECONDS,
     ) -> dict:
         """searchOrders (Orders 2026-01-01): {orders, pagination{nextToken}, lastUpdatedBefore}.
 
-        Exactly one of `last_updated_after` and `created_after` on a first page;
-        a next page takes only the token. includedData is an allow-list: never
-        BUYER or RECIPIENT (no names or addresses, ever).
+        `params` are the first page's parameters (see `search_orders_params`), sent
+        again with every `pagination_token`: Amazon wants "all other parameters ...
+        with the same values" with a token (the model's Pagination) and refuses a
+        token sent alone (models#5144). StalePaginationToken when Amazon refuses the
+        token (expired after 24 h, or the parameters differ): restart the window.
         """
-        params: dict[str, Any]
+        query = dict(params)
         if pagination_token:
-            params = {"paginationToken": pagination_token}
-        else:
-            if bool(last_updated_after) == bool(created_after):
-                raise ValueError("exactly one of last_updated_after and created_after")
-            params = {
-                "marketplaceIds": ",".join(marketplace_ids),
-                "maxResultsPerPage": 100,
-                "includedData": ",".join(ORDER_DATA),
-            }
-            if last_updated_after:
-                params["lastUpdatedAfter"] = last_updated_after
-            else:
-                params["createdAfter"] = created_after
-        return self.call(
-            "searchOrders", "GET", "/orders/2026-01-01/orders", params=params, quota_wait=quota_wait
-        )
+            query["paginationToken"] = pagination_token
+        try:
+            return self.call(
+                "searchOrders",
+                "GET",
+                "/orders/2026-01-01/orders",
+                params=query,
+                quota_wait=quota_wait,
+            )
+        except AmazonError as error:
+            if pagination_token and error.status == 400 and error.code == "InvalidInput":
+                raise StalePaginationToken() from None
+            raise
+
+
+def search_orders_params(
+    *,
+    marketplace_ids: list[str],
+    last_updated_after: str | None = None,
+    created_after: str | None = None,
+) -> dict[str, Any]:
+    """The parameters of a searchOrders window, to keep and resend with each page's token.
+
+    Exactly one of `last_updated_after` and `created_after`. includedData is an
+    allow-list: never BUYER or RECIPIENT (no names or addresses, ever).
+    """
+    if bool(last_updated_after) == bool(created_after):
+        raise ValueError("exactly one of last_updated_after and created_after")
+    params: dict[str, Any] = {
+        "marketplaceIds": ",".join(marketplace_ids),
+        "maxResultsPerPage": 100,
+        "includedData": ",".join(ORDER_DATA),
+    }
+    if last_updated_after:
+        params["lastUpdatedAfter"] = last_updated_after
+    else:
+        params["createdAfter"] = created_after
+    return params
 
 
 def download_document(url: str, compression: str | None) -> bytes:

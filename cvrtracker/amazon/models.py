@@ -9,10 +9,12 @@ seller owns (the store name) are encrypted with the connection's own data key
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from cvrtracker.accounts.models import Team, User
 from cvrtracker.lib.crypto import DataKey, associated_data, key_provider, new_data_key
@@ -23,6 +25,13 @@ class Region(models.TextChoices):
     NA = "NA", "North America"
     EU = "EU", "Europe"
     FE = "FE", "Far East"
+
+
+# Amazon: "public applications must be re-authorized by the selling partner every
+# 365 days" (developer-docs.amazon.com/sp-api/docs/renew-authorizations).
+AUTHORIZATION_LIFETIME = timedelta(days=365)
+# How long before that the owner is asked to re-authorize.
+REAUTHORIZE_NOTICE = timedelta(days=30)
 
 
 class SellerConnection(models.Model):
@@ -67,6 +76,13 @@ class SellerConnection(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
+    # When the seller last granted access through the consent flow (connect or
+    # renewal). Public apps must be re-authorized every 365 days ("Renew
+    # Authorizations"); afterwards LWA answers invalid_grant.
+    authorized_at = models.DateTimeField(null=True, blank=True)
+    # When the owner was warned that this authorization expires; cleared by a renewal.
+    reauthorize_warned_at = models.DateTimeField(null=True, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,6 +123,18 @@ class SellerConnection(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    def authorization_expires_at(self) -> datetime | None:
+        """When Amazon stops honouring this authorization unless the seller renews it."""
+        return self.authorized_at + AUTHORIZATION_LIFETIME if self.authorized_at else None
+
+    def reauthorize_by(self, now: datetime | None = None) -> datetime | None:
+        """The expiry, when it is near enough (REAUTHORIZE_NOTICE) to ask the seller
+        to renew; None otherwise, and for a connection that is not active."""
+        expires = self.authorization_expires_at()
+        if not self.is_active or expires is None:
+            return None
+        return expires if expires - (now or timezone.now()) <= REAUTHORIZE_NOTICE else None
 
     def marketplace_names(self) -> list[str]:
         return [m.get("name") or m.get("id", "") for m in self.marketplaces]
@@ -240,3 +268,23 @@ class SyncJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection_id} {self.kind}"
+
+
+class OperatorAlarm(models.Model):
+    """A problem only the operator can fix, raised once and cleared when it heals.
+
+    Listed by /healthz ("alerts") and logged at ERROR when raised; sellers see
+    a calm message instead (e.g. LWA refusing every configured client secret).
+    """
+
+    class Key(models.TextChoices):
+        LWA_CLIENT_CREDENTIALS = "lwa_client_credentials", "LWA client credentials refused"
+
+    key = models.CharField(max_length=40, choices=Key.choices, unique=True)
+    message = models.TextField()
+    raised_at = models.DateTimeField()
+    # None while the problem lasts.
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} ({'cleared' if self.cleared_at else 'active'})"

@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from cvrtracker.accounts.models import Team, User
 from cvrtracker.amazon import client
-from cvrtracker.amazon.client import AmazonError, RevokedAuthorization, SpApiClient, TokenGrant
+from cvrtracker.amazon.authorization import lwa_credentials_accepted, lwa_credentials_refused
+from cvrtracker.amazon.client import (
+    AmazonError,
+    ClientCredentialsRefused,
+    RevokedAuthorization,
+    SpApiClient,
+    TokenGrant,
+)
 from cvrtracker.amazon.models import SellerConnection
 
 logger = logging.getLogger(__name__)
@@ -34,6 +41,12 @@ REVOKED_WORDS = (
 TRANSIENT_WORDS = (
     "Amazon was busy or could not be reached at the last sync. We will try again "
     "automatically; there is nothing you need to do."
+)
+# LWA refused our app's own client secret: the operator fixes it (an OperatorAlarm
+# is raised), and reconnecting would not help the seller at all.
+CREDENTIALS_WORDS = (
+    "Amazon sign-in for CVR Tracker is being renewed. Your data is safe, and syncing "
+    "resumes automatically; there is nothing you need to do."
 )
 REFUSED_WORDS = (
     "Amazon refused a request for this account. If this message stays, reconnect the "
@@ -69,6 +82,9 @@ def connection_connect(
     connection.status = Status.ACTIVE
     connection.last_error, connection.last_error_at = "", None
     connection.next_sync_at = timezone.now()
+    # A connect or a renewal through the consent page: Amazon's 365 days start again.
+    connection.authorized_at = connection.next_sync_at
+    connection.reauthorize_warned_at = None
     try:
         with transaction.atomic():
             connection.save()
@@ -91,7 +107,11 @@ def connection_authorize(
     taken = SellerConnection.objects.filter(selling_partner_id=selling_partner_id)
     if taken.exclude(team=team).exists():
         raise SellerAlreadyConnected(selling_partner_id)
-    grant = client.lwa_exchange_code(code=code)
+    try:
+        grant = client.lwa_exchange_code(code=code)
+    except ClientCredentialsRefused:
+        lwa_credentials_refused()
+        raise
     connection = connection_connect(
         team=team, user=user, region=region, selling_partner_id=selling_partner_id, grant=grant
     )
@@ -144,10 +164,15 @@ def connection_access_token(*, connection: SellerConnection, force: bool = False
             else:
                 refresh_token = row.unseal("refresh_token", row.refresh_token_enc) or ""
                 grant = client.lwa_refresh(refresh_token=refresh_token)
+                lwa_credentials_accepted()
                 _store_access_token(row, grant)
                 row.save(update_fields=["access_token_enc", "access_token_expires_at"])
                 token = grant.access_token
     except RevokedAuthorization as error:
+        connection_record_error(connection=connection, error=error)
+        raise
+    except ClientCredentialsRefused as error:
+        lwa_credentials_refused()
         connection_record_error(connection=connection, error=error)
         raise
     connection.access_token_enc = row.access_token_enc
@@ -223,7 +248,10 @@ def connection_record_error(*, connection: SellerConnection, error: AmazonError)
         connection.refresh_from_db()
         logger.warning("Seller connection %s: authorization revoked", connection.code)
         return
-    words = REFUSED_WORDS if error.permanent else TRANSIENT_WORDS
+    if isinstance(error, ClientCredentialsRefused):
+        words = CREDENTIALS_WORDS
+    else:
+        words = REFUSED_WORDS if error.permanent else TRANSIENT_WORDS
     # Only on a connection still active: a disconnected one keeps its quiet state.
     active = SellerConnection.objects.filter(pk=connection.pk, status=Status.ACTIVE)
     if not active.update(last_error=words, last_error_at=now, next_sync_at=now + RETRY_LATER):

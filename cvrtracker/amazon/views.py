@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -32,7 +33,7 @@ from cvrtracker.accounts.access import (
 )
 from cvrtracker.accounts.models import Team
 from cvrtracker.amazon import client
-from cvrtracker.amazon.client import AmazonError
+from cvrtracker.amazon.client import AmazonError, ClientCredentialsRefused
 from cvrtracker.amazon.forms import SHOW_CHOICES, ProductsViewForm, TrackingForm
 from cvrtracker.amazon.models import Region, SellerConnection
 from cvrtracker.amazon.services import (
@@ -158,6 +159,17 @@ def _plan_refusal(team, *, selling_partner_id: str = "") -> str:
     return "" if decision else decision.message
 
 
+def _renewing(team: Team, code: str | None) -> str:
+    """The seller id of the team's connection `code` (a reconnect or yearly renewal link),
+    or "": renewing a seller account the team holds never counts against the plan."""
+    try:
+        uuid.UUID(code or "")
+    except ValueError:
+        return ""
+    held = team.seller_connections.filter(code=code).values_list("selling_partner_id", flat=True)
+    return held.first() or ""
+
+
 def _start(request: HttpRequest, team: Team, region: str) -> str:
     """A fresh state bound to this session, the owner's team and the region."""
     state = secrets.token_urlsafe(32)
@@ -179,7 +191,7 @@ def connect(request: HttpRequest, region: str) -> HttpResponse:
     if not request.user.email_verified:
         messages.error(request, UNVERIFIED)
         return redirect("amazon:settings")
-    refusal = _plan_refusal(team)
+    refusal = _plan_refusal(team, selling_partner_id=_renewing(team, request.GET.get("renew")))
     if refusal:
         messages.error(request, refusal)
         return redirect("billing:page")
@@ -277,6 +289,13 @@ def connect_complete(request: HttpRequest) -> HttpResponse:
             request,
             "This Amazon seller account is already connected to another team on CVR "
             "Tracker. Ask that team's owner to disconnect it first.",
+        )
+    except ClientCredentialsRefused:
+        return _failed(
+            request,
+            "Amazon sign-in for CVR Tracker is being renewed. Nothing was connected; "
+            "please try again in a little while.",
+            status=503,
         )
     except AmazonError:
         return _failed(

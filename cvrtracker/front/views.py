@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from cvrtracker.accounts import access
+from cvrtracker.amazon.authorization import operator_alarms_active
 from cvrtracker.front.health import task_queue_check
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["database"] = "error"
     checks["task_queue"] = task_queue_check()
     ok = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503
-    )
+    body: dict = {"status": "ok" if ok else "error", "checks": checks}
+    # Problems only the operator can fix (e.g. LWA refusing our client secret): listed
+    # for monitoring, but they leave the status alone, since taking this instance out
+    # of the load balancer would fix nothing.
+    if checks["database"] == "ok":
+        alerts = operator_alarms_active()
+        if alerts:
+            body["alerts"] = alerts
+    return JsonResponse(body, status=200 if ok else 503)

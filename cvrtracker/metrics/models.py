@@ -113,6 +113,9 @@ class Order(models.Model):
     marketplace_id = models.CharField(max_length=32, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.UNKNOWN)
     created_time = models.DateTimeField()
+    # The marketplace's business day of `created_time` (US: Pacific time), the day
+    # Amazon's reports count the order in; never the UTC date.
+    purchase_day = models.DateField(null=True, blank=True)
     last_updated_time = models.DateTimeField()
     # Amazon's order id is not on the plaintext allow-list: it is stored encrypted,
     # and found through this keyed HMAC (blind index) from the connection's key.
@@ -128,6 +131,9 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["connection", "created_time"], name="metrics_order_created"),
+            models.Index(
+                fields=["connection", "marketplace_id", "purchase_day"], name="metrics_order_day"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,11 +7,13 @@ slip personal data into the database.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count
 
+from cvrtracker.amazon.marketplaces import marketplace_day
 from cvrtracker.amazon.models import SellerConnection
 
 from .keys import ConnectionKeys
@@ -28,8 +30,9 @@ class OrderFormatError(ValueError):
 def orders_upsert(*, connection: SellerConnection, orders: list[dict]) -> int:
     """Insert or update `orders` (searchOrders' `orders` list); returns how many were written.
 
-    Idempotent: the same page twice leaves the same rows. An update older than
-    the stored one (pages fetched out of order) is skipped.
+    Idempotent: the same page twice leaves the same rows. An update not newer
+    than the stored one (pages fetched out of order, or again where two windows
+    overlap) is skipped and not counted.
     """
     keys = ConnectionKeys(connection)
     parsed = [_parse_order(raw) for raw in orders]
@@ -45,7 +48,7 @@ def orders_upsert(*, connection: SellerConnection, orders: list[dict]) -> int:
         }
         for index, p in sorted(by_index.items()):
             order = existing.get(index)
-            if order is not None and order.last_updated_time > p["last_updated_time"]:
+            if order is not None and order.last_updated_time >= p["last_updated_time"]:
                 continue
             current = {}
             if order is None:
@@ -55,6 +58,7 @@ def orders_upsert(*, connection: SellerConnection, orders: list[dict]) -> int:
             order.marketplace_id = p["marketplace_id"]
             order.status = p["status"]
             order.created_time = p["created_time"]
+            order.purchase_day = marketplace_day(p["marketplace_id"], p["created_time"])
             order.last_updated_time = p["last_updated_time"]
             order.data_enc = keys.data.encrypt_json(p["data"], aad=order.aad("data"))
             order.save()
@@ -155,3 +159,22 @@ def order_find(*, connection: SellerConnection, order_id: str) -> Order | None:
     """The stored order with Amazon's `order_id`, found through its blind index."""
     index = ConnectionKeys(connection).blind_index(ORDER_ID, order_id)
     return Order.objects.filter(connection=connection, order_id_index=index).first()
+
+
+def orders_count_by_day(
+    *, connection: SellerConnection, marketplace_id: str, start: date, end: date
+) -> dict[date, int]:
+    """Orders placed per marketplace day from `start` to `end` (inclusive), days without
+    orders left out. Days are the marketplace's business days (US: Pacific time), as in
+    Amazon's reports, not UTC dates."""
+    rows = (
+        Order.objects.filter(
+            connection=connection,
+            marketplace_id=marketplace_id,
+            purchase_day__gte=start,
+            purchase_day__lte=end,
+        )
+        .values("purchase_day")
+        .annotate(n=Count("pk"))
+    )
+    return {row["purchase_day"]: row["n"] for row in rows}

@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +36,10 @@ class AppRegistration:
     draft: bool
     # Optional log-in URI: Amazon sends the seller there first (the Appstore-style hop).
     login_uri: str = ""
+    # During a rotation of the client secret ("Rotate your Application's LWA
+    # Credentials", every 180 days) the secret it replaces still works until it
+    # is expired; "" when there is none.
+    previous_client_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls) -> AppRegistration:
@@ -47,7 +51,15 @@ class AppRegistration:
             redirect_uris=tuple(u.strip() for u in uris.split(",") if u.strip()),
             draft=os.environ.get("SIM_APP_DRAFT", "1").lower() in ("1", "true", "yes"),
             login_uri=os.environ.get("SIM_LOGIN_URI", ""),
+            previous_client_secret=os.environ.get("SIM_LWA_CLIENT_SECRET_PREVIOUS", ""),
         )
+
+    def accepts(self, client_id: str, client_secret: str) -> bool:
+        """True for our client id with the current or (during a rotation) previous secret."""
+        valid = [s for s in (self.client_secret, self.previous_client_secret) if s]
+        # Every candidate compared, so the timing does not tell which one matched.
+        matches = [secrets.compare_digest(client_secret.encode(), s.encode()) for s in valid]
+        return client_id == self.client_id and any(matches)
 
 
 class GrantError(Exception):
@@ -117,10 +129,28 @@ class Grants:
         partial.replace(self.store)
 
     def check_client(self, client_id: str, client_secret: str) -> None:
-        if client_id != self.app.client_id or not secrets.compare_digest(
-            client_secret.encode(), self.app.client_secret.encode()
-        ):
+        if not self.app.accepts(client_id, client_secret):
             raise GrantError("invalid_client", "Client authentication failed", status=401)
+
+    def rotate_secret(self, new_secret: str | None = None) -> AppRegistration:
+        """A new client secret; the current one stays valid as the previous one.
+
+        Refresh tokens are tied to the client id, not the secret, so every grant
+        survives (LWA Credentials FAQ).
+        """
+        with self._lock:
+            self.app = replace(
+                self.app,
+                client_secret=new_secret or "sim-secret-" + secrets.token_urlsafe(16),
+                previous_client_secret=self.app.client_secret,
+            )
+        return self.app
+
+    def expire_previous_secret(self) -> AppRegistration:
+        """End the rotation: only the current secret works from now on."""
+        with self._lock:
+            self.app = replace(self.app, previous_client_secret="")
+        return self.app
 
     def issue_code(self, seller_id: str, redirect_uri: str, now: datetime) -> str:
         code = "ANSim" + secrets.token_urlsafe(15)

@@ -34,6 +34,8 @@ urlpatterns = [
     path("_sim/sellers/<str:seller_id>/revoke", control.revoke),
     path("_sim/sellers/<str:seller_id>/listings/<path:sku>/truth", control.daily_truth),
     path("_sim/sellers/<str:seller_id>/listings/<path:sku>", control.change_listing),
+    path("_sim/app/client-secret/rotate", control.rotate_client_secret),
+    path("_sim/app/client-secret/expire-previous", control.expire_previous_client_secret),
     path("_sim/faults", control.faults),
     path("_sim/clock", control.clock),
     path("_sim/ground-truth", control.ground_truth),

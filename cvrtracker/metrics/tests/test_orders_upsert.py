@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import date
 
 import pytest
 from django.db import connection as db_connection
@@ -15,6 +16,7 @@ from cvrtracker.metrics.orders import (
     order_data,
     order_find,
     order_item_data,
+    orders_count_by_day,
     orders_upsert,
 )
 from cvrtracker.test import BaseTestCase
@@ -154,3 +156,44 @@ class OrdersUpsertTestCase(BaseTestCase):
         with pytest.raises(OrderFormatError):
             self.upsert(broken)
         assert Order.objects.count() == 0
+
+
+US, DE = "ATVPDKIKX0DER", "A1PA6795UKMFR9"
+
+
+class OrderDaysTestCase(BaseTestCase):
+    """An order belongs to its marketplace's business day, as in Amazon's reports."""
+
+    def setUp(self):
+        super().setUp()
+        self.connection = make_connection(self.team, self.alice)
+        self.template = sim_payloads()["orders"][0]
+
+    def order(self, order_id: str, marketplace_id: str, created: str) -> dict:
+        order = copy.deepcopy(self.template)
+        order["orderId"] = order_id
+        order["createdTime"] = order["lastUpdatedTime"] = created
+        order["salesChannel"]["marketplaceId"] = marketplace_id
+        return order
+
+    def test_three_in_the_morning_utc_is_the_previous_us_day_and_the_same_de_day(self):
+        orders_upsert(
+            connection=self.connection,
+            orders=[
+                self.order("111-0000001-0000001", US, "2026-03-10T03:00:00Z"),
+                self.order("111-0000001-0000002", DE, "2026-03-10T03:00:00Z"),
+                self.order("111-0000001-0000003", US, "2026-03-10T08:00:00Z"),
+            ],
+        )
+        us = order_find(connection=self.connection, order_id="111-0000001-0000001")
+        de = order_find(connection=self.connection, order_id="111-0000001-0000002")
+        assert us.purchase_day == date(2026, 3, 9)  # 20:00 PDT on the 9th
+        assert de.purchase_day == date(2026, 3, 10)  # 04:00 CET on the 10th
+        days = dict(start=date(2026, 3, 8), end=date(2026, 3, 11))
+        assert orders_count_by_day(connection=self.connection, marketplace_id=US, **days) == {
+            date(2026, 3, 9): 1,
+            date(2026, 3, 10): 1,
+        }
+        assert orders_count_by_day(connection=self.connection, marketplace_id=DE, **days) == {
+            date(2026, 3, 10): 1
+        }

@@ -136,3 +136,30 @@ def test_its_repr_shows_no_client_secret_or_token(client, server, seller):
     assert server.sim.app.client_secret not in shown
     assert refresh not in shown
     assert access not in shown
+
+
+def test_both_secrets_work_during_a_rotation_and_only_the_new_one_after(client, seller):
+    refresh = client.refresh_token(seller.id)
+    old = client.server.sim.app.client_secret
+    rotated = client.post("/_sim/app/client-secret/rotate", json_body={"clientSecret": "new-one"})
+    assert rotated.json() == {"clientSecret": "new-one", "previousSecretValid": True}
+    # Refresh tokens are tied to the client id, not the secret (LWA Credentials FAQ).
+    for secret in (old, "new-one"):
+        answer = client.token(
+            grant_type="refresh_token", refresh_token=refresh, client_secret=secret
+        )
+        assert answer.status == 200
+    client.post("/_sim/app/client-secret/expire-previous")
+    refused = client.token(grant_type="refresh_token", refresh_token=refresh, client_secret=old)
+    assert refused.status == 401
+    assert refused.json()["error"] == "invalid_client"
+    fine = client.token(grant_type="refresh_token", refresh_token=refresh, client_secret="new-one")
+    assert fine.status == 200
+
+
+def test_a_rotation_without_a_chosen_secret_makes_one_up(client, server):
+    old = server.sim.app.client_secret
+    new = client.post("/_sim/app/client-secret/rotate").json()["clientSecret"]
+    assert new and new != old
+    assert server.sim.app.previous_client_secret == old
+    assert old not in repr(server.sim.app) and new not in repr(server.sim.app)

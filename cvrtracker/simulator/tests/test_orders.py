@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import MARKET
+from .conftest import MARKET, advance
 from .test_reports import create, download
 
 PATH = "/orders/2026-01-01/orders"
@@ -13,7 +13,8 @@ PATH = "/orders/2026-01-01/orders"
 def all_orders(client, token, **params) -> list[dict]:
     orders, page = [], None
     while True:
-        query = dict(params) if page is None else {"paginationToken": page}
+        # Amazon wants every original parameter again with the token (models#5144).
+        query = dict(params) if page is None else {**params, "paginationToken": page}
         body = client.get(PATH, token=token, params=query).json()
         orders += body["orders"]
         page = body.get("pagination", {}).get("nextToken")
@@ -88,3 +89,76 @@ def test_last_updated_after_finds_recently_shipped_orders(client, token):
     )
     assert orders
     assert all(o["lastUpdatedTime"] >= "2026-11-28T00:00:00Z" for o in orders)
+
+
+def first_page(client, token, **params):
+    body = client.get(PATH, token=token, params=params).json()
+    assert body["pagination"]["nextToken"]
+    return body["pagination"]["nextToken"]
+
+
+WINDOW = {"createdAfter": "2026-11-20T00:00:00Z", "createdBefore": "2026-11-23T00:00:00Z"}
+STALE = "The paginationToken you have submitted is not valid"
+
+
+def test_a_token_sent_alone_is_refused(client, token):
+    page = first_page(client, token, maxResultsPerPage=5, **WINDOW)
+    answer = client.get(PATH, token=token, params={"paginationToken": page})
+    assert answer.status == 400
+    assert answer.json()["errors"][0]["code"] == "InvalidInput"
+    assert answer.json()["errors"][0]["message"].startswith(STALE)
+
+
+def test_a_token_with_other_parameters_is_refused(client, token):
+    page = first_page(client, token, maxResultsPerPage=5, **WINDOW)
+    changed = {**WINDOW, "createdBefore": "2026-11-22T00:00:00Z", "paginationToken": page}
+    assert client.get(PATH, token=token, params=changed).status == 400
+    extra = {**WINDOW, "marketplaceIds": MARKET, "paginationToken": page}
+    assert client.get(PATH, token=token, params=extra).status == 400
+
+
+def test_a_next_page_may_change_its_size_and_included_data(client, token):
+    page = first_page(client, token, maxResultsPerPage=5, **WINDOW)
+    params = {**WINDOW, "maxResultsPerPage": 7, "includedData": "PROCEEDS", "paginationToken": page}
+    body = client.get(PATH, token=token, params=params).json()
+    assert len(body["orders"]) == 7
+    assert all("proceeds" in order for order in body["orders"])
+
+
+def test_a_token_expires_after_24_hours(client, token, seller):
+    page = first_page(client, token, maxResultsPerPage=5, **WINDOW)
+    advance(client, hours=23)
+    token = client.access_token(seller.id)  # access tokens live one hour
+    assert client.get(PATH, token=token, params={**WINDOW, "paginationToken": page}).status == 200
+    advance(client, hours=1, seconds=5)
+    token = client.access_token(seller.id)
+    stale = client.get(PATH, token=token, params={**WINDOW, "paginationToken": page})
+    assert stale.status == 400
+    assert stale.json()["errors"][0]["message"].startswith(STALE)
+
+
+def test_it_refuses_a_window_ending_less_than_two_minutes_ago(client, token):
+    now = client.get("/_sim/").json()["now"]
+    from datetime import datetime, timedelta
+
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    late = (moment - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    early = (moment - timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    refused = client.get(
+        PATH,
+        token=token,
+        params={"lastUpdatedAfter": "2026-11-28T00:00:00Z", "lastUpdatedBefore": late},
+    )
+    assert refused.status == 400
+    assert "2 minutes" in refused.json()["errors"][0]["message"]
+    created = client.get(
+        PATH, token=token, params={"createdAfter": "2026-11-28T00:00:00Z", "createdBefore": late}
+    )
+    assert created.status == 400
+    fine = client.get(
+        PATH,
+        token=token,
+        params={"lastUpdatedAfter": "2026-11-28T00:00:00Z", "lastUpdatedBefore": early},
+    )
+    assert fine.status == 200
+    assert fine.json()["lastUpdatedBefore"] == early

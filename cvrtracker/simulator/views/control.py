@@ -110,6 +110,33 @@ def grant(request: HttpRequest, seller_id: str) -> HttpResponse:
 
 @loopback_only
 @require_POST
+def rotate_client_secret(request: HttpRequest) -> HttpResponse:
+    """Rotate the app's LWA client secret: a new one, the old one valid until expired.
+
+    Body (optional): {"clientSecret": "..."} to choose the new secret.
+    """
+    sim = sim_of(request)
+    try:
+        new_secret = _body(request).get("clientSecret")
+        if new_secret is not None and (not isinstance(new_secret, str) or not new_secret):
+            raise ValueError("clientSecret is a non-empty string")
+    except ValueError as error:
+        return _problem(str(error))
+    sim.app = sim.grants.rotate_secret(new_secret)
+    return json_response({"clientSecret": sim.app.client_secret, "previousSecretValid": True})
+
+
+@loopback_only
+@require_POST
+def expire_previous_client_secret(request: HttpRequest) -> HttpResponse:
+    """End a rotation: the previous secret now gets invalid_client."""
+    sim = sim_of(request)
+    sim.app = sim.grants.expire_previous_secret()
+    return json_response({"previousSecretValid": False})
+
+
+@loopback_only
+@require_POST
 def revoke(request: HttpRequest, seller_id: str) -> HttpResponse:
     seller = _seller(request, seller_id)
     if seller is None:

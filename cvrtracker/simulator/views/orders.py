@@ -138,6 +138,97 @@ def _public(order: dict) -> dict:
     return {k: v for k, v in order.items() if not k.startswith("_")}
 
 
+# Amazon's answer to a token sent alone, with other parameters, or after it expired
+# (models#5144, amzn/selling-partner-api-sdk#717).
+STALE_TOKEN = (
+    "The paginationToken you have submitted is not valid. "  # noqa: S105 - a message
+    "All parameters must match the original request except maxResultsPerPage"
+)
+# Amazon's answer to a createdBefore/lastUpdatedBefore later than two minutes ago
+# (the model: "at least two minutes before the time of the request"; airbyte PR #52592).
+TOO_RECENT = "The most updated data is 2 minutes after an order is created or last updated"
+# The model's Pagination: "The token will expire after 24 hours."
+TOKEN_LIFETIME = timedelta(hours=24)
+# The newest moment searchOrders may be asked about, relative to the request.
+FRESHNESS = timedelta(minutes=2)
+# Parameters a next page may change (the model's Pagination); all others must be resent.
+CHANGEABLE = ("paginationToken", "maxResultsPerPage", "includedData")
+LIST_PARAMS = ("marketplaceIds", "fulfillmentStatuses", "fulfilledBy")
+TIME_PARAMS = ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore")
+
+
+def _original(request: HttpRequest) -> dict:
+    """The request's parameters that a paginationToken binds, normalised for comparison."""
+    params: dict = {}
+    for name in request.GET:
+        if name in CHANGEABLE:
+            continue
+        if name in LIST_PARAMS:
+            params[name] = list_param(request, name)
+        elif name in TIME_PARAMS:
+            moment = parse_time(request.GET[name])
+            params[name] = iso(moment) if moment else request.GET[name]
+        else:
+            params[name] = request.GET[name]
+    return params
+
+
+def _page_size(request: HttpRequest) -> int | None:
+    raw = request.GET.get("maxResultsPerPage", "100")
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 100 else None
+
+
+def _first_query(request: HttpRequest, now: datetime) -> dict | HttpResponse:
+    """The query of a first page, or the 400 Amazon gives its parameters."""
+    created_after = request.GET.get("createdAfter")
+    updated_after = request.GET.get("lastUpdatedAfter")
+    if bool(created_after) == bool(updated_after):
+        return bad_request("Provide exactly one of createdAfter and lastUpdatedAfter.")
+    by_created = bool(created_after)
+    after = parse_time(created_after or updated_after or "")
+    before_raw = request.GET.get("createdBefore" if by_created else "lastUpdatedBefore")
+    before = parse_time(before_raw) if before_raw else now - FRESHNESS
+    if after is None or before is None or before < after:
+        return bad_request("Invalid Input")
+    if before > now - FRESHNESS:
+        return bad_request(TOO_RECENT)
+    statuses = list_param(request, "fulfillmentStatuses")
+    fulfilled_by = list_param(request, "fulfilledBy")
+    if (
+        any(s not in STATUSES for s in statuses)
+        or any(f not in ("AMAZON", "MERCHANT") for f in fulfilled_by)
+        or _page_size(request) is None
+    ):
+        return bad_request("Invalid Input")
+    oldest = now.date() - timedelta(days=HISTORY_DAYS)
+    # Orders ship within two days, so an update window starts two days earlier.
+    first = max(after.date() - timedelta(days=0 if by_created else 2), oldest)
+    return {
+        "created": by_created,
+        "after": iso(after),
+        "before": iso(before),
+        "markets": list_param(request, "marketplaceIds"),
+        "statuses": statuses,
+        "by": fulfilled_by,
+        "pos": [first.toordinal(), 0, 0],
+        "original": _original(request),
+    }
+
+
+def _next_query(request: HttpRequest, now: datetime) -> dict | HttpResponse:
+    """The query a paginationToken continues, if the request resends its parameters."""
+    query = unsign_page(request, request.GET["paginationToken"], PAGE_SALT)
+    if (
+        query is None
+        or query["original"] != _original(request)
+        or now - parse_time(query["issued"]) > TOKEN_LIFETIME
+    ):
+        return bad_request(STALE_TOKEN)
+    if _page_size(request) is None:
+        return bad_request("Invalid Input")
+    return query
+
+
 @require_GET
 @sp_operation("searchOrders")
 def search_orders(request: HttpRequest, seller: Seller) -> HttpResponse:
@@ -145,45 +236,14 @@ def search_orders(request: HttpRequest, seller: Seller) -> HttpResponse:
     world = sim.world
     now = world.clock.now()
     if request.GET.get("paginationToken"):
-        query = unsign_page(request, request.GET["paginationToken"], PAGE_SALT)
-        if query is None:
-            return bad_request("Invalid paginationToken.")
+        query = _next_query(request, now)
     else:
-        created_after = request.GET.get("createdAfter")
-        updated_after = request.GET.get("lastUpdatedAfter")
-        if bool(created_after) == bool(updated_after):
-            return bad_request("Provide exactly one of createdAfter and lastUpdatedAfter.")
-        by_created = bool(created_after)
-        after = parse_time(created_after or updated_after or "")
-        before_raw = request.GET.get("createdBefore" if by_created else "lastUpdatedBefore")
-        before = parse_time(before_raw) if before_raw else now - timedelta(minutes=2)
-        if after is None or before is None or before < after:
-            return bad_request("Invalid Input")
-        markets = list_param(request, "marketplaceIds")
-        statuses = list_param(request, "fulfillmentStatuses")
-        fulfilled_by = list_param(request, "fulfilledBy")
-        size_raw = request.GET.get("maxResultsPerPage", "100")
-        if (
-            any(s not in STATUSES for s in statuses)
-            or any(f not in ("AMAZON", "MERCHANT") for f in fulfilled_by)
-            or not size_raw.isdigit()
-            or not 1 <= int(size_raw) <= 100
-        ):
-            return bad_request("Invalid Input")
-        oldest = now.date() - timedelta(days=HISTORY_DAYS)
-        # Orders ship within two days, so an update window starts two days earlier.
-        first = max(after.date() - timedelta(days=0 if by_created else 2), oldest)
-        query = {
-            "created": by_created,
-            "after": iso(after),
-            "before": iso(before),
-            "markets": markets,
-            "statuses": statuses,
-            "by": fulfilled_by,
-            "size": int(size_raw),
-            "included": list_param(request, "includedData"),
-            "pos": [first.toordinal(), 0, 0],
-        }
+        query = _first_query(request, now)
+    if isinstance(query, HttpResponse):
+        return query
+    # A next page may change these two (the model's Pagination).
+    query["size"] = _page_size(request)
+    query["included"] = list_param(request, "includedData")
     if query["markets"] and world.marketplace.id not in query["markets"]:
         return json_response({"orders": []})
     after, before = parse_time(query["after"]), parse_time(query["before"])
@@ -215,7 +275,9 @@ def search_orders(request: HttpRequest, seller: Seller) -> HttpResponse:
     body: dict = {"orders": found}
     if next_pos is not None:
         body["pagination"] = {
-            "nextToken": sign_page(request, {**query, "pos": next_pos}, PAGE_SALT)
+            "nextToken": sign_page(
+                request, {**query, "pos": next_pos, "issued": iso(now)}, PAGE_SALT
+            )
         }
     body["createdBefore" if query["created"] else "lastUpdatedBefore"] = query["before"]
     return json_response(body)

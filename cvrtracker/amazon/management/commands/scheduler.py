@@ -15,12 +15,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from cvrtracker.amazon.authorization import connections_warn_reauthorization
 from cvrtracker.amazon.sync.scheduler import schedule_due
 from cvrtracker.billing.services import subscription_remind_trials
 
-# Trial-ending emails are due at day resolution; once an hour is plenty, and
-# sending is idempotent (one per trial), so several schedulers may all try.
+# Trial-ending and re-authorization emails are due at day resolution; once an
+# hour is plenty, and sending is idempotent (one per trial, one per
+# authorization), so several schedulers may all try.
 REMINDERS_EVERY_SECONDS = 3600
+REMINDERS = (subscription_remind_trials, connections_warn_reauthorization)
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +56,11 @@ class Command(BaseCommand):
                 count = 0
             if reminded_at is None or time.monotonic() - reminded_at >= REMINDERS_EVERY_SECONDS:
                 reminded_at = time.monotonic()
-                try:
-                    subscription_remind_trials()
-                except Exception:
-                    logger.exception("trial reminders failed")
+                for remind in REMINDERS:
+                    try:
+                        remind()
+                    except Exception:
+                        logger.exception("%s failed", remind.__name__)
             if count and options.get("verbosity", 1) > 1:
                 self.stdout.write(f"enqueued {count}")
             ticks += 1
