@@ -5,6 +5,7 @@ Everything a seller owns is encrypted under the connection's key.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -24,8 +25,9 @@ from cvrtracker.billing.limits import (
 )
 from cvrtracker.metrics.keys import ConnectionKeys, canonical_json
 
+from .merchant_listings import MerchantListing
 from .models import InventoryLevel, Listing, ListingSnapshot
-from .normalize import listing_content_from
+from .normalize import MFN_CHANNEL, listing_content_from
 from .selectors import listings_tracked_count
 
 CONTENT_DIGEST = "listing-content"
@@ -76,6 +78,81 @@ def listings_admit(
     )
     _track_waiting(connection, [listings[sku] for sku in by_sku])
     return {sku: listings[sku] for sku in by_sku}
+
+
+# Report rows are recorded this many at a time: a 50,000-SKU report never makes
+# one huge statement, and each chunk takes its plan places in SKU order.
+REPORT_CHUNK = 500
+
+
+def listings_admit_report(
+    *, connection: SellerConnection, marketplace_id: str, rows: list[MerchantListing]
+) -> int:
+    """Record every listing of a merchant listings report and decide which are tracked.
+
+    Returns how many listings the report holds. Like listings_admit, every SKU
+    gets its row (ASIN, a status from the report, the report's title), and
+    waiting listings take the plan's free places in SKU order. The report's
+    merchant-fulfilled quantities are stored for every SKU. Tracked listings
+    are then read by identifier (searchListingsItems), which refines the status
+    and title. Calling it again with the same report changes no tracking state.
+    """
+    keys = ConnectionKeys(connection)
+    where = {"connection": connection, "marketplace_id": marketplace_id}
+    ordered = sorted(rows, key=lambda row: row.sku)
+    for start in range(0, len(ordered), REPORT_CHUNK):
+        chunk = {row.sku: row for row in ordered[start : start + REPORT_CHUNK]}
+        Listing.objects.bulk_create(
+            [Listing(**where, sku=sku, content_enc=b"") for sku in chunk], ignore_conflicts=True
+        )
+        listings = list(Listing.objects.filter(**where, sku__in=list(chunk)).order_by("sku"))
+        now = timezone.now()
+        for listing in listings:
+            row = chunk[listing.sku]
+            listing.connection = connection
+            listing.asin = row.asin or listing.asin
+            if not listing.is_tracked or not listing.content_enc:
+                # A tracked listing's status and title come from its own read.
+                active = row.is_active
+                listing.status = Listing.Status.BUYABLE if active else Listing.Status.INACTIVE
+                listing.title_enc = keys.data.encrypt_str(row.title, aad=listing.aad("title"))
+            listing.updated_at = now
+        Listing.objects.bulk_update(listings, ["asin", "status", "title_enc", "updated_at"])
+        _track_waiting(connection, listings)
+        _upsert_mfn_quantities(keys, connection, marketplace_id, list(chunk.values()), now)
+    return len(ordered)
+
+
+def _upsert_mfn_quantities(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    rows: list[MerchantListing],
+    now: datetime,
+) -> None:
+    levels = []
+    for row in rows:
+        if row.fulfillment_channel != MFN_CHANNEL or row.quantity is None:
+            continue
+        aad = InventoryLevel.aad_for(keys.connection_code, marketplace_id, row.sku, "mfn_quantity")
+        levels.append(
+            InventoryLevel(
+                connection=connection,
+                marketplace_id=marketplace_id,
+                sku=row.sku,
+                asin=row.asin,
+                mfn_quantity_enc=keys.data.encrypt_json(row.quantity, aad=aad),
+                mfn_updated_at=now,
+                updated_at=now,
+            )
+        )
+    if levels:
+        InventoryLevel.objects.bulk_create(
+            levels,
+            update_conflicts=True,
+            unique_fields=["connection", "marketplace_id", "sku"],
+            update_fields=["mfn_quantity_enc", "mfn_updated_at", "updated_at"],
+        )
 
 
 def _summary(item: dict, marketplace_id: str) -> dict:
