@@ -25,12 +25,20 @@ from cvrtracker.billing.limits import (
 )
 from cvrtracker.metrics.keys import ConnectionKeys, canonical_json
 
+from .edits import edit_state_next
 from .merchant_listings import MerchantListing
 from .models import InventoryLevel, Listing, ListingSnapshot
-from .normalize import MFN_CHANNEL, listing_content_from
+from .normalize import (
+    MFN_CHANNEL,
+    SELLER_SIDE,
+    content_sides,
+    listing_content_from,
+    seller_content_from,
+)
 from .selectors import listings_tracked_count
 
 CONTENT_DIGEST = "listing-content"
+SELLER_DIGEST = "listing-seller-content"
 
 
 def listings_admit(
@@ -224,6 +232,12 @@ def listing_record_snapshot(
 ) -> ListingSnapshot | None:
     """The listing's snapshot for this sync, created on the first call for (listing, sync_id).
 
+    The snapshot keeps both sides: what shoppers saw (the catalog first, its
+    digest is the content digest) and what the seller submitted (the listing's
+    attributes, under "seller"). Against the previous snapshot it dates a change
+    of the detail page and tells the seller's own edit from another
+    contributor's, and keeps the seller's edits not live yet (listings/edits.py).
+
     Returns None, and stores nothing, for a listing that is not tracked (also one
     stopped since listings_admit). Also updates the listing's current content.
     Calling it again for the same sync (a retried job) returns the existing
@@ -231,9 +245,12 @@ def listing_record_snapshot(
     """
     if item.get("sku") != listing.sku:
         raise ValueError("the item is not this listing's")
-    content = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
+    shown = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
+    seller = seller_content_from(item, marketplace_id=listing.marketplace_id)
     keys = ConnectionKeys(listing.connection)
-    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(content))
+    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(shown))
+    seller_digest = keys.blind_index(SELLER_DIGEST, canonical_json(seller)) if seller else ""
+    content = {**shown, SELLER_SIDE: seller}
     with transaction.atomic():
         locked = Listing.objects.select_for_update().get(pk=listing.pk)
         if not locked.is_tracked:
@@ -241,12 +258,43 @@ def listing_record_snapshot(
         existing = locked.snapshots.filter(sync_id=sync_id).first()
         if existing is not None:
             return existing
+        now = timezone.now()
+        previous = (
+            keys.data.decrypt_json(bytes(locked.content_enc), aad=locked.aad("content"))
+            if locked.content_enc
+            else None
+        )
+        state = edit_state_next(
+            previous=content_sides(previous),
+            current=(shown, seller),
+            pending_fields=locked.pending_fields or [],
+            pending_since=locked.edit_pending_since,
+            now=now,
+        )
+        if state.catalog_changed:
+            locked.catalog_changed_at = now
+            locked.catalog_changed_by = state.changed_by
+        locked.pending_fields = list(state.pending_fields)
+        locked.edit_pending_since = state.pending_since
         locked.content_enc = keys.data.encrypt_json(content, aad=locked.aad("content"))
-        locked.save(update_fields=["content_enc", "updated_at"])
-        snapshot = ListingSnapshot(listing=locked, sync_id=sync_id, taken_at=timezone.now())
+        locked.save(
+            update_fields=[
+                "content_enc",
+                "catalog_changed_at",
+                "catalog_changed_by",
+                "pending_fields",
+                "edit_pending_since",
+                "updated_at",
+            ]
+        )
+        snapshot = ListingSnapshot(listing=locked, sync_id=sync_id, taken_at=now)
         snapshot.content_enc = keys.data.encrypt_json(content, aad=snapshot.aad("content"))
         snapshot.digest = digest
+        snapshot.seller_digest = seller_digest
         snapshot.save()
+    for name in ("catalog_changed_at", "catalog_changed_by", "pending_fields"):
+        setattr(listing, name, getattr(locked, name))
+    listing.edit_pending_since = locked.edit_pending_since
     return snapshot
 
 
