@@ -3,6 +3,7 @@ import time
 import pytest
 from django.utils import timezone
 
+from cvrtracker.amazon.client import AmazonError
 from cvrtracker.amazon.models import SyncJob
 from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
 from cvrtracker.amazon.sync.schedule import JobPaused
@@ -57,6 +58,23 @@ class CatalogSyncTestCase(BaseTestCase):
         run_until_done(job)
         assert ListingSnapshot.objects.filter(sync_id="run-1").count() == 5
         assert ListingSnapshot.objects.count() == 5
+
+    def test_a_damaged_merchant_report_is_a_clear_error_and_loses_nothing(self):
+        self.run_job("listings")
+        before = dict(Listing.objects.values_list("sku", "tracking"))
+        SimClient(self.sim).post(
+            "/_sim/faults", json_body={"operation": "getReportDocument", "corrupt_document": True}
+        )
+        job = SyncJob.objects.get(kind="listings")
+        with pytest.raises(AmazonError, match="merchant listings report .* could not be read"):
+            run_until_done(job)
+        assert dict(Listing.objects.values_list("sku", "tracking")) == before
+        assert ListingSnapshot.objects.count() == 5
+        # The next attempt asks Amazon for a new report rather than this one again.
+        assert "report" not in SyncJob.objects.get(pk=job.pk).cursor
+        SimClient(self.sim).request("DELETE", "/_sim/faults")
+        assert self.run_job("listings") == 5
+        assert ListingSnapshot.objects.count() == 10
 
     def test_inventory_has_fba_details_and_merchant_quantities(self):
         self.run_job("inventory")
