@@ -105,3 +105,13 @@ def run_until_done(job, *, timeout: float = 60.0) -> int:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the {job.kind} job did not finish: {job.cursor}") from None
             time.sleep(min(paused.retry_after, 0.2))
+
+
+def sales_traffic_reports(sim, seller_id: str) -> int:
+    """How many Sales & Traffic reports the simulator accepted for a seller (listings runs
+    ask for merchant listings reports through the same createReport)."""
+    from cvrtracker.simulator.reports import SALES_AND_TRAFFIC
+
+    return sum(
+        1 for r in sim.sim.reports.for_seller(seller_id) if r.report_type == SALES_AND_TRAFFIC
+    )
