@@ -343,6 +343,10 @@ AMAZON_ORDERS_OVERLAP_SECONDS = int(env("AMAZON_ORDERS_OVERLAP_SECONDS", "300"))
 # Listings and orders runs stop after this many pages and go on at the next tick,
 # so one big seller never holds a worker for long.
 AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))
+# A seller's edit the detail page has not shown after this many days is flagged
+# "not live" on the products page: Amazon may take days to merge it, or never
+# show it when another contributor's value wins (models#4028).
+LISTING_EDIT_LIVE_DAYS = float(env("LISTING_EDIT_LIVE_DAYS", "3"))
 AMAZON_SCHEDULER_INTERVAL_SECONDS = float(env("AMAZON_SCHEDULER_INTERVAL_SECONDS", "1"))
 # Amazon SP-API end -------------------------------------------------------------
 

@@ -453,8 +453,14 @@ class SpApiClient:
         included_data: list[str],
         page_token: str | None = None,
         page_size: int = 20,
+        skus: list[str] | None = None,
     ) -> dict:
-        """searchListingsItems: one page {numberOfResults, items, pagination{nextToken}}."""
+        """searchListingsItems: one page {numberOfResults, items, pagination{nextToken}}.
+
+        Amazon pages through at most 1,000 SKUs of a search (the model's
+        ItemSearchResults), so a whole catalogue is never read this way: `skus`
+        (at most 20, the model's maxItems) reads given listings by identifier.
+        """
         params: dict[str, Any] = {
             "marketplaceIds": marketplace_id,
             "includedData": ",".join(included_data),
@@ -462,6 +468,11 @@ class SpApiClient:
             "sortBy": "sku",
             "sortOrder": "ASC",
         }
+        if skus:
+            if len(skus) > 20:
+                raise ValueError("searchListingsItems takes at most 20 identifiers")
+            params["identifiers"] = ",".join(skus)
+            params["identifiersType"] = "SKU"
         if page_token:
             params["pageToken"] = page_token
         return self.call(

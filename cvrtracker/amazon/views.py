@@ -20,6 +20,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -35,6 +36,7 @@ from cvrtracker.accounts.models import Team
 from cvrtracker.amazon import client
 from cvrtracker.amazon.client import AmazonError, ClientCredentialsRefused
 from cvrtracker.amazon.forms import SHOW_CHOICES, ProductsViewForm, TrackingForm
+from cvrtracker.amazon.marketplaces import marketplace_day
 from cvrtracker.amazon.models import Region, SellerConnection
 from cvrtracker.amazon.services import (
     SellerAlreadyConnected,
@@ -99,9 +101,16 @@ def products(request: HttpRequest, code: str) -> HttpResponse:
     rows = list(page.object_list)
     titles = listings_titles(connection=connection, listings=rows)
     markets = {m.get("id"): m.get("name") or m.get("id") for m in connection.marketplaces}
+    now = timezone.now()
     for row in rows:
         row.title = titles.get(row.pk, "")
         row.marketplace_name = markets.get(row.marketplace_id, row.marketplace_id)
+        # The day of the seller's edit that the detail page has not shown for days.
+        row.edit_not_live_day = (
+            marketplace_day(row.marketplace_id, row.edit_pending_since)
+            if row.edit_not_live(now)
+            else None
+        )
     summary = listings_tracking_summary(connection=connection)
     team = connection.team
     ctx = {

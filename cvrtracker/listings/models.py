@@ -9,8 +9,11 @@ connection's data key, with associated data naming the table, row and field.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.lib.crypto import associated_data
@@ -41,6 +44,10 @@ class Listing(models.Model):
         # The seller stopped tracking it: only the seller starts it again.
         STOPPED = "stopped", "Not tracked"
 
+    class ChangedBy(models.TextChoices):
+        SELLER = "seller", "Your edit"
+        OTHER = "other", "Amazon or another contributor"
+
     TABLE = "listings_listing"
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -61,6 +68,17 @@ class Listing(models.Model):
     # The latest canonical content (see normalize.listing_content_from); empty
     # for a listing never tracked.
     content_enc = models.BinaryField(editable=False)
+    # When the detail page (the catalog side of the snapshots) last changed, and
+    # whether that was the seller's own edit going live or Amazon's / another
+    # contributor's (see listings/edits.py); blank when not known.
+    catalog_changed_at = models.DateTimeField(null=True, blank=True)
+    catalog_changed_by = models.CharField(
+        max_length=8, choices=ChangedBy.choices, blank=True, default=""
+    )
+    # The seller's edits seen in the listing's attributes that the detail page
+    # does not show yet (field names only), and since when.
+    pending_fields = models.JSONField(default=list, blank=True)
+    edit_pending_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,6 +112,13 @@ class Listing(models.Model):
     def latest_snapshot(self) -> ListingSnapshot | None:
         return self.snapshots.order_by("-taken_at", "-id").first()
 
+    def edit_not_live(self, now: datetime | None = None) -> bool:
+        """True when a seller's edit has waited LISTING_EDIT_LIVE_DAYS for the detail page."""
+        if self.edit_pending_since is None:
+            return False
+        waited = (now or timezone.now()) - self.edit_pending_since
+        return waited >= timedelta(days=settings.LISTING_EDIT_LIVE_DAYS)
+
 
 class ListingSnapshot(models.Model):
     """The content of a listing as one sync saw it; one per listing and sync."""
@@ -105,9 +130,14 @@ class ListingSnapshot(models.Model):
     sync_id = models.CharField(max_length=64)
     taken_at = models.DateTimeField()
     content_enc = models.BinaryField(editable=False)
+    # Keyed HMAC of the seller's own side (normalize.seller_content_from); blank
+    # for snapshots taken before both sides were kept, and without attributes.
+    seller_digest = models.CharField(max_length=64, blank=True, default="")
     # Keyed HMAC of the canonical content: equal snapshots have equal digests, so
     # "did anything change?" needs no decryption, and without the connection's key
-    # a digest reveals nothing (a plain hash would confirm a guessed title).
+    # a digest reveals nothing (a plain hash would confirm a guessed title). It
+    # covers what shoppers saw (the catalog side): a seller's edit that is not
+    # live yet is no change of the detail page.
     digest = models.CharField(max_length=64)
 
     class Meta:

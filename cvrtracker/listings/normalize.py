@@ -10,6 +10,12 @@ later issues compare between snapshots, so it is small, stable and ordered:
 
 Catalog values win over the listing's own attributes: the catalog is the merged
 detail page customers see, the listing only this seller's contribution to it.
+
+A snapshot keeps both sides: this shopper-visible content, and under "seller"
+the seller's own submission (seller_content_from: the Listings `attributes`,
+which change within minutes of an edit while the catalog may take days or never
+show it, models#4028). Snapshots taken before both sides were kept have no
+"seller" key: their content is the catalog side (content_sides).
 """
 
 from __future__ import annotations
@@ -57,6 +63,48 @@ def listing_content_from(
         "status": sorted(str(s) for s in summary.get("status") or []),
         "issues": [_issue(i) for i in item.get("issues") or [] if isinstance(i, dict)],
     }
+
+
+# The detail-page fields a seller edits and a catalog merges, in both sides.
+CONTENT_FIELDS = ("title", "bullets", "description", "images")
+SELLER_SIDE = "seller"
+
+
+def seller_content_from(item: dict, *, marketplace_id: str | None = None) -> dict[str, Any] | None:
+    """The seller's own title, bullets, description and images (the Listings
+    `attributes`, "the seller's submitted attribute data"); None without attributes."""
+    attributes = item.get("attributes")
+    if not isinstance(attributes, dict):
+        return None
+    if marketplace_id is None:
+        summary = _for_marketplace(item.get("summaries"), None) or {}
+        marketplace_id = summary.get("marketplaceId")
+    images = []
+    for name, variant in [("main_product_image_locator", "MAIN")] + [
+        (f"other_product_image_locator_{n}", f"PT{n:02d}") for n in range(1, 9)
+    ]:
+        for entry in attributes.get(name) or []:
+            if not isinstance(entry, dict) or not entry.get("media_location"):
+                continue
+            market = entry.get("marketplace_id")
+            if marketplace_id and market and market != marketplace_id:
+                continue
+            images.append({"variant": variant, "link": str(entry["media_location"])})
+            break
+    return {
+        "title": _first_value(attributes, "item_name", marketplace_id) or "",
+        "bullets": _values(attributes, "bullet_point", marketplace_id),
+        "description": _first_value(attributes, "product_description", marketplace_id) or "",
+        "images": images,
+    }
+
+
+def content_sides(content: dict | None) -> tuple[dict | None, dict | None]:
+    """(what shoppers saw, what the seller submitted or None) of a stored content."""
+    if content is None:
+        return None, None
+    shown = {k: v for k, v in content.items() if k != SELLER_SIDE}
+    return shown, content.get(SELLER_SIDE)
 
 
 def _for_marketplace(entries: Any, marketplace_id: str | None) -> dict | None:

@@ -5,6 +5,7 @@ Everything a seller owns is encrypted under the connection's key.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -24,11 +25,20 @@ from cvrtracker.billing.limits import (
 )
 from cvrtracker.metrics.keys import ConnectionKeys, canonical_json
 
+from .edits import edit_state_next
+from .merchant_listings import MerchantListing
 from .models import InventoryLevel, Listing, ListingSnapshot
-from .normalize import listing_content_from
+from .normalize import (
+    MFN_CHANNEL,
+    SELLER_SIDE,
+    content_sides,
+    listing_content_from,
+    seller_content_from,
+)
 from .selectors import listings_tracked_count
 
 CONTENT_DIGEST = "listing-content"
+SELLER_DIGEST = "listing-seller-content"
 
 
 def listings_admit(
@@ -76,6 +86,81 @@ def listings_admit(
     )
     _track_waiting(connection, [listings[sku] for sku in by_sku])
     return {sku: listings[sku] for sku in by_sku}
+
+
+# Report rows are recorded this many at a time: a 50,000-SKU report never makes
+# one huge statement, and each chunk takes its plan places in SKU order.
+REPORT_CHUNK = 500
+
+
+def listings_admit_report(
+    *, connection: SellerConnection, marketplace_id: str, rows: list[MerchantListing]
+) -> int:
+    """Record every listing of a merchant listings report and decide which are tracked.
+
+    Returns how many listings the report holds. Like listings_admit, every SKU
+    gets its row (ASIN, a status from the report, the report's title), and
+    waiting listings take the plan's free places in SKU order. The report's
+    merchant-fulfilled quantities are stored for every SKU. Tracked listings
+    are then read by identifier (searchListingsItems), which refines the status
+    and title. Calling it again with the same report changes no tracking state.
+    """
+    keys = ConnectionKeys(connection)
+    where = {"connection": connection, "marketplace_id": marketplace_id}
+    ordered = sorted(rows, key=lambda row: row.sku)
+    for start in range(0, len(ordered), REPORT_CHUNK):
+        chunk = {row.sku: row for row in ordered[start : start + REPORT_CHUNK]}
+        Listing.objects.bulk_create(
+            [Listing(**where, sku=sku, content_enc=b"") for sku in chunk], ignore_conflicts=True
+        )
+        listings = list(Listing.objects.filter(**where, sku__in=list(chunk)).order_by("sku"))
+        now = timezone.now()
+        for listing in listings:
+            row = chunk[listing.sku]
+            listing.connection = connection
+            listing.asin = row.asin or listing.asin
+            if not listing.is_tracked or not listing.content_enc:
+                # A tracked listing's status and title come from its own read.
+                active = row.is_active
+                listing.status = Listing.Status.BUYABLE if active else Listing.Status.INACTIVE
+                listing.title_enc = keys.data.encrypt_str(row.title, aad=listing.aad("title"))
+            listing.updated_at = now
+        Listing.objects.bulk_update(listings, ["asin", "status", "title_enc", "updated_at"])
+        _track_waiting(connection, listings)
+        _upsert_mfn_quantities(keys, connection, marketplace_id, list(chunk.values()), now)
+    return len(ordered)
+
+
+def _upsert_mfn_quantities(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    rows: list[MerchantListing],
+    now: datetime,
+) -> None:
+    levels = []
+    for row in rows:
+        if row.fulfillment_channel != MFN_CHANNEL or row.quantity is None:
+            continue
+        aad = InventoryLevel.aad_for(keys.connection_code, marketplace_id, row.sku, "mfn_quantity")
+        levels.append(
+            InventoryLevel(
+                connection=connection,
+                marketplace_id=marketplace_id,
+                sku=row.sku,
+                asin=row.asin,
+                mfn_quantity_enc=keys.data.encrypt_json(row.quantity, aad=aad),
+                mfn_updated_at=now,
+                updated_at=now,
+            )
+        )
+    if levels:
+        InventoryLevel.objects.bulk_create(
+            levels,
+            update_conflicts=True,
+            unique_fields=["connection", "marketplace_id", "sku"],
+            update_fields=["mfn_quantity_enc", "mfn_updated_at", "updated_at"],
+        )
 
 
 def _summary(item: dict, marketplace_id: str) -> dict:
@@ -147,6 +232,12 @@ def listing_record_snapshot(
 ) -> ListingSnapshot | None:
     """The listing's snapshot for this sync, created on the first call for (listing, sync_id).
 
+    The snapshot keeps both sides: what shoppers saw (the catalog first, its
+    digest is the content digest) and what the seller submitted (the listing's
+    attributes, under "seller"). Against the previous snapshot it dates a change
+    of the detail page and tells the seller's own edit from another
+    contributor's, and keeps the seller's edits not live yet (listings/edits.py).
+
     Returns None, and stores nothing, for a listing that is not tracked (also one
     stopped since listings_admit). Also updates the listing's current content.
     Calling it again for the same sync (a retried job) returns the existing
@@ -154,9 +245,12 @@ def listing_record_snapshot(
     """
     if item.get("sku") != listing.sku:
         raise ValueError("the item is not this listing's")
-    content = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
+    shown = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
+    seller = seller_content_from(item, marketplace_id=listing.marketplace_id)
     keys = ConnectionKeys(listing.connection)
-    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(content))
+    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(shown))
+    seller_digest = keys.blind_index(SELLER_DIGEST, canonical_json(seller)) if seller else ""
+    content = {**shown, SELLER_SIDE: seller}
     with transaction.atomic():
         locked = Listing.objects.select_for_update().get(pk=listing.pk)
         if not locked.is_tracked:
@@ -164,12 +258,43 @@ def listing_record_snapshot(
         existing = locked.snapshots.filter(sync_id=sync_id).first()
         if existing is not None:
             return existing
+        now = timezone.now()
+        previous = (
+            keys.data.decrypt_json(bytes(locked.content_enc), aad=locked.aad("content"))
+            if locked.content_enc
+            else None
+        )
+        state = edit_state_next(
+            previous=content_sides(previous),
+            current=(shown, seller),
+            pending_fields=locked.pending_fields or [],
+            pending_since=locked.edit_pending_since,
+            now=now,
+        )
+        if state.catalog_changed:
+            locked.catalog_changed_at = now
+            locked.catalog_changed_by = state.changed_by
+        locked.pending_fields = list(state.pending_fields)
+        locked.edit_pending_since = state.pending_since
         locked.content_enc = keys.data.encrypt_json(content, aad=locked.aad("content"))
-        locked.save(update_fields=["content_enc", "updated_at"])
-        snapshot = ListingSnapshot(listing=locked, sync_id=sync_id, taken_at=timezone.now())
+        locked.save(
+            update_fields=[
+                "content_enc",
+                "catalog_changed_at",
+                "catalog_changed_by",
+                "pending_fields",
+                "edit_pending_since",
+                "updated_at",
+            ]
+        )
+        snapshot = ListingSnapshot(listing=locked, sync_id=sync_id, taken_at=now)
         snapshot.content_enc = keys.data.encrypt_json(content, aad=snapshot.aad("content"))
         snapshot.digest = digest
+        snapshot.seller_digest = seller_digest
         snapshot.save()
+    for name in ("catalog_changed_at", "catalog_changed_by", "pending_fields"):
+        setattr(listing, name, getattr(locked, name))
+    listing.edit_pending_since = locked.edit_pending_since
     return snapshot
 
 

@@ -17,6 +17,11 @@ from .hashing import units
 if TYPE_CHECKING:
     from .world import Product, Seller, World
 
+# The named stories reach the detail page this long after the seller's edit, on
+# the same day, so each story's effect starts on the day it names. Background
+# changes lag (or lose) as the world's catalog_lag draws them.
+STORY_CATALOG_DELAY = timedelta(hours=4)
+
 # (product index, days from the first day, field, conversion multiplier, note)
 SCRIPT: tuple[tuple[int, int, str, float, str], ...] = (
     (0, -60, "image:MAIN", 1.25, "new main image: conversion +25%"),
@@ -73,6 +78,8 @@ def script_seller(world: World, seller: Seller, products: list[Product]) -> None
             effect=effect,
             source="scripted",
             note=note,
+            catalog_delay=STORY_CATALOG_DELAY,
+            loses=False,
         )
     kinds = ("title", "bullet:1", "image:MAIN", "description", "price")
     scripted = {s[0] for s in SCRIPT}

@@ -21,7 +21,7 @@ from datetime import time as dtime
 from functools import lru_cache
 from typing import Any
 
-from . import content
+from . import catalog_lag, content
 from .hashing import digest, units
 from .scenarios import script_seller
 
@@ -79,8 +79,11 @@ class Change:
     value: Any
     old: Any
     effect: float  # multiplier on conversion from that day on (content and price)
-    source: str  # "scripted" or "control"
+    source: str  # "scripted", "control" or "contributor" (catalog only, see catalog_lag)
     note: str = ""
+    # When the detail page (catalog) shows it, and whether it never does: see catalog_lag.
+    catalog_at: datetime | None = None
+    loses: bool = False
 
     @property
     def day(self) -> date:
@@ -260,6 +263,7 @@ class World:
         self.day0 = today or datetime.now(UTC).date()
         self.clock = Clock(datetime.combine(self.day0, dtime(12, 0), tzinfo=UTC))
         self.marketplace = US
+        self.catalog_lag = catalog_lag.CatalogLag.from_env()
         self.sellers = [Seller(self, i) for i in range(sellers)]
         self.lock = threading.RLock()
 
@@ -306,6 +310,8 @@ class World:
         for change in product.changes:
             if change.at > when:
                 break
+            if not catalog_lag.seller_side(change):
+                continue
             kind, _, arg = change.field.partition(":")
             if kind == "bullet":
                 bullets[int(arg)] = change.value
@@ -336,7 +342,8 @@ class World:
                 issue = change.value
             elif change.field == "buy_box":
                 buy_box_lost = change.value == "LOST"
-            else:
+            elif catalog_lag.shown_on(change, day):
+                # Shoppers react to content once the detail page shows it.
                 effect *= change.effect
         return DayState(effect, price, quantity, active, is_suppressing(issue), buy_box_lost)
 
@@ -397,8 +404,14 @@ class World:
         effect: float | None = None,
         source: str = "control",
         note: str = "",
+        catalog_delay: timedelta | None = None,
+        loses: bool | None = None,
     ) -> Change:
-        """Record a change at `at`; price changes get their elasticity effect computed."""
+        """Record a change at `at`; price changes get their elasticity effect computed.
+
+        Content changes reach the catalog after `catalog_delay`, or never when
+        `loses` (both drawn from the seed when None; see catalog_lag).
+        """
         with self.lock:
             before = self.listing_at(seller, product, at)
             kind, _, arg = name.partition(":")
@@ -414,7 +427,11 @@ class World:
                 effect = self.price_effect(product, old, value)
             elif kind not in CONTENT_FIELDS:
                 effect = 1.0
-            change = Change(at, name, value, old, 1.0 if effect is None else effect, source, note)
+            catalog_at, lost = catalog_lag.catalog_timing(
+                self, seller, product, name=name, at=at, delay=catalog_delay, loses=loses
+            )
+            effect = 1.0 if effect is None else effect
+            change = Change(at, name, value, old, effect, source, note, catalog_at, lost)
             # A new list, swapped in whole, so readers on other threads never see it half-sorted.
             product.changes = sorted([*product.changes, change], key=lambda c: c.at)
             return change
@@ -434,7 +451,12 @@ class World:
                             "sku": p.sku,
                             "asin": p.asin,
                             "at": c.at.isoformat().replace("+00:00", "Z"),
-                            "effectiveDate": c.day.isoformat(),
+                            # The first day shoppers saw it (null: never, the edit lost).
+                            "effectiveDate": (
+                                None
+                                if catalog_lag.shown_at(c) is None
+                                else catalog_lag.shown_at(c).date().isoformat()
+                            ),
                             "field": c.field,
                             "old": c.old,
                             "new": c.value,
@@ -442,6 +464,13 @@ class World:
                             "conversionMultiplier": round(c.effect, 4),
                             "conversionChangePct": round((c.effect - 1) * 100, 2),
                             "note": c.note,
+                            # When the detail page showed it (null: another contribution won).
+                            "catalogAt": (
+                                None
+                                if catalog_lag.shown_at(c) is None
+                                else catalog_lag.shown_at(c).isoformat().replace("+00:00", "Z")
+                            ),
+                            "reachesCatalog": not c.loses,
                         }
                     )
         rows.sort(key=lambda r: r["at"])

@@ -6,23 +6,35 @@ Both page through Amazon and store each page before asking for the next, so a
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 
-from cvrtracker.amazon.client import AmazonError
+from cvrtracker.amazon.client import AmazonError, CorruptDocument
 from cvrtracker.amazon.models import SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_client
 from cvrtracker.amazon.sync.sales_traffic import marketplace_ids
 from cvrtracker.amazon.sync.schedule import JobPaused
+from cvrtracker.listings.merchant_listings import MerchantReportError, merchant_listings_parse
+from cvrtracker.listings.models import Listing
 from cvrtracker.listings.normalize import MFN_CHANNEL
 from cvrtracker.listings.services import (
     inventory_upsert_fba,
     inventory_upsert_mfn,
     listing_record_snapshot,
     listings_admit,
+    listings_admit_report,
 )
+
+logger = logging.getLogger(__name__)
 
 LISTING_DATA = ["summaries", "attributes", "offers", "fulfillmentAvailability", "issues"]
 CATALOG_DATA = ["attributes", "images", "summaries"]
+# Every SKU of a marketplace, active or not; not a Sales & Traffic report, so
+# it costs nothing of that report's 96-a-day budget.
+MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
+# searchListingsItems takes at most 20 identifiers (the model's maxItems).
+SKUS_PER_CALL = 20
 # getInventorySummaries' nextToken dies after 30 s; a page that waited longer
 # (quota, a slow database) starts the marketplace over, this many times at most.
 INVENTORY_RESTARTS = 3
@@ -30,44 +42,104 @@ INVENTORY_RESTARTS = 3
 
 def listings_sync(*, job: SyncJob) -> int:
     """Record every listing and snapshot the tracked ones for the run `job.run_id`;
-    returns the listings seen.
+    returns the listings recorded by this call.
 
-    Listings are met marketplace by marketplace, SKUs in ascending order, and new
-    products are tracked in that order while the team's plan has room
-    (listings_admit): the same catalogue always gives the same tracked set.
-
-    The page reached is kept in `job.cursor`, so a run resumed after a crash (or a
-    JobPaused after a slice of pages) goes on from there, and a page stored twice
-    keeps one snapshot per listing per run.
+    searchListingsItems pages through at most 1,000 SKUs (the Listings Items
+    model), so per marketplace the run takes three steps, each kept in
+    `job.cursor`:
+      1. request a GET_MERCHANT_LISTINGS_ALL_DATA report ("report");
+      2. once it is DONE, record every SKU of it (listings_admit_report: new
+         products are tracked in SKU order while the team's plan has room, so
+         the same catalogue always gives the same tracked set) ("admitted");
+      3. read the tracked SKUs by identifier, 20 a call, in SKU order, and
+         snapshot them ("after": the last SKU done).
+    A report still being made pauses the run (JobPaused) instead of waiting,
+    as does every AMAZON_JOB_PAGES_PER_RUN calls; a run resumed after a pause or
+    a crash goes on from its cursor, and a page stored twice keeps one snapshot
+    per listing per run.
     """
     connection = job.connection
     api = connection_client(connection=connection)
-    seen = pages = 0
-    markets = marketplace_ids(connection)
+    recorded = pages = 0
     done_markets = list(job.cursor.get("done", []))
-    for market in markets:
+    for market in marketplace_ids(connection):
         if market in done_markets:
             continue
-        token = job.cursor.get("page") if job.cursor.get("market") == market else None
+        cursor = job.cursor if job.cursor.get("market") == market else {}
+        if not cursor.get("admitted"):
+            recorded += _admit_report(api, job, connection, market, done_markets, cursor)
+            cursor = job.cursor
+        after = cursor.get("after", "")
         while True:
+            skus = list(
+                Listing.objects.filter(
+                    connection=connection,
+                    marketplace_id=market,
+                    tracking=Listing.Tracking.TRACKED,
+                    sku__gt=after,
+                )
+                .order_by("sku")
+                .values_list("sku", flat=True)[:SKUS_PER_CALL]
+            )
+            if not skus:
+                break
             page = api.search_listings_items(
                 seller_id=connection.selling_partner_id,
                 marketplace_id=market,
                 included_data=LISTING_DATA,
-                page_token=token,
+                skus=skus,
             )
-            items = page.get("items") or []
-            seen += _store_listings(api, connection, market, items, job.run_id)
-            token = (page.get("pagination") or {}).get("nextToken")
-            if not token:
-                break
-            _save_cursor(job, {"done": done_markets, "market": market, "page": token})
+            _store_listings(api, connection, market, page.get("items") or [], job.run_id)
+            after = skus[-1]
+            _save_cursor(job, {**cursor, "after": after})
             pages += 1
             if pages >= settings.AMAZON_JOB_PAGES_PER_RUN:
                 raise JobPaused()
         done_markets.append(market)
         _save_cursor(job, {"done": done_markets})
-    return seen
+    return recorded
+
+
+def _admit_report(
+    api, job: SyncJob, connection: SellerConnection, market: str, done: list, cursor: dict
+) -> int:
+    """Request, await (by pausing) and record the marketplace's merchant listings report."""
+    report_id = cursor.get("report")
+    if not report_id:
+        report_id = api.create_report(
+            report_type=MERCHANT_LISTINGS,
+            marketplace_ids=[market],
+            quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS,
+        )
+        _save_cursor(job, {"done": done, "market": market, "report": report_id})
+    report = api.get_report(report_id)
+    status = report.get("processingStatus")
+    if status in ("IN_QUEUE", "IN_PROGRESS"):
+        raise JobPaused(retry_after=settings.AMAZON_REPORT_POLL_SECONDS)
+    if status != "DONE":
+        # FATAL or CANCELLED: the next attempt asks for a new report.
+        _save_cursor(job, {"done": done})
+        raise AmazonError(
+            f"{MERCHANT_LISTINGS} for {market} ended {status}", permanent=False, code=str(status)
+        )
+    document_id = report.get("reportDocumentId")
+    try:
+        document = api.get_report_document(document_id) if document_id else b""
+        # Parsed whole before anything is written: a bad report changes nothing.
+        rows = merchant_listings_parse(document)
+    except (CorruptDocument, MerchantReportError) as error:
+        logger.warning("%s %s for %s: %s", MERCHANT_LISTINGS, report_id, market, error)
+        _save_cursor(job, {"done": done})
+        raise AmazonError(
+            f"The merchant listings report of {market} could not be read: {error}",
+            permanent=False,
+            code="MerchantReportError",
+        ) from error
+    recorded = listings_admit_report(connection=connection, marketplace_id=market, rows=rows)
+    _save_cursor(
+        job, {"done": done, "market": market, "report": report_id, "admitted": True, "after": ""}
+    )
+    return recorded
 
 
 def _store_listings(

@@ -84,3 +84,34 @@ def all_jobs_succeeded() -> bool:
 
     jobs = SyncJob.objects.all()
     return jobs.count() == 3 and not jobs.filter(last_success_at=None).exists()
+
+
+def run_until_done(job, *, timeout: float = 60.0) -> int:
+    """sync_job_run again after every JobPaused (a report being made, a slice of pages),
+    as the scheduler would; returns the items stored over all the calls."""
+    import time
+
+    from cvrtracker.amazon.models import SyncJob
+    from cvrtracker.amazon.sync.jobs import sync_job_run
+    from cvrtracker.amazon.sync.schedule import JobPaused
+
+    deadline = time.monotonic() + timeout
+    total = 0
+    while True:
+        job = SyncJob.objects.select_related("connection").get(pk=job.pk)
+        try:
+            return total + sync_job_run(job=job)
+        except JobPaused as paused:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the {job.kind} job did not finish: {job.cursor}") from None
+            time.sleep(min(paused.retry_after, 0.2))
+
+
+def sales_traffic_reports(sim, seller_id: str) -> int:
+    """How many Sales & Traffic reports the simulator accepted for a seller (listings runs
+    ask for merchant listings reports through the same createReport)."""
+    from cvrtracker.simulator.reports import SALES_AND_TRAFFIC
+
+    return sum(
+        1 for r in sim.sim.reports.for_seller(seller_id) if r.report_type == SALES_AND_TRAFFIC
+    )

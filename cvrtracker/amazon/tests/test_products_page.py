@@ -98,3 +98,26 @@ class ProductsPageTestCase(PlanTestCase):
         theirs = make_connection(self.charlies_team, "A3CHARLIE")
         self.client.force_login(self.alice)
         self.assertEqual(self.client.get(f"/amazon/{theirs.code}/products/").status_code, 404)
+
+    def test_it_flags_an_edit_not_live_after_the_days_set(self):
+        from datetime import UTC, datetime, timedelta
+
+        import time_machine
+
+        admit(self.connection, [item("SKU-1", "B0WAITING1", title="Blue Kettle")])
+        admit(self.connection, [item("SKU-2", "B0RECENT02", title="Red Kettle")])
+        # 2 Dec 03:00 UTC is still 1 Dec in Seattle: the US marketplace's day.
+        edited = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+        Listing.objects.filter(sku="SKU-1").update(
+            pending_fields=["title"], edit_pending_since=edited
+        )
+        Listing.objects.filter(sku="SKU-2").update(
+            pending_fields=["images"], edit_pending_since=edited + timedelta(days=1)
+        )
+        with time_machine.travel(edited + timedelta(days=3, minutes=5), tick=False):
+            page = self.get()
+            self.assertContains(page, "Your edit of 1 Dec is not live on the detail page yet.")
+            self.assertContains(page, "is not live on the detail page yet.", count=1)
+            self.assertEqual(self.get(self.charlie).status_code, 404)
+        with time_machine.travel(edited + timedelta(days=2), tick=False):
+            self.assertNotContains(self.get(), "not live")

@@ -1,15 +1,19 @@
+import time
+
 import pytest
 from django.utils import timezone
 
+from cvrtracker.amazon.client import AmazonError
 from cvrtracker.amazon.models import SyncJob
 from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
+from cvrtracker.amazon.sync.schedule import JobPaused
 from cvrtracker.listings.models import InventoryLevel, Listing, ListingSnapshot
 from cvrtracker.listings.services import inventory_quantities, listing_content
 from cvrtracker.metrics.models import Order
 from cvrtracker.simulator.testing import SimClient
 from cvrtracker.test import BaseTestCase
 
-from .helpers import connect_seller, counters
+from .helpers import connect_seller, counters, run_until_done
 
 
 class CatalogSyncTestCase(BaseTestCase):
@@ -21,8 +25,7 @@ class CatalogSyncTestCase(BaseTestCase):
         self.connection.refresh_from_db()
 
     def run_job(self, kind):
-        job = SyncJob.objects.select_related("connection").get(kind=kind)
-        return sync_job_run(job=job)
+        return run_until_done(SyncJob.objects.get(kind=kind))
 
     def test_each_listings_run_takes_one_snapshot_per_listing(self):
         assert self.run_job("listings") == 5
@@ -45,10 +48,33 @@ class CatalogSyncTestCase(BaseTestCase):
         job.save()
         from cvrtracker.amazon.sync.catalog import listings_sync
 
-        listings_sync(job=job)  # a crash right after: the run id stays
-        sync_job_run(job=SyncJob.objects.select_related("connection").get(pk=job.pk))
+        while True:
+            try:
+                listings_sync(job=job)  # a crash right after: the run id stays
+                break
+            except JobPaused:
+                time.sleep(0.2)
+                job.refresh_from_db()
+        run_until_done(job)
         assert ListingSnapshot.objects.filter(sync_id="run-1").count() == 5
         assert ListingSnapshot.objects.count() == 5
+
+    def test_a_damaged_merchant_report_is_a_clear_error_and_loses_nothing(self):
+        self.run_job("listings")
+        before = dict(Listing.objects.values_list("sku", "tracking"))
+        SimClient(self.sim).post(
+            "/_sim/faults", json_body={"operation": "getReportDocument", "corrupt_document": True}
+        )
+        job = SyncJob.objects.get(kind="listings")
+        with pytest.raises(AmazonError, match="merchant listings report .* could not be read"):
+            run_until_done(job)
+        assert dict(Listing.objects.values_list("sku", "tracking")) == before
+        assert ListingSnapshot.objects.count() == 5
+        # The next attempt asks Amazon for a new report rather than this one again.
+        assert "report" not in SyncJob.objects.get(pk=job.pk).cursor
+        SimClient(self.sim).request("DELETE", "/_sim/faults")
+        assert self.run_job("listings") == 5
+        assert ListingSnapshot.objects.count() == 10
 
     def test_inventory_has_fba_details_and_merchant_quantities(self):
         self.run_job("inventory")

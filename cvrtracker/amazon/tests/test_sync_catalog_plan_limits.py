@@ -12,14 +12,14 @@ from django.utils import timezone
 
 from cvrtracker.amazon import client
 from cvrtracker.amazon.models import SyncJob
-from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
+from cvrtracker.amazon.sync.jobs import connection_sync
 from cvrtracker.billing.tests.conftest import stripe_server  # noqa: F401 - fixture
 from cvrtracker.listings.models import Listing, ListingSnapshot
 from cvrtracker.listings.tests.helpers import STARTER_PRODUCTS, PlanTestCase, tracked_skus
 from cvrtracker.simulator.testing import SimClient, running_simulator
 
 from .conftest import point_settings_at
-from .helpers import connect_seller, counters
+from .helpers import connect_seller, counters, run_until_done
 
 PRODUCTS = 70
 
@@ -39,8 +39,7 @@ class CatalogPlanLimitTestCase(PlanTestCase):
         client._http.cache_clear()
 
     def sync_listings(self) -> int:
-        job = SyncJob.objects.select_related("connection").get(kind=SyncJob.Kind.LISTINGS)
-        return sync_job_run(job=job)
+        return run_until_done(SyncJob.objects.get(kind=SyncJob.Kind.LISTINGS))
 
     def first_skus(self, n: int) -> set[str]:
         # The sync asks Amazon for SKUs in ascending order and tracks in that order.
@@ -61,8 +60,8 @@ class CatalogPlanLimitTestCase(PlanTestCase):
         untracked = Listing.objects.exclude(tracking=Listing.Tracking.TRACKED)
         assert untracked.count() == PRODUCTS - STARTER_PRODUCTS
         assert all(row.asin and not row.content_enc for row in untracked)
-        # Catalog data is fetched for tracked ASINs only: pages of 20, 20, 20
-        # and 10 listings, the last one (and half of the third) untracked.
+        # Only tracked SKUs are read (by identifier, 20 a call), and catalog data
+        # is fetched for their ASINs only: 20, 20 and 10.
         calls = counters(self.sim, self.connection.selling_partner_id)
         assert calls["searchCatalogItems"]["calls"] == 3
         page = self.amazon_page()

@@ -9,7 +9,14 @@ from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.metrics.selectors import metrics_account_series
 from cvrtracker.test import BaseTestCase
 
-from .helpers import all_jobs_succeeded, all_reports_finished, connect_seller, counters, drain
+from .helpers import (
+    all_jobs_succeeded,
+    all_reports_finished,
+    connect_seller,
+    counters,
+    drain,
+    sales_traffic_reports,
+)
 
 
 class SalesTrafficTestCase(BaseTestCase):
@@ -45,7 +52,9 @@ class SalesTrafficTestCase(BaseTestCase):
         assert row.sales_traffic_synced_at and row.listings_synced_at
         assert row.inventory_synced_at and row.orders_synced_at
         calls = counters(self.sim, self.seller_id)
-        assert calls["createReport"]["calls"] == 6  # 5 days + the series, nothing twice
+        # 5 days + the series, nothing twice; the listings run asked for its merchant report.
+        assert sales_traffic_reports(self.sim, self.seller_id) == 6
+        assert calls["createReport"]["calls"] == 7
 
     def test_the_plan_is_idempotent_and_marks_the_trailing_window_again(self):
         self.sync_everything()

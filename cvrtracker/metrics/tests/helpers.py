@@ -129,7 +129,12 @@ def sim_payloads() -> dict:
         product = seller.product(items[0]["sku"])
         client.post(
             f"/_sim/sellers/{seller.id}/listings/{product.sku}",
-            json_body={"field": "title", "value": "CANARY-RENAMED Stainless Travel Mug"},
+            # Live on the detail page at once (summaries.itemName is the catalog's).
+            json_body={
+                "field": "title",
+                "value": "CANARY-RENAMED Stainless Travel Mug",
+                "catalogDelaySeconds": 0,
+            },
         )
         renamed = client.get(
             f"/listings/2021-08-01/items/{seller.id}/{product.sku}",

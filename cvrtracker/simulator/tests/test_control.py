@@ -31,9 +31,15 @@ def test_a_title_change_shows_in_listings_and_ground_truth(client, seller, token
     sku = seller.products[12].sku
     changed = client.post(
         f"/_sim/sellers/{seller.id}/listings/{sku}",
-        json_body={"field": "title", "value": "A Brand New Title", "effect": 1.3},
+        json_body={
+            "field": "title",
+            "value": "A Brand New Title",
+            "effect": 1.3,
+            "catalogDelaySeconds": 0,
+        },
     )
     assert changed.status == 200
+    assert changed.json()["catalogAt"] == changed.json()["at"]
     item = client.get(
         LISTING.format(seller=seller.id, sku=sku),
         token=token,

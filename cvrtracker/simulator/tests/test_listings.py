@@ -107,3 +107,74 @@ def test_image_links_point_at_images_the_simulator_serves(client, token, seller)
     assert image.status == 200
     assert image.headers["Content-Type"] == "image/png"
     assert image.body.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_search_by_sku_takes_at_most_twenty_and_needs_its_type(client, token, seller):
+    skus = [p.sku for p in seller.products]
+    base = f"/listings/2021-08-01/items/{seller.id}"
+    body = client.get(
+        base,
+        token=token,
+        params={
+            "marketplaceIds": MARKET,
+            "identifiers": skus[:19] + ["NOT-A-SKU"],
+            "identifiersType": "SKU",
+            "pageSize": 20,
+            "includedData": "summaries,attributes",
+        },
+    ).json()
+    assert body["numberOfResults"] == 19
+    assert {i["sku"] for i in body["items"]} == set(skus[:19])
+    too_many = client.get(
+        base,
+        token=token,
+        params={
+            "marketplaceIds": MARKET,
+            "identifiers": [*skus, "ONE-TOO-MANY"],
+            "identifiersType": "SKU",
+        },
+    )
+    assert too_many.status == 400
+    untyped = client.get(
+        base, token=token, params={"marketplaceIds": MARKET, "identifiers": skus[0]}
+    )
+    assert untyped.status == 400
+    no_identifiers = client.get(
+        base, token=token, params={"marketplaceIds": MARKET, "identifiersType": "SKU"}
+    )
+    assert no_identifiers.status == 400
+
+
+def test_search_pages_through_at_most_1000_listings():
+    from cvrtracker.simulator.testing import SimClient, running_simulator
+
+    with running_simulator(asins=1030) as server:
+        client = SimClient(server)
+        seller = server.world.sellers[0]
+        token = client.access_token(seller.id)
+        seen, page_token, pages = [], None, 0
+        while True:
+            params = {"marketplaceIds": MARKET, "pageSize": 20, "sortBy": "sku", "sortOrder": "ASC"}
+            if page_token:
+                params["pageToken"] = page_token
+            body = client.get(
+                f"/listings/2021-08-01/items/{seller.id}", token=token, params=params
+            ).json()
+            # The model: numberOfResults is "the total number ... found", and "the
+            # maximum number of items (SKUs) that can be returned and paged through is 1000".
+            assert body["numberOfResults"] == 1030
+            seen += [item["sku"] for item in body["items"]]
+            pages += 1
+            page_token = body.get("pagination", {}).get("nextToken")
+            if not page_token:
+                break
+        assert pages == 50
+        assert seen == sorted(p.sku for p in seller.products)[:1000]
+        # Every SKU is still there to be read by identifier.
+        last = sorted(p.sku for p in seller.products)[-1]
+        body = client.get(
+            f"/listings/2021-08-01/items/{seller.id}",
+            token=token,
+            params={"marketplaceIds": MARKET, "identifiers": last, "identifiersType": "SKU"},
+        ).json()
+        assert [i["sku"] for i in body["items"]] == [last]

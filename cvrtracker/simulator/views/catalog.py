@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from ..catalog_lag import catalog_listing_at
 from ..hashing import unit
 from ..world import Product, Seller, World
 from .common import (
@@ -47,8 +48,9 @@ def sales_rank(world: World, seller: Seller, product: Product) -> int:
 def catalog_item(
     world: World, seller: Seller, product: Product, included: list[str], base: str
 ) -> dict:
-    """An `Item` of the Catalog model; the catalogue shows the listing's current content."""
-    listing = world.listing_at(seller, product, world.clock.now())
+    """An `Item` of the Catalog model: the detail page, where a seller's edit shows late
+    or never (see catalog_lag)."""
+    listing = catalog_listing_at(world, seller, product, world.clock.now())
     market = world.marketplace.id
     lang = world.marketplace.language
     cat = product.category
@@ -201,7 +203,7 @@ def search_catalog_items(request: HttpRequest, seller: Seller) -> HttpResponse:
         found = [
             p
             for p in seller.products
-            if all(w in world.listing_at(seller, p, now)["title"].lower() for w in words)
+            if all(w in catalog_listing_at(world, seller, p, now)["title"].lower() for w in words)
         ]
     offset = 0
     if request.GET.get("pageToken"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from .. import catalog_lag
 from ..content import SUPPRESSION_ISSUE
 from ..faults import Fault
 from ..specs import operations
@@ -207,6 +208,7 @@ def change_listing(request: HttpRequest, seller_id: str, sku: str) -> HttpRespon
         effect = data.get("effect")
         if effect is not None and (not isinstance(effect, int | float) or effect < 0):
             raise ValueError("effect is a conversion multiplier >= 0, e.g. 1.2 for +20%")
+        delay, loses, source = _catalog_options(name, data)
     except (ValueError, TypeError) as error:
         return _problem(str(error))
     if name.startswith("image:") and not value:
@@ -220,7 +222,11 @@ def change_listing(request: HttpRequest, seller_id: str, sku: str) -> HttpRespon
         at=sim.clock.now(),
         effect=effect,
         note=str(data.get("note", "")),
+        source=source,
+        catalog_delay=delay,
+        loses=loses,
     )
+    shown = catalog_lag.shown_at(change)
     return json_response(
         {
             "sku": sku,
@@ -229,8 +235,36 @@ def change_listing(request: HttpRequest, seller_id: str, sku: str) -> HttpRespon
             "old": change.old,
             "new": change.value,
             "conversionMultiplier": round(change.effect, 4),
+            "source": change.source,
+            "catalogAt": iso(shown) if shown else None,
+            "reachesCatalog": not change.loses,
         }
     )
+
+
+def _catalog_options(name: str, data: dict) -> tuple[timedelta | None, bool | None, str]:
+    """(catalog delay, loses, source) of a control change; None: drawn from the seed.
+
+    `catalogDelaySeconds` and `loses` pin a content change's catalog lag;
+    `by: "contributor"` makes it another contributor's, seen in the catalog only
+    (at once, unless a delay is given).
+    """
+    raw_delay, loses = data.get("catalogDelaySeconds"), data.get("loses")
+    by = data.get("by", "seller")
+    if by not in ("seller", "contributor"):
+        raise ValueError('by is "seller" or "contributor"')
+    if (raw_delay is not None or loses is not None or by != "seller") and (
+        not catalog_lag.is_catalog_field(name)
+    ):
+        raise ValueError("catalogDelaySeconds, loses and by apply to content fields only")
+    if raw_delay is not None and (not isinstance(raw_delay, int | float) or raw_delay < 0):
+        raise ValueError("catalogDelaySeconds is a number of seconds >= 0")
+    if loses is not None and not isinstance(loses, bool):
+        raise ValueError("loses is true or false")
+    delay = None if raw_delay is None else timedelta(seconds=raw_delay)
+    if by == "contributor":
+        return delay or timedelta(0), False, catalog_lag.CONTRIBUTOR
+    return delay, loses, "control"
 
 
 @loopback_only

@@ -8,6 +8,7 @@ import json
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from ..catalog_lag import catalog_listing_at
 from ..world import Product, Seller, World, is_suppressing
 from .common import (
     bad_request,
@@ -33,6 +34,11 @@ INCLUDED_DATA = (
     "relationships",
     "productTypes",
 )
+IDENTIFIER_TYPES = ("ASIN", "EAN", "FNSKU", "GTIN", "ISBN", "JAN", "MINSAN", "SKU", "UPC")
+# The model (ItemSearchResults.numberOfResults): "The maximum number of items
+# (SKUs) that can be returned and paged through is 1000." numberOfResults
+# still counts every match; paging simply ends at the 1,000th.
+SEARCH_CAP = 1000
 
 
 def _marketplaces_ok(request: HttpRequest, world: World) -> bool:
@@ -54,8 +60,15 @@ def image_link(base_url: str, image_id: str) -> str:
 def listing_item(
     world: World, seller: Seller, product: Product, included: list[str], base_url: str
 ) -> dict:
-    """An `Item` of the Listings model as the listing stands at the simulated now."""
-    listing = world.listing_at(seller, product, world.clock.now())
+    """An `Item` of the Listings model as the listing stands at the simulated now.
+
+    `attributes` are the seller's own submission (they change at once);
+    `summaries.itemName` and `mainImage` are the catalog item's, as the model
+    defines them, so they show an edit only once the detail page does.
+    """
+    now = world.clock.now()
+    listing = world.listing_at(seller, product, now)
+    shown = catalog_listing_at(world, seller, product, now)
     market = world.marketplace.id
     lang = world.marketplace.language
     price = f"{listing['price_cents'] / 100:.2f}"
@@ -71,11 +84,11 @@ def listing_item(
             "productType": product.category.product_type,
             "conditionType": "new_new",
             "status": listing_status(listing),
-            "itemName": listing["title"],
+            "itemName": shown["title"],
             "createdDate": iso(product.created),
             "lastUpdatedDate": iso(listing["last_updated"]),
             "mainImage": {
-                "link": image_link(base_url, listing["images"]["MAIN"]),
+                "link": image_link(base_url, shown["images"]["MAIN"]),
                 "height": 1500,
                 "width": 1500,
             },
@@ -192,14 +205,22 @@ def search_listings_items(request: HttpRequest, seller: Seller, seller_id: str) 
         return bad_request("Invalid includedData, marketplaceIds or pageSize.")
     identifiers = list_param(request, "identifiers")
     id_type = request.GET.get("identifiersType", "")
-    if len(identifiers) > 20 or (identifiers and id_type not in ("SKU", "ASIN", "FNSKU")):
-        return bad_request("identifiers needs identifiersType SKU, ASIN or FNSKU (at most 20).")
+    if (
+        len(identifiers) > 20
+        or bool(identifiers) != bool(id_type)
+        or (id_type and id_type not in IDENTIFIER_TYPES)
+    ):
+        return bad_request("identifiers and identifiersType go together (at most 20 identifiers).")
     now = world.clock.now()
     products = seller.products
     if identifiers:
         wanted = set(identifiers)
-        attr = {"SKU": "sku", "ASIN": "asin", "FNSKU": "fnsku"}[id_type]
-        products = [p for p in products if getattr(p, attr) in wanted]
+        if id_type == "SKU":
+            products = [p for p in map(seller.product, dict.fromkeys(identifiers)) if p]
+        else:
+            # The simulated products have no EAN, GTIN, ISBN, JAN, MINSAN or UPC.
+            attr = {"ASIN": "asin", "FNSKU": "fnsku"}.get(id_type)
+            products = [p for p in products if attr and getattr(p, attr) in wanted]
     with_status = set(list_param(request, "withStatus"))
     without_status = set(list_param(request, "withoutStatus"))
     updated_after = parse_time(request.GET.get("lastUpdatedAfter", "") or "1970-01-01")
@@ -231,11 +252,12 @@ def search_listings_items(request: HttpRequest, seller: Seller, seller_id: str) 
     offset = 0
     if request.GET.get("pageToken"):
         offset = page_offset(request.GET["pageToken"])
-        if offset is None:
+        if offset is None or not 0 <= offset < SEARCH_CAP:
             return bad_request("Invalid pageToken.")
-    page = products[offset : offset + page_size]
+    reachable = products[:SEARCH_CAP]
+    page = reachable[offset : offset + page_size]
     pagination = {}
-    if offset + page_size < len(products):
+    if offset + page_size < len(reachable):
         pagination["nextToken"] = page_token(offset + page_size)
     if offset > 0:
         pagination["previousToken"] = page_token(max(0, offset - page_size))
