@@ -19,6 +19,7 @@ from ..content import SUPPRESSION_ISSUE
 from ..faults import Fault, ReportFault
 from ..reports import SALES_AND_TRAFFIC
 from ..specs import operations
+from ..state import Simulator
 from ..world import Seller
 from .common import is_loopback, iso, json_response, sim_of
 
@@ -75,8 +76,26 @@ def overview(request: HttpRequest) -> HttpResponse:
                 {"sellerId": s.id, "storeName": s.store_name, "products": sim.world.asin_count}
                 for s in sim.world.sellers
             ],
+            "reports": {
+                "queueSeconds": sim.timings.queue_seconds,
+                "workSeconds": sim.timings.work_seconds,
+                "salesTrafficBudget": _budget_settings(sim),
+            },
         }
     )
+
+
+def _budget_settings(sim: Simulator) -> dict | None:
+    budget = sim.limiter.report_budgets.get(SALES_AND_TRAFFIC)
+    if budget is None:
+        return None
+    return {
+        "scope": budget.scope,
+        "intervalSeconds": budget.interval,
+        "daySeconds": budget.day,
+        "perDay": budget.per_day,
+        "otherAppsPerDay": budget.other_apps_per_day,
+    }
 
 
 @loopback_only
