@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import threading
 from calendar import monthrange
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from .hashing import digest, unit
-from .world import HISTORY_DAYS, SESSION_LAG_DAYS, Seller, World
+from .world import HISTORY_DAYS, SESSION_LAG_DAYS, DayStats, Product, Seller, World
 
 SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
 MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
@@ -330,6 +331,30 @@ def build_merchant_listings(
 # -- the report state machine ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Timings:
+    """How long a report waits IN_QUEUE before its turn, and works IN_PROGRESS, in simulated s."""
+
+    queue_seconds: float
+    work_seconds: float
+
+    @classmethod
+    def for_quota(cls, quota: str, queue_seconds: float | None = None) -> Timings:
+        queue, work = ("0.2", "0.3") if quota == "relaxed" else ("5", "10")
+        if queue_seconds is None:
+            queue_seconds = float(os.environ.get("SIM_REPORT_QUEUE_SECONDS", queue))
+        return cls(queue_seconds, float(os.environ.get("SIM_REPORT_WORK_SECONDS", work)))
+
+
+@dataclass
+class QueueHold:
+    """A seller's queue held from `since` to `until` (simulated time); None type = every type."""
+
+    since: datetime
+    until: datetime
+    report_type: str | None = None
+
+
 @dataclass
 class Report:
     report_id: str
@@ -343,29 +368,53 @@ class Report:
     outcome: str  # the final status: DONE, CANCELLED or FATAL
     stuck: bool = False
     corrupt: bool = False
+    no_document: bool = False  # DONE without a reportDocumentId: nothing to report
+    error_details: str = ""  # what a FATAL report's document says
+    document_gone_after: float | None = None  # seconds after the end the document is purged
     cancelled_at: datetime | None = None
     document_id: str | None = None
     document: bytes | None = field(default=None, repr=False)
+    # Set by the store's queue: when processing starts and ends (None: not scheduled yet).
+    started: datetime | None = None
+    ended: datetime | None = None
 
-    def status(self, now: datetime, queue_s: float, work_s: float) -> tuple[str, dict]:
+    def status(self, now: datetime) -> tuple[str, dict]:
         """processingStatus at `now` and the timestamps Amazon shows at that stage."""
         if self.cancelled_at is not None:
             return "CANCELLED", {"processingEndTime": self.cancelled_at}
-        started = self.created + timedelta(seconds=queue_s)
-        ended = started + timedelta(seconds=work_s)
-        if self.stuck or now < started:
+        if self.started is None or self.ended is None or now < self.started:
             return "IN_QUEUE", {}
-        if now < ended:
-            return "IN_PROGRESS", {"processingStartTime": started}
-        return self.outcome, {"processingStartTime": started, "processingEndTime": ended}
+        if now < self.ended:
+            return "IN_PROGRESS", {"processingStartTime": self.started}
+        return self.outcome, {"processingStartTime": self.started, "processingEndTime": self.ended}
+
+    def document_gone(self, now: datetime) -> bool:
+        return (
+            self.document_gone_after is not None
+            and self.ended is not None
+            and now >= self.ended + timedelta(seconds=self.document_gone_after)
+        )
 
 
 class ReportStore:
-    def __init__(self, seed: int):
+    """Reports by id, and one queue per (seller, report type).
+
+    Amazon processes a seller's reports of one type one at a time: IN_QUEUE "may be
+    waiting for another IN_PROGRESS report" (reports model), and waits of hours are
+    reported (models#2509, docs#3273, docs#3502). A report starts `queue_seconds` after
+    it was created, and never before the previous report of its queue has ended. A stuck
+    report holds its queue until it is cancelled; a hold (a fault) delays every report
+    that had not started when the hold was placed.
+    """
+
+    def __init__(self, seed: int, timings: Timings | None = None):
         self._reports: dict[str, Report] = {}
         self._documents: dict[str, Report] = {}
+        self._queues: dict[tuple[str, str], list[Report]] = {}
+        self._holds: dict[str, list[QueueHold]] = {}
         self._seq = 0
         self._seed = seed
+        self.timings = timings or Timings(5.0, 10.0)
         self.lock = threading.Lock()
         # Serialises document builds, which can take a second or two on big worlds.
         self.build_lock = threading.Lock()
@@ -374,7 +423,7 @@ class ReportStore:
         with self.lock:
             self._seq += 1
             report.report_id = str(50_000_000_000 + self._seq * 7919 % 10_000_000_000)
-            if report.outcome in ("DONE", "FATAL"):
+            if report.outcome == "FATAL" or (report.outcome == "DONE" and not report.no_document):
                 tail = digest(self._seed, report.report_id, "doc", size=16).hex()
                 report.document_id = (
                     f"amzn1.spdoc.1.4.na.{tail[:8]}-{tail[8:12]}-{tail[12:16]}-{tail[16:20]}-"
@@ -382,6 +431,8 @@ class ReportStore:
                 )
                 self._documents[report.document_id] = report
             self._reports[report.report_id] = report
+            self._queues.setdefault((report.seller_id, report.report_type), []).append(report)
+            self._schedule(report.seller_id, report.report_type)
         return report
 
     def get(self, report_id: str, seller_id: str) -> Report | None:
@@ -397,3 +448,116 @@ class ReportStore:
             key=lambda r: (r.created, r.report_id),
             reverse=True,
         )
+
+    def cancel(self, report: Report, now: datetime) -> str | None:
+        """Cancel a report IN_QUEUE and free its place; else the status that forbids it."""
+        with self.lock:
+            status, _ = report.status(now)
+            if status != "IN_QUEUE":
+                return status
+            report.cancelled_at = now
+            self._schedule(report.seller_id, report.report_type)
+        return None
+
+    def hold(
+        self, seller_id: str, *, now: datetime, seconds: float, report_type: str | None = None
+    ) -> QueueHold:
+        """Keep the seller's reports (of one type, or all) IN_QUEUE for `seconds` from now."""
+        hold = QueueHold(since=now, until=now + timedelta(seconds=seconds), report_type=report_type)
+        with self.lock:
+            self._holds.setdefault(seller_id, []).append(hold)
+            self._schedule_seller(seller_id)
+        return hold
+
+    def release(self, seller_id: str, now: datetime) -> None:
+        """End the seller's holds now."""
+        with self.lock:
+            for hold in self._holds.get(seller_id, []):
+                hold.until = min(hold.until, max(now, hold.since))
+            self._schedule_seller(seller_id)
+
+    def queue_json(self, seller_id: str, now: datetime) -> dict:
+        """Per report type: how many reports wait and run, and the holds in force."""
+        with self.lock:
+            queues = {}
+            for (seller, report_type), chain in sorted(self._queues.items()):
+                if seller != seller_id:
+                    continue
+                statuses = [r.status(now)[0] for r in chain]
+                queues[report_type] = {
+                    "inQueue": statuses.count("IN_QUEUE"),
+                    "inProgress": statuses.count("IN_PROGRESS"),
+                }
+            holds = [
+                {
+                    "reportType": h.report_type,
+                    "since": h.since.isoformat(),
+                    "until": h.until.isoformat(),
+                }
+                for h in self._holds.get(seller_id, [])
+                if h.until > now
+            ]
+        return {"queues": queues, "holds": holds}
+
+    def _schedule_seller(self, seller_id: str) -> None:
+        for seller, report_type in list(self._queues):
+            if seller == seller_id:
+                self._schedule(seller, report_type)
+
+    def _held(self, seller_id: str, report_type: str, start: datetime) -> datetime:
+        """The start pushed past every hold that was placed before it started."""
+        moved = True
+        while moved:
+            moved = False
+            for hold in self._holds.get(seller_id, []):
+                if hold.report_type not in (None, report_type):
+                    continue
+                if hold.since <= start < hold.until:
+                    start, moved = hold.until, True
+        return start
+
+    def _schedule(self, seller_id: str, report_type: str) -> None:
+        """Recompute when each report of one queue starts and ends (callers hold the lock).
+
+        A pure function of the queue (creation times, cancellations, stuck reports, holds),
+        so recomputing after a change never moves a report that had already started.
+        """
+        queue_s = timedelta(seconds=self.timings.queue_seconds)
+        work_s = timedelta(seconds=self.timings.work_seconds)
+        free: datetime | None = None  # when the previous report leaves the queue
+        blocked = False  # a stuck report ahead keeps everyone behind it IN_QUEUE
+        for report in self._queues.get((seller_id, report_type), []):
+            if report.cancelled_at is not None:
+                # Cancelled IN_QUEUE: it never ran, and the queue moves on when it is cancelled.
+                report.started = report.ended = None
+                free = report.cancelled_at if free is None else max(free, report.cancelled_at)
+                continue
+            if blocked or report.stuck:
+                report.started = report.ended = None
+                blocked = True
+                continue
+            start = report.created + queue_s
+            if free is not None and free > start:
+                start = free
+            report.started = self._held(seller_id, report_type, start)
+            report.ended = report.started + work_s
+            free = report.ended
+
+
+def _day_stats(world: World, seller: Seller, product: Product, day: date) -> DayStats:
+    """The one place the state machine reads day numbers (the lead can switch its signature)."""
+    return world.day_stats(seller, product, day)
+
+
+def had_activity(world: World, seller: Seller, start: date, end: date) -> bool:
+    """Whether the seller had any session or unit in [start, end].
+
+    Stops at the first sign of activity, so an active seller costs one or two lookups;
+    only a truly empty range walks every product and day.
+    """
+    for day in _days(start, end):
+        for product in seller.products:
+            st = _day_stats(world, seller, product, day)
+            if st.sessions or st.units:
+                return True
+    return False

@@ -13,6 +13,8 @@ import logging
 import socket
 import ssl
 import threading
+import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,11 @@ class SimulatorServer:
         ca_dir: Path | None = None,
         grants_file: Path | None = None,
         quiet: bool = True,
+        st_budget: bool | None = None,
+        st_other_apps_per_day: int | None = None,
+        st_scope: str | None = None,
+        report_queue_seconds: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.sim = Simulator(
             seed=seed,
@@ -94,6 +101,11 @@ class SimulatorServer:
             quota=quota,
             today=today,
             grants_file=grants_file,
+            st_budget=st_budget,
+            st_other_apps_per_day=st_other_apps_per_day,
+            st_scope=st_scope,
+            report_queue_seconds=report_queue_seconds,
+            monotonic=monotonic,
         )
         self.ca_path: Path | None = None
         handler_class = _QuietRequestHandler if quiet else WSGIRequestHandler

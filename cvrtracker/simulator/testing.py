@@ -18,7 +18,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -47,8 +47,18 @@ def running_simulator(
     today: date | None = TEST_TODAY,
     plain_http: bool = False,
     grants_file: Path | None = None,
+    st_budget: bool | None = None,
+    st_other_apps_per_day: int | None = None,
+    st_scope: str | None = None,
+    report_queue_seconds: float | None = None,
+    monotonic: Callable[[], float] | None = None,
 ) -> Iterator[SimulatorServer]:
-    """A simulator on a free loopback port for the duration of the block."""
+    """A simulator on a free loopback port for the duration of the block.
+
+    The Sales & Traffic budget is on unless `st_budget=False` (for tests of something
+    else that need many of those reports); `monotonic` (a ManualClock) drives the quotas.
+    """
+    options = {} if monotonic is None else {"monotonic": monotonic}
     server = SimulatorServer(
         port=0,
         seed=seed,
@@ -59,9 +69,32 @@ def running_simulator(
         plain_http=plain_http,
         ca_dir=_CA_DIR,
         grants_file=grants_file,
+        st_budget=st_budget,
+        st_other_apps_per_day=st_other_apps_per_day,
+        st_scope=st_scope,
+        report_queue_seconds=report_queue_seconds,
+        **options,
     )
     with server:
         yield server
+
+
+class ManualClock:
+    """A monotonic clock that moves only when told: quotas without sleeping.
+
+    clock = ManualClock()
+    with running_simulator(monotonic=clock) as sim:
+        clock.advance(900)   # the next Sales & Traffic request is allowed
+    """
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @pytest.fixture

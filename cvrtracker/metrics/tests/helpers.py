@@ -72,7 +72,9 @@ def sim_payloads() -> dict:
     Fetched once per test process: starting a simulator per test would dominate
     the suite's run time.
     """
-    with running_simulator(asins=20) as sim:
+    # These tests parse documents; they fetch seven Sales & Traffic reports at once, which the
+    # simulator's Sales & Traffic budget (1 per 15 min) would refuse, so they opt out of it.
+    with running_simulator(asins=20, st_budget=False) as sim:
         client = SimClient(sim)
         seller = sim.world.sellers[0]
         token = client.access_token(seller.id)

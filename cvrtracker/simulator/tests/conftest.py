@@ -4,8 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from cvrtracker.simulator.reports import SALES_AND_TRAFFIC
 from cvrtracker.simulator.server import SimulatorServer
-from cvrtracker.simulator.testing import SimClient, running_simulator
+from cvrtracker.simulator.testing import ManualClock, SimClient, running_simulator
 from cvrtracker.simulator.world import Seller
 
 MARKET = "ATVPDKIKX0DER"
@@ -13,7 +14,8 @@ MARKET = "ATVPDKIKX0DER"
 
 @pytest.fixture
 def server() -> Iterator[SimulatorServer]:
-    with running_simulator(asins=20) as sim:
+    """Quotas on a manual clock: tests step past the Sales & Traffic interval, never sleep."""
+    with running_simulator(asins=20, monotonic=ManualClock()) as sim:
         yield sim
 
 
@@ -35,3 +37,9 @@ def token(client: SimClient, seller: Seller) -> str:
 
 def advance(client: SimClient, **amount: float) -> dict:
     return client.post("/_sim/clock", json_body=amount).json()
+
+
+def next_st_slot(server: SimulatorServer) -> None:
+    """Move the quota clock on by one Sales & Traffic interval, so one more request passes."""
+    limiter = server.sim.limiter
+    limiter.monotonic.advance(limiter.report_budgets[SALES_AND_TRAFFIC].interval)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -67,6 +68,48 @@ def test_it_makes_a_ca_under_the_given_directory(tmp_path: Path):
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
         assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_it_takes_the_sales_and_traffic_budget_options(tmp_path: Path):
+    env = {**os.environ, "SIM_CA_DIR": str(tmp_path / "ca")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "amazonsim",
+            "--port",
+            "0",
+            "--asins",
+            "5",
+            "--plain-http",
+            "--st-scope",
+            "app",
+            "--st-other-apps-per-day",
+            "40",
+            "--report-queue-seconds",
+            "7200",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = re.search(r"(http://127\.0\.0\.1:\d+)", process.stdout.readline()).group(1)
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert "Sales & Traffic budget: 1 per 900 s, 96 of 96 per 86400 s, per app" in lines[-1]
+        with urllib.request.urlopen(url + "/_sim/", timeout=10) as answer:
+            reports = json.loads(answer.read())["reports"]
+        assert reports["queueSeconds"] == 7200
+        assert reports["salesTrafficBudget"]["scope"] == "app"
+        assert reports["salesTrafficBudget"]["otherAppsPerDay"] == 40
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()

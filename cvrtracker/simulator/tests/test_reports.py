@@ -8,7 +8,7 @@ import json
 from cvrtracker.simulator.contract import validate_report_document
 from cvrtracker.simulator.reports import MERCHANT_LISTING_COLUMNS
 
-from .conftest import MARKET, advance
+from .conftest import MARKET, advance, next_st_slot
 
 REPORTS = "/reports/2021-06-30/reports"
 SNT = "GET_SALES_AND_TRAFFIC_REPORT"
@@ -22,6 +22,7 @@ def create(client, token, start="2026-11-20", end="2026-11-20", **options):
         "dataEndTime": end,
         "reportOptions": {"dateGranularity": "DAY", "asinGranularity": "CHILD", **options},
     }
+    next_st_slot(client.server)  # one Sales & Traffic request per interval
     answer = client.post(REPORTS, token=token, json_body=spec)
     assert answer.status == 202
     return answer.json()["reportId"]

@@ -125,11 +125,15 @@ def is_loopback(request: HttpRequest) -> bool:
         return False
 
 
-def sp_operation(operation_id: str) -> Callable:
+def sp_operation(
+    operation_id: str, *, report_type: Callable[[HttpRequest], str | None] | None = None
+) -> Callable:
     """Wrap an SP-API view: token, faults, quota, counters and Amazon's headers.
 
     The view is called as view(request, seller, **kwargs) only for a live
-    seller token with quota left.
+    seller token with quota left. `report_type` names the report type a request asks
+    for, so a type with its own budget (Sales & Traffic) is metered on top of the
+    operation's bucket and refused with the same 429.
     """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -153,8 +157,9 @@ def sp_operation(operation_id: str) -> Callable:
             fault = sim.faults.get(operation_id)
             if fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000)
+            metered = report_type(request) if report_type else None
             if sim.faults.roll(fault.throttle_ratio) or not sim.limiter.allow(
-                seller.id, operation_id
+                seller.id, operation_id, metered
             ):
                 sim.counters.count(seller.id, operation_id, "throttled")
                 return json_response(QUOTA_EXCEEDED, 429, **{"x-amzn-RequestId": request_id})

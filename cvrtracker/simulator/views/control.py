@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
@@ -17,8 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import catalog_lag
 from ..content import SUPPRESSION_ISSUE
-from ..faults import Fault
+from ..faults import Fault, ReportFault
+from ..reports import SALES_AND_TRAFFIC
 from ..specs import operations
+from ..state import Simulator
 from ..world import Seller
 from .common import is_loopback, iso, json_response, sim_of
 
@@ -75,8 +77,26 @@ def overview(request: HttpRequest) -> HttpResponse:
                 {"sellerId": s.id, "storeName": s.store_name, "products": sim.world.asin_count}
                 for s in sim.world.sellers
             ],
+            "reports": {
+                "queueSeconds": sim.timings.queue_seconds,
+                "workSeconds": sim.timings.work_seconds,
+                "salesTrafficBudget": _budget_settings(sim),
+            },
         }
     )
+
+
+def _budget_settings(sim: Simulator) -> dict | None:
+    budget = sim.limiter.report_budgets.get(SALES_AND_TRAFFIC)
+    if budget is None:
+        return None
+    return {
+        "scope": budget.scope,
+        "intervalSeconds": budget.interval,
+        "daySeconds": budget.day,
+        "perDay": budget.per_day,
+        "otherAppsPerDay": budget.other_apps_per_day,
+    }
 
 
 @loopback_only
@@ -355,3 +375,82 @@ def counters(request: HttpRequest) -> HttpResponse:
     if request.method == "DELETE":
         sim.counters.reset()
     return json_response(sim.counters.as_json(request.GET.get("sellerId")))
+
+
+@loopback_only
+@require_http_methods(["GET", "DELETE"])
+def sales_traffic_budget(request: HttpRequest) -> HttpResponse:
+    """The Sales & Traffic budget per seller: used and remaining today, next request allowed.
+
+    DELETE forgets what was spent (a test convenience; nothing like it exists at Amazon).
+    """
+    sim = sim_of(request)
+    sellers = sim.world.sellers
+    if request.GET.get("sellerId"):
+        seller = _seller(request, request.GET["sellerId"])
+        if seller is None:
+            return _problem("unknown seller", 404)
+        sellers = [seller]
+    if request.method == "DELETE":
+        sim.limiter.reset_budgets()
+    budgets = []
+    for seller in sellers:
+        state = sim.limiter.budget_state(seller.id, SALES_AND_TRAFFIC)
+        if state is None:
+            continue
+        wait = state["nextAllowedInSeconds"]
+        state["nextAllowedAt"] = (
+            None if wait is None else iso(datetime.now(UTC) + timedelta(seconds=wait))
+        )
+        budgets.append({"sellerId": seller.id, **state})
+    return json_response(
+        {
+            "reportType": SALES_AND_TRAFFIC,
+            "enabled": SALES_AND_TRAFFIC in sim.limiter.report_budgets,
+            "quota": sim.quota,
+            "budgets": budgets,
+        }
+    )
+
+
+@loopback_only
+@require_http_methods(["GET", "POST", "DELETE"])
+def report_faults(request: HttpRequest) -> HttpResponse:
+    """Force how the next N reports end: FATAL (with a reason), CANCELLED, DONE_NO_DOCUMENT,
+    DOCUMENT_GONE or STUCK; optionally only for one seller and report type."""
+    sim = sim_of(request)
+    if request.method == "POST":
+        try:
+            sim.report_faults.add(ReportFault.from_json(_body(request)))
+        except (ValueError, TypeError) as error:
+            return _problem(str(error))
+    elif request.method == "DELETE":
+        sim.report_faults.clear()
+    return json_response(sim.report_faults.as_json())
+
+
+@loopback_only
+@require_http_methods(["GET", "POST", "DELETE"])
+def report_queue(request: HttpRequest, seller_id: str) -> HttpResponse:
+    """A seller's report queues; POST {"hours": 6} holds them (optionally one reportType),
+    DELETE releases every hold now. Holds run on the simulated clock."""
+    sim = sim_of(request)
+    seller = _seller(request, seller_id)
+    if seller is None:
+        return _problem("unknown seller", 404)
+    now = sim.clock.now()
+    if request.method == "POST":
+        try:
+            data = _body(request)
+            seconds = float(data.get("hours", 0)) * 3600 + float(data.get("seconds", 0))
+            report_type = data.get("reportType")
+            if seconds <= 0:
+                raise ValueError("hold for hours or seconds > 0")
+            if report_type is not None and not isinstance(report_type, str):
+                raise ValueError("reportType is a report type name")
+        except (ValueError, TypeError) as error:
+            return _problem(str(error))
+        sim.reports.hold(seller.id, now=now, seconds=seconds, report_type=report_type)
+    elif request.method == "DELETE":
+        sim.reports.release(seller.id, now)
+    return json_response({"sellerId": seller.id, **sim.reports.queue_json(seller.id, now)})

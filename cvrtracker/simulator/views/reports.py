@@ -34,9 +34,7 @@ PAGE_SALT = "simulator.reports.page"
 
 
 def report_json(sim: Simulator, report: Report) -> dict:
-    status, times = report.status(
-        sim.clock.now(), sim.timings.queue_seconds, sim.timings.work_seconds
-    )
+    status, times = report.status(sim.clock.now())
     body: dict = {
         "reportId": report.report_id,
         "reportType": report.report_type,
@@ -50,9 +48,60 @@ def report_json(sim: Simulator, report: Report) -> dict:
         body["dataEndTime"] = iso(report.data_end)
     for name, moment in times.items():
         body[name] = iso(moment)
+    # A DONE report with nothing to report has no document ("present if there is report
+    # data available"); a FATAL one "might" have one that explains why (reports model).
     if status in ("DONE", "FATAL") and report.document_id:
         body["reportDocumentId"] = report.document_id
     return body
+
+
+def _report_type(request: HttpRequest) -> str | None:
+    """The reportType a createReport body asks for, so its own budget can be charged."""
+    try:
+        spec = json.loads(request.body or b"")
+    except ValueError:
+        return None
+    kind = spec.get("reportType") if isinstance(spec, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _settle_outcome(sim: Simulator, seller: Seller, report: Report) -> None:
+    """Decide how a new report ends: forced by a fault, or DONE without data to report."""
+    legacy = sim.faults.get("createReport")
+    if legacy.report_outcome:
+        report.outcome = legacy.report_outcome
+    report.stuck = legacy.report_stuck
+    report.corrupt = sim.faults.get("getReportDocument").corrupt_document
+    if report.outcome == "FATAL":
+        report.error_details = "Report processing failed."
+    forced = sim.report_faults.take(seller.id, report.report_type)
+    if forced is not None:
+        fault, reason = forced
+        if fault.outcome == "FATAL":
+            report.outcome, report.error_details = "FATAL", reason
+        elif fault.outcome == "CANCELLED":
+            # Amazon's "automatic cancellation if there is no data to return" (model).
+            report.outcome = "CANCELLED"
+        elif fault.outcome == "DONE_NO_DOCUMENT":
+            report.outcome, report.no_document = "DONE", True
+        elif fault.outcome == "DOCUMENT_GONE":
+            report.outcome, report.document_gone_after = "DONE", fault.gone_after_seconds
+        elif fault.outcome == "STUCK":
+            report.stuck = True
+    if (
+        report.outcome == "DONE"
+        and report.report_type == rp.SALES_AND_TRAFFIC
+        and report.data_start is not None
+        and report.data_end is not None
+        and not rp.had_activity(
+            sim.world,
+            seller,
+            report.data_start.date(),
+            min(report.data_end.date(), report.created.date() - timedelta(days=1)),
+        )
+    ):
+        # No session and no unit in the whole range: nothing to report, so no document.
+        report.no_document = True
 
 
 def _create(request: HttpRequest, seller: Seller) -> HttpResponse:
@@ -91,22 +140,20 @@ def _create(request: HttpRequest, seller: Seller) -> HttpResponse:
         # Too old, or nothing complete yet to report: Amazon cancels rather than fails.
         if rp.is_too_old(start.date(), now.date()) or start.date() >= now.date():
             outcome = "CANCELLED"
-    fault = sim.faults.get("createReport")
-    report = sim.reports.add(
-        Report(
-            report_id="",
-            seller_id=seller.id,
-            report_type=spec["reportType"],
-            marketplace_ids=markets,
-            created=now,
-            data_start=start,
-            data_end=end,
-            options=dict(options),
-            outcome=fault.report_outcome or outcome,
-            stuck=fault.report_stuck,
-            corrupt=sim.faults.get("getReportDocument").corrupt_document,
-        )
+    # Every request builds a new report, as at Amazon (no deduplication is documented).
+    report = Report(
+        report_id="",
+        seller_id=seller.id,
+        report_type=spec["reportType"],
+        marketplace_ids=markets,
+        created=now,
+        data_start=start,
+        data_end=end,
+        options=dict(options),
+        outcome=outcome,
     )
+    _settle_outcome(sim, seller, report)
+    sim.reports.add(report)
     return json_response({"reportId": report.report_id}, 202)
 
 
@@ -163,7 +210,7 @@ def reports_collection(request: HttpRequest) -> HttpResponse:
     return get_reports(request)
 
 
-create_report = sp_operation("createReport")(_create)
+create_report = sp_operation("createReport", report_type=_report_type)(_create)
 get_reports = sp_operation("getReports")(_list)
 
 
@@ -182,11 +229,10 @@ def _cancel(request: HttpRequest, seller: Seller, report_id: str) -> HttpRespons
     report = sim.reports.get(report_id, seller.id)
     if report is None:
         return not_found(f"Report {report_id} not found.")
-    now = sim.clock.now()
-    status, _ = report.status(now, sim.timings.queue_seconds, sim.timings.work_seconds)
-    if status != "IN_QUEUE":
+    # IN_PROGRESS cannot be cancelled (model); cancelling IN_QUEUE frees the queue.
+    status = sim.reports.cancel(report, sim.clock.now())
+    if status is not None:
         return bad_request(f"Report {report_id} is {status} and can only be cancelled IN_QUEUE.")
-    report.cancelled_at = now
     return HttpResponse(status=200)
 
 
@@ -206,7 +252,7 @@ def _signature(sim: Simulator, document_id: str, expires: int) -> str:
 def get_report_document(request: HttpRequest, seller: Seller, document_id: str) -> HttpResponse:
     sim = sim_of(request)
     report = sim.reports.by_document(document_id)
-    if report is None or report.seller_id != seller.id:
+    if report is None or report.seller_id != seller.id or report.document_gone(sim.clock.now()):
         return not_found(f"Report document {document_id} not found.")
     expires = int((sim.clock.now() + DOCUMENT_URL_LIFETIME).timestamp())
     signature = _signature(sim, document_id, expires)
@@ -237,9 +283,8 @@ def document_bytes(sim: Simulator, report: Report) -> bytes:
         seller = sim.world.seller(report.seller_id)
         assert seller is not None  # noqa: S101 - reports only exist for known sellers
         if report.outcome == "FATAL":
-            report.document = gzip.compress(
-                json.dumps({"errorDetails": "Report processing failed."}).encode(), mtime=0
-            )
+            details = report.error_details or "Report processing failed."
+            report.document = gzip.compress(json.dumps({"errorDetails": details}).encode(), mtime=0)
         elif report.report_type == rp.SALES_AND_TRAFFIC:
             start = report.data_start or report.created
             end = report.data_end or report.created
@@ -279,7 +324,7 @@ def download_document(request: HttpRequest, document_id: str) -> HttpResponse:
     if sim.clock.now() > datetime.fromtimestamp(expires, tz=UTC):
         return _s3_error("AccessDenied", "Request has expired", 403)
     report = sim.reports.by_document(document_id)
-    if report is None:
+    if report is None or report.document_gone(sim.clock.now()):
         return _s3_error("NoSuchKey", "The specified key does not exist.", 404)
     with sim.reports.build_lock:
         payload = document_bytes(sim, report)

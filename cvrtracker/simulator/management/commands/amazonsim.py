@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import signal
 import threading
+from argparse import BooleanOptionalAction
 from datetime import date
 from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cvrtracker.simulator.reports import SALES_AND_TRAFFIC
 from cvrtracker.simulator.server import SimulatorServer
 from cvrtracker.simulator.tls import default_ca_dir
 
@@ -35,6 +37,39 @@ class Command(BaseCommand):
         parser.add_argument(
             "--plain-http", action="store_true", help="serve plain HTTP (debugging only)"
         )
+        budget = parser.add_argument_group(
+            "Sales & Traffic budget",
+            "GET_SALES_AND_TRAFFIC_REPORT: 1 request / 15 min and 96 / day since 2026-04-24 "
+            "(relaxed quota divides both times by 100, 96 stays 96)",
+        )
+        budget.add_argument(
+            "--st-budget",
+            action=BooleanOptionalAction,
+            default=None,
+            help="meter the Sales & Traffic budget (default: on, or $SIM_ST_BUDGET)",
+        )
+        budget.add_argument(
+            "--st-other-apps-per-day",
+            type=int,
+            default=None,
+            metavar="N",
+            help="of the 96 a day, how many the seller's other apps use "
+            "(default: $SIM_ST_OTHER_APPS_PER_DAY or 0)",
+        )
+        budget.add_argument(
+            "--st-scope",
+            choices=("seller", "app"),
+            default=None,
+            help="one budget per seller, or one for the app across all sellers "
+            "(default: $SIM_ST_SCOPE or seller)",
+        )
+        parser.add_argument(
+            "--report-queue-seconds",
+            type=float,
+            default=None,
+            help="simulated seconds a report waits IN_QUEUE before its turn "
+            "(default: $SIM_REPORT_QUEUE_SECONDS, else 5, or 0.2 when relaxed)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["host"] not in ("127.0.0.1", "localhost", "::1"):
@@ -59,6 +94,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Amazon SP-API simulator at {server.base_url}")
         self.stdout.write(f"CA certificate: {server.ca_path or '(plain HTTP, no TLS)'}")
         self.stdout.write(f"Sellers: {sellers}; seed {options['seed']}; quota {options['quota']}")
+        budget = server.sim.limiter.report_budgets.get(SALES_AND_TRAFFIC)
+        if budget is None:
+            self.stdout.write("Sales & Traffic budget: off")
+        else:
+            self.stdout.write(
+                f"Sales & Traffic budget: 1 per {budget.interval:g} s, {budget.ours_per_day} of "
+                f"{budget.per_day} per {budget.day:g} s, per {budget.scope}"
+            )
         self.stdout.flush()
         server.serve_forever()
         self.stdout.write("Simulator stopped.")
@@ -75,4 +118,8 @@ class Command(BaseCommand):
             plain_http=options["plain_http"],
             grants_file=default_ca_dir() / "grants.json",
             quiet=options["verbosity"] < 2,
+            st_budget=options["st_budget"],
+            st_other_apps_per_day=options["st_other_apps_per_day"],
+            st_scope=options["st_scope"],
+            report_queue_seconds=options["report_queue_seconds"],
         )
