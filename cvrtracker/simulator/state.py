@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from .datakiosk import QueryStore
 from .faults import Counters, Faults
 from .lwa import AppRegistration, Grants
 from .ratelimit import RateLimiter
@@ -50,6 +51,7 @@ class Simulator:
         self.grants = Grants(self.app, store=grants_file)
         self.limiter = RateLimiter(quota)
         self.reports = ReportStore(seed)
+        self.datakiosk = QueryStore(seed)
         self.faults = Faults(seed)
         self.counters = Counters()
         self.timings = Timings.for_quota(quota)
