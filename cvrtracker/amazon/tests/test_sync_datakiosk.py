@@ -32,7 +32,7 @@ def all_queries_settled() -> bool:
 class DataKioskTestCase(BaseTestCase):
     @pytest.fixture(autouse=True)
     def _sim(self, sync_sim, settings, monkeypatch):
-        self.sim, self.settings = sync_sim, settings
+        self.sim, self.settings, self.monkeypatch = sync_sim, settings, monkeypatch
         settings.AMAZON_BACKFILL_DAYS = 730
         settings.AMAZON_DATAKIOSK_POLL_SECONDS = 0.2
         settings.AMAZON_DATAKIOSK_MAX_ATTEMPTS = 3
@@ -170,7 +170,8 @@ class DataKioskTestCase(BaseTestCase):
         drain(self, lambda: not DataKioskQuery.objects.exclude(status=Status.FATAL).exists())
         row = DataKioskQuery.objects.filter(kind="trends").first()
         assert row.last_error.startswith("Amazon: FATAL: The query could not be processed")
-        # Capped: each retry spends createQuery quota.
+        # Capped: each retry spends createQuery quota. (No backoff from here on.)
+        self.monkeypatch.setattr(dk, "retry_delay", lambda attempts: timedelta(0))
         DataKioskQuery.objects.update(next_attempt_at=timezone.now())
         drain(self, lambda: not DataKioskQuery.objects.exclude(next_attempt_at=None).exists())
         assert set(DataKioskQuery.objects.values_list("attempts", flat=True)) == {3}
