@@ -87,7 +87,8 @@ def _create(request: HttpRequest, seller: Seller) -> HttpResponse:
             outcome="FATAL" if fault.report_outcome == "FATAL" else "DONE",
             stuck=fault.report_stuck,
             corrupt=sim.faults.get("getDocument").corrupt_document,
-        )
+        ),
+        sim.world,
     )
     return json_response({"queryId": query.query_id}, 202)
 
