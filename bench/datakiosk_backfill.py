@@ -33,7 +33,7 @@ blocks) against the simulator in `real` quota mode (the model's rates, no
 relaxation; queries take the simulator's real-mode 5 s in queue + 10 s in
 progress) for a bounded time, then extrapolates: the first 15 createQuery calls
 are the burst; the steady rate is the queries created after it divided by the
-time since the burst ran out, and
+time since the first call (the bucket refills from then on), and
 
     T_measured(m) = (Q(m) − 15) / steady rate + median create→done latency
 
@@ -146,8 +146,10 @@ def measure(products: int, seconds: float, filters: int) -> dict:
         )
     created.sort()
     steady = None
-    if len(created) > BURST + 1:
-        steady = (len(created) - BURST) / (seconds - created[BURST - 1])
+    if len(created) > BURST:
+        # A token bucket refills from the first call on: after the burst of 15, the
+        # calls it allowed by the window's end, over the time since the first call.
+        steady = (len(created) - BURST) / (seconds - created[0])
     return {
         "planned": planned,
         "created": len(created),
