@@ -348,6 +348,12 @@ AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))
 # show it when another contributor's value wins (models#4028).
 LISTING_EDIT_LIVE_DAYS = float(env("LISTING_EDIT_LIVE_DAYS", "3"))
 AMAZON_SCHEDULER_INTERVAL_SECONDS = float(env("AMAZON_SCHEDULER_INTERVAL_SECONDS", "1"))
+# Data Kiosk history (cvrtracker/amazon/sync/datakiosk.py): marketplace filters of
+# ≤30 ASINs per trends query (Amazon documents no maximum, so one by default),
+# seconds between two getQuery polls, and createQuery tries before a query gives up.
+AMAZON_DATAKIOSK_FILTERS_PER_QUERY = int(env("AMAZON_DATAKIOSK_FILTERS_PER_QUERY", "1"))
+AMAZON_DATAKIOSK_POLL_SECONDS = float(env("AMAZON_DATAKIOSK_POLL_SECONDS", "30"))
+AMAZON_DATAKIOSK_MAX_ATTEMPTS = int(env("AMAZON_DATAKIOSK_MAX_ATTEMPTS", "5"))
 # Amazon SP-API end -------------------------------------------------------------
 
 # Billing (Stripe) --------------------------------------------------------------

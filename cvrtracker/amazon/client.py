@@ -445,6 +445,48 @@ class SpApiClient:
         )
         return retrying()(download_document, meta["url"], meta.get("compressionAlgorithm"))
 
+    # Data Kiosk 2023-11-15 --------------------------------------------------------------
+
+    def create_query(self, query: str, *, quota_wait: float = QUOTA_WAIT_SECONDS) -> str:
+        """createQuery: the new query's id (Amazon answers 202 and works on it)."""
+        answer = self.call(
+            "createQuery",
+            "POST",
+            "/dataKiosk/2023-11-15/queries",
+            json_body={"query": query},
+            quota_wait=quota_wait,
+        )
+        return str(answer["queryId"])
+
+    def get_query(self, query_id: str) -> dict:
+        """getQuery: the Query object: processingStatus, dataDocumentId or errorDocumentId."""
+        return self.call("getQuery", "GET", f"/dataKiosk/2023-11-15/queries/{query_id}")
+
+    def get_query_document(
+        self, document_id: str, *, quota_wait: float = QUOTA_WAIT_SECONDS
+    ) -> bytes:
+        """getDocument, then the download: the document's bytes, decompressed.
+
+        The model: "If the Data Kiosk document is compressed, the Content-Encoding
+        header will indicate the compression algorithm"; httpx undoes that encoding.
+        """
+        meta = self.call(
+            "getDocument",
+            "GET",
+            f"/dataKiosk/2023-11-15/documents/{document_id}",
+            quota_wait=quota_wait,
+        )
+        try:
+            data = retrying()(download_document, meta["documentUrl"], None)
+        except httpx.DecodingError:
+            raise CorruptDocument("The Data Kiosk document is damaged (bad gzip)") from None
+        if data[:2] == b"\x1f\x8b":  # gzip without the header that says so
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error):
+                raise CorruptDocument() from None
+        return data
+
     def search_listings_items(
         self,
         *,

@@ -288,3 +288,58 @@ class OperatorAlarm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({'cleared' if self.cleared_at else 'active'})"
+
+
+class DataKioskQuery(models.Model):
+    """One Data Kiosk query of the two-year history: the backfill plan is these rows.
+
+    `kind=trends`: salesAndTrafficTrends (DAY, CHILD) for up to 30 child ASINs per
+    marketplace filter; `kind=by_date`: salesAndTrafficByDate (DAY), the account series.
+    Each row moves due → requested → done | failed / fatal (asked again after a
+    backoff, at most AMAZON_DATAKIOSK_MAX_ATTEMPTS times), one step per task.
+    ASINs are public catalogue identifiers and stay in plaintext.
+    """
+
+    class Kind(models.TextChoices):
+        TRENDS = "trends", "ASIN trends"
+        BY_DATE = "by_date", "Account by date"
+
+    class Status(models.TextChoices):
+        DUE = "due", "Due"
+        REQUESTED = "requested", "Requested"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        FATAL = "fatal", "Failed at Amazon"
+
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="datakiosk_queries"
+    )
+    marketplace_id = models.CharField(max_length=32)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    asins = models.JSONField(default=list, blank=True)
+    # sha256 of the sorted ASINs ("" for by_date): one row per chunk, so planning twice
+    # creates nothing new.
+    chunk_key = models.CharField(max_length=64, blank=True)
+    start_day = models.DateField()
+    end_day = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DUE)
+    query_id = models.CharField(max_length=64, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Due timestamp, polled and claimed by the scheduler; None = nothing left to do.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "marketplace_id", "kind", "chunk_key"],
+                name="amazon_dk_unique_chunk",
+            )
+        ]
+        indexes = [models.Index(fields=["next_attempt_at"], name="amazon_dk_due")]
+
+    def __str__(self) -> str:
+        return f"{self.marketplace_id} {self.kind} {len(self.asins)} ASINs {self.status}"

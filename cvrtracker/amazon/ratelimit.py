@@ -39,6 +39,9 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getReport": (2, 15),
     "cancelReport": (0.0222, 10),
     "getReportDocument": (0.0167, 15),
+    "createQuery": (0.0167, 15),
+    "getQuery": (2, 15),
+    "getDocument": (0.0167, 15),
 }
 
 

@@ -17,8 +17,9 @@ from django.tasks import task
 from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError
-from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection, SyncJob
+from cvrtracker.amazon.models import DataKioskQuery, SalesTrafficDay, SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_record_error, connection_sync_marketplaces
+from cvrtracker.amazon.sync.datakiosk import datakiosk_advance
 from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
 from cvrtracker.amazon.sync.sales_traffic import sales_traffic_advance
 from cvrtracker.amazon.sync.schedule import JobPaused, holds_claim, retry_delay
@@ -40,7 +41,9 @@ def _active(connection_id: int) -> SellerConnection | None:
     return connection
 
 
-def _claimed(model: type[SalesTrafficDay | SyncJob], pk: int, field: str, claim: str | None):
+def _claimed(
+    model: type[SalesTrafficDay | SyncJob | DataKioskQuery], pk: int, field: str, claim: str | None
+):
     """The step or job row if its connection may call Amazon now and `claim` still
     holds it (see holds_claim); None otherwise."""
     row = (
@@ -59,7 +62,9 @@ def _record(connection: SellerConnection, error: AmazonError) -> None:
         connection_record_error(connection=connection, error=error)
 
 
-def _back_off(row: SalesTrafficDay | SyncJob, field: str, error: AmazonError) -> None:
+def _back_off(
+    row: SalesTrafficDay | SyncJob | DataKioskQuery, field: str, error: AmazonError
+) -> None:
     """Record the failure and make the row due again after a backoff; its step,
     run and cursor are kept, so it goes on from where it stopped."""
     _record(row.connection, error)
@@ -113,6 +118,21 @@ def sales_traffic_step(item_id: int, claim: str | None = None) -> str:
         return sales_traffic_advance(item=item)
     except AmazonError as error:
         _back_off(item, "next_attempt_at", error)  # a requested report is polled again
+        return "retry"
+
+
+@task()
+def datakiosk_step(item_id: int, claim: str | None = None) -> str:
+    """Move one Data Kiosk query one step; returns its status."""
+    item = _claimed(DataKioskQuery, item_id, "next_attempt_at", claim)
+    if item is None:
+        return "skipped"
+    try:
+        return datakiosk_advance(item=item)
+    except AmazonError as error:
+        # 429 and 5xx after the client's retries: back off; a revoked grant stops the
+        # connection (_record), and its rows wait for a reconnect.
+        _back_off(item, "next_attempt_at", error)
         return "retry"
 
 

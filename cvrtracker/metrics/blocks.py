@@ -170,6 +170,42 @@ class BlockData:
             self.flags[rows, day_index] = PRESENT | np.where(column.pending, PENDING, 0)
         self._prune()
 
+    def merge_days(
+        self, columns: Sequence[tuple[int, DayColumn]], *, owned: Sequence[str], currency: str
+    ) -> None:
+        """Set the `owned` rows of these days and keep every other row's values.
+
+        A Data Kiosk trends query answers for its own ≤30 ASINs only: its days replace
+        those ASINs' cells (an owned ASIN missing from a column had no activity that
+        day, so its cell is cleared), and the rest of the day stays as it was.
+        Running it twice gives the same block.
+        """
+        if currency:
+            self.currency = currency
+        parent_of = dict(zip(self.keys, self.parents, strict=True))
+        for _, column in columns:
+            if set(column.keys) - set(owned):
+                raise ValueError("a merged column carries rows it does not own")
+            parent_of.update(zip(column.keys, column.parents, strict=True))
+        keys = sorted(parent_of)
+        self._reindex(keys)
+        self.parents = [parent_of[k] for k in keys]
+        lookup = np.array(keys)
+        present = [k for k in owned if k in parent_of]
+        cleared = np.searchsorted(lookup, np.array(present)) if present else None
+        for day_index, column in columns:
+            if cleared is not None:
+                self.ints[:, cleared, day_index] = 0
+                self.sales[cleared, day_index] = 0
+                self.flags[cleared, day_index] = 0
+            if not column.keys:
+                continue
+            rows = np.searchsorted(lookup, np.array(column.keys))
+            self.ints[:, rows, day_index] = column.ints
+            self.sales[rows, day_index] = column.sales
+            self.flags[rows, day_index] = PRESENT | np.where(column.pending, PENDING, 0)
+        self._prune()
+
     def _reindex(self, keys: list[str]) -> None:
         if keys == self.keys:
             # Arrays decoded from a buffer are read-only: copy before writing.

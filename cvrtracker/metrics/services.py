@@ -8,8 +8,8 @@ and running it again leaves the same values (idempotent).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
 
 import numpy as np
 from django.db import IntegrityError, transaction
@@ -17,10 +17,27 @@ from django.utils import timezone
 
 from cvrtracker.amazon.models import SellerConnection
 
-from .blocks import I32, I64, N_INT, BlockData, DayColumn, percent_to_hundredths
+from .blocks import (
+    I32,
+    I64,
+    N_INT,
+    PENDING,
+    BlockData,
+    DayColumn,
+    percent_to_hundredths,
+    shard_of,
+)
+from .datakiosk import TrendRow
 from .keys import ConnectionKeys
 from .models import MetricBlock
-from .report import AsinRow, DateRow, ReportFormatError, SalesTrafficReport, parse_sales_traffic
+from .report import (
+    AsinRow,
+    DateRow,
+    ReportFormatError,
+    SalesTrafficReport,
+    is_pending,
+    parse_sales_traffic,
+)
 
 Granularity = MetricBlock.Granularity
 ReportInput = SalesTrafficReport | bytes | dict
@@ -85,6 +102,98 @@ def metrics_ingest_account_series(
     with transaction.atomic():
         _write(keys, connection, marketplace_id, Granularity.ACCOUNT, columns, report.currency)
     return len(columns)
+
+
+def metrics_merge_asin_days(
+    *,
+    connection: SellerConnection,
+    marketplace_id: str,
+    asins: Sequence[str],
+    start: date,
+    end: date,
+    rows: Sequence[TrendRow],
+    currency: str,
+) -> int:
+    """Store a Data Kiosk trends answer: these ASINs' days in [start, end], nobody else's.
+
+    Unlike a one-day report, a trends query carries ≤30 ASINs, so each day's column is
+    merged (blocks.merge_days): the queried ASINs' cells are set (cleared on days they
+    have no row: Amazon leaves out ASINs without activity) and every other ASIN keeps
+    its values. All months in one transaction; running it twice stores the same blocks.
+    A day is pending as on the report path: the account's day is pending (sales but no
+    sessions yet), or the chunk's own rows have sales and no sessions. Returns the rows.
+    """
+    by_day: dict[date, list[AsinRow]] = defaultdict(list)
+    for trend in rows:
+        if not start <= trend.day <= end:
+            raise ReportFormatError(f"a row of {trend.day} is outside {start}..{end}")
+        by_day[trend.day].append(trend.row)
+    keys = ConnectionKeys(connection)
+    account_pending = _account_pending_days(keys, connection, marketplace_id, start, end)
+    columns: dict[date, DayColumn] = {}
+    day = start
+    while day <= end:
+        day_rows = by_day.get(day, [])
+        pending = day in account_pending or is_pending(
+            units=sum(r.units_ordered for r in day_rows),
+            sessions=sum(r.sessions for r in day_rows),
+        )
+        columns[day] = _asin_column(day_rows, pending=pending)
+        day += timedelta(days=1)
+    with transaction.atomic():
+        _write(keys, connection, marketplace_id, Granularity.ASIN, columns, currency, owned=asins)
+    return len(rows)
+
+
+def metrics_ingest_account_days(
+    *,
+    connection: SellerConnection,
+    marketplace_id: str,
+    start: date,
+    end: date,
+    rows: Sequence[DateRow],
+    currency: str,
+) -> int:
+    """Store a Data Kiosk by-date answer as the account's days in [start, end].
+
+    A day without a row had no activity (Amazon returns only days with data).
+    Returns the days stored.
+    """
+    by_day = {row.day: row for row in rows}
+    if len(by_day) != len(rows):
+        raise ReportFormatError("the by-date answer has a day twice")
+    columns: dict[date, DayColumn] = {}
+    day = start
+    while day <= end:
+        row = by_day.get(day)
+        columns[day] = _account_column(row, pending=bool(row and row.pending))
+        day += timedelta(days=1)
+    keys = ConnectionKeys(connection)
+    with transaction.atomic():
+        _write(keys, connection, marketplace_id, Granularity.ACCOUNT, columns, currency)
+    return len(columns)
+
+
+def _account_pending_days(
+    keys: ConnectionKeys, connection: SellerConnection, marketplace_id: str, start: date, end: date
+) -> set[date]:
+    """Days of [start, end] whose stored account row is pending (traffic not arrived)."""
+    found = set()
+    blocks = MetricBlock.objects.filter(
+        connection=connection,
+        marketplace_id=marketplace_id,
+        granularity=Granularity.ACCOUNT,
+        month__gte=month_of(start),
+        month__lte=end,
+    )
+    for block in blocks:
+        data = block_data(block, keys)
+        if not data.keys:
+            continue
+        for i, flag in enumerate(data.flags[0].tolist()):
+            if flag & PENDING and start <= block.day(i) <= end:
+                found.add(block.day(i))
+    return found
 
 
 # -- validation and columns -----------------------------------------------------------
@@ -207,7 +316,14 @@ def _write(
     granularity: str,
     columns: Mapping[date, DayColumn],
     currency: str | None,
+    *,
+    owned: Sequence[str] | None = None,
 ) -> None:
+    """Write day columns into their month blocks; with `owned`, merge (see merge_days)
+    instead of replacing the whole day."""
+    owned_by_shard: dict[int, list[str]] = defaultdict(list)
+    for asin in owned or ():
+        owned_by_shard[shard_of(asin)].append(asin)
     by_block: dict[tuple[date, int], list[tuple[int, DayColumn]]] = defaultdict(list)
     for day, column in columns.items():
         # Every shard of the month is written, empty or not: a re-pulled day must
@@ -221,13 +337,21 @@ def _write(
     # never deadlock.
     for (month, shard), day_columns in sorted(by_block.items(), key=lambda item: item[0]):
         block = _locked_block(connection, marketplace_id, granularity, month, shard)
-        data = block_data(block, keys)
-        # The ciphertext is not needed any more: let it go before the new one is made.
-        block.values_enc = b""
-        data.put_days(day_columns, currency=currency or "")
         fetched = list(block.fetched) or [None] * block.n_days
         for day_index, _ in day_columns:
             fetched[day_index] = fetched_at
+        if owned is not None and not owned_by_shard.get(shard) and block.values_enc:
+            # A merge that touches none of this shard's rows only dates the days.
+            block.fetched = fetched
+            block.save(update_fields=["fetched", "updated_at"])
+            continue
+        data = block_data(block, keys)
+        # The ciphertext is not needed any more: let it go before the new one is made.
+        block.values_enc = b""
+        if owned is None:
+            data.put_days(day_columns, currency=currency or "")
+        else:
+            data.merge_days(day_columns, owned=owned_by_shard[shard], currency=currency or "")
         block.rows = [[k, p] for k, p in zip(data.keys, data.parents, strict=True)]
         block.fetched = fetched
         plain = data.encode()

@@ -137,3 +137,25 @@ def operation_for(method: str, path: str) -> str | None:
         if route_method == method.upper() and pattern.match(path):
             return operation_id
     return None
+
+
+def validate_datakiosk_document(query: str, lines: list[dict]) -> None:
+    """Raise ContractError unless JSONL `lines` are valid items of the query's list field.
+
+    The lines are run back through the query with graphql-core against Amazon's schema:
+    a missing non-null field, a wrong type or a field the query did not select fails.
+    (Queries with aliases are not supported here: the resolver reads lines by field name.)
+    """
+    from graphql import execute, parse
+
+    from .datakiosk import ROOT_FIELD, schema
+
+    document = parse(query)
+    inner = document.definitions[0].selection_set.selections[0].selection_set.selections[0]
+    root = {ROOT_FIELD: {inner.name.value: lines}}
+    result = execute(schema(), document, root_value=root)
+    problems = [e.message for e in result.errors or []]
+    if not problems and result.data[ROOT_FIELD][inner.name.value] != lines:
+        problems.append("the lines carry fields the query did not select")
+    if problems:
+        raise ContractError("Data Kiosk document", problems)

@@ -29,6 +29,13 @@ IMPLEMENTED: dict[str, tuple[str, ...]] = {
         "cancelReport",
         "getReportDocument",
     ),
+    "dataKiosk_2023-11-15.json": (
+        "createQuery",
+        "getQueries",
+        "getQuery",
+        "cancelQuery",
+        "getDocument",
+    ),
 }
 
 # A usage-plan table row in an operation description: "| 0.0167 | 15 |".

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from .datakiosk import QueryStore
 from .faults import Counters, Faults, ReportFaults
 from .lwa import AppRegistration, Grants
 from .ratelimit import RateLimiter, sales_traffic_budget
@@ -71,6 +72,7 @@ class Simulator:
         self.limiter = RateLimiter(quota, monotonic=monotonic, report_budgets=budgets)
         self.timings = Timings.for_quota(quota, report_queue_seconds)
         self.reports = ReportStore(seed, self.timings)
+        self.datakiosk = QueryStore(seed)
         self.faults = Faults(seed)
         self.report_faults = ReportFaults(seed)
         self.counters = Counters()

@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from .views import auth, catalog, control, inventory, listings, misc, orders, reports, sellers
+from .views import (
+    auth,
+    catalog,
+    control,
+    datakiosk,
+    inventory,
+    listings,
+    misc,
+    orders,
+    reports,
+    sellers,
+)
 
 handler404 = "cvrtracker.simulator.views.misc.not_found"
 handler500 = "cvrtracker.simulator.views.misc.server_error"
@@ -24,6 +35,9 @@ urlpatterns = [
     path("reports/2021-06-30/reports", reports.reports_collection),
     path("reports/2021-06-30/reports/<str:report_id>", reports.report_item),
     path("reports/2021-06-30/documents/<str:document_id>", reports.get_report_document),
+    path("dataKiosk/2023-11-15/queries", datakiosk.queries_collection),
+    path("dataKiosk/2023-11-15/queries/<str:query_id>", datakiosk.query_item),
+    path("dataKiosk/2023-11-15/documents/<str:document_id>", datakiosk.get_document),
     # Outside SP-API: presigned document downloads and images
     path("_documents/<str:document_id>", reports.download_document),
     path("images/I/<str:image_id>.jpg", misc.image),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from cvrtracker.amazon.models import SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_sync_marketplaces
 from cvrtracker.amazon.sync.catalog import inventory_sync, listings_sync
+from cvrtracker.amazon.sync.datakiosk import datakiosk_plan
 from cvrtracker.amazon.sync.orders import orders_sync
 from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
 from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, INTERVALS
@@ -26,12 +27,13 @@ SYNCED_AT = {
 
 
 def connection_sync(*, connection: SellerConnection) -> None:
-    """Once a day: marketplaces, the Sales & Traffic plan, and every job made due.
+    """Once a day: marketplaces, the Sales & Traffic and Data Kiosk plans, every job made due.
 
     AmazonError when the marketplaces could not be read (recorded on the connection).
     """
     connection_sync_marketplaces(connection=connection)
     sales_traffic_plan(connection=connection)
+    datakiosk_plan(connection=connection)
     now = timezone.now()
     SyncJob.objects.bulk_create(
         [SyncJob(connection=connection, kind=kind, next_run_at=now) for kind in SyncJob.Kind],

@@ -12,8 +12,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection, SyncJob
+from cvrtracker.amazon.models import DataKioskQuery, SalesTrafficDay, SellerConnection, SyncJob
 from cvrtracker.amazon.ratelimit import USAGE_PLANS, limiter_for
+from cvrtracker.amazon.sync import datakiosk as dk
 from cvrtracker.amazon.sync.sales_traffic import TO_REQUEST, due_to_request
 from cvrtracker.amazon.sync.schedule import claim, lease
 
@@ -59,6 +60,36 @@ def schedule_due(*, limit: int = 500) -> int:
             SalesTrafficDay, pk, "next_attempt_at", old, tasks.sales_traffic_step, STEP_PRIORITY
         )
     enqueued += _schedule_requests(now, tasks.sales_traffic_step)
+    # Data Kiosk: polls (getQuery 2/s, burst 15) whenever due, new queries by createQuery tokens.
+    dk_polls = DataKioskQuery.objects.filter(
+        status=DataKioskQuery.Status.REQUESTED,
+        next_attempt_at__lte=now,
+        connection__status=ACTIVE,
+    ).order_by("next_attempt_at")
+    for pk, old in dk_polls.values_list("pk", "next_attempt_at")[:limit]:
+        enqueued += _enqueue_claimed(
+            DataKioskQuery, pk, "next_attempt_at", old, tasks.datakiosk_step, STEP_PRIORITY
+        )
+    enqueued += _schedule_queries(now, tasks.datakiosk_step)
+    return enqueued
+
+
+def _schedule_queries(now, task_function) -> int:
+    """New createQuery calls: as many per connection as its createQuery bucket holds."""
+    enqueued = 0
+    waiting = DataKioskQuery.objects.filter(
+        status__in=dk.TO_REQUEST, next_attempt_at__lte=now, connection__status=ACTIVE
+    )
+    for connection in SellerConnection.objects.filter(pk__in=waiting.values("connection_id")):
+        in_flight = DataKioskQuery.objects.filter(
+            connection=connection,
+            status__in=dk.TO_REQUEST,
+            next_attempt_at__gt=now + lease() - IN_FLIGHT,
+        ).count()
+        burst = USAGE_PLANS["createQuery"][1]
+        tokens = limiter_for(str(connection.code), "createQuery").available(burst) - in_flight
+        for pk, old in dk.due_to_request(connection=connection, now=now)[: max(0, tokens)]:
+            enqueued += _enqueue_claimed(DataKioskQuery, pk, "next_attempt_at", old, task_function)
     return enqueued
 
 

@@ -27,6 +27,12 @@ EXPECTED_PLANS = {
     "getReports": (0.0222, 10),
     "cancelReport": (0.0222, 10),
     "getReportDocument": (0.0167, 15),
+    # Data Kiosk 2023-11-15 (dataKiosk_2023-11-15.json)
+    "createQuery": (0.0167, 15),
+    "getQueries": (0.0222, 10),
+    "getQuery": (2, 15),
+    "cancelQuery": (0.0222, 10),
+    "getDocument": (0.0167, 15),
 }
 
 

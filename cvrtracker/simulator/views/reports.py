@@ -247,6 +247,24 @@ def _signature(sim: Simulator, document_id: str, expires: int) -> str:
     return hmac.new(sim.secret, f"{document_id}|{expires}".encode(), hashlib.sha256).hexdigest()
 
 
+def presigned_url(request: HttpRequest, document_id: str, *, gzip_header: bool) -> str:
+    """An S3-style presigned URL of a stored document: HMAC-signed, dead after 5 minutes.
+
+    Shared by Reports and Data Kiosk documents; `gzip_header` asks the download to say
+    Content-Encoding: gzip (S3's response-content-encoding override).
+    """
+    sim = sim_of(request)
+    expires = int((sim.clock.now() + DOCUMENT_URL_LIFETIME).timestamp())
+    signature = _signature(sim, document_id, expires)
+    url = (
+        f"{sim.base_url}/_documents/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&X-Amz-Expires=300&Expires={expires}&X-Amz-Signature={signature}"
+    )
+    if gzip_header:
+        url += "&response-content-encoding=gzip"
+    return url
+
+
 @require_GET
 @sp_operation("getReportDocument")
 def get_report_document(request: HttpRequest, seller: Seller, document_id: str) -> HttpResponse:
@@ -254,14 +272,11 @@ def get_report_document(request: HttpRequest, seller: Seller, document_id: str) 
     report = sim.reports.by_document(document_id)
     if report is None or report.seller_id != seller.id or report.document_gone(sim.clock.now()):
         return not_found(f"Report document {document_id} not found.")
-    expires = int((sim.clock.now() + DOCUMENT_URL_LIFETIME).timestamp())
-    signature = _signature(sim, document_id, expires)
-    url = (
-        f"{sim.base_url}/_documents/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-        f"&X-Amz-Expires=300&Expires={expires}&X-Amz-Signature={signature}"
+    url = presigned_url(
+        request,
+        document_id,
+        gzip_header=request.GET.get("enableContentEncodingUrlHeader") == "true",
     )
-    if request.GET.get("enableContentEncodingUrlHeader") == "true":
-        url += "&response-content-encoding=gzip"
     return json_response(
         {"reportDocumentId": document_id, "url": url, "compressionAlgorithm": "GZIP"}
     )
@@ -323,17 +338,31 @@ def download_document(request: HttpRequest, document_id: str) -> HttpResponse:
         )
     if sim.clock.now() > datetime.fromtimestamp(expires, tz=UTC):
         return _s3_error("AccessDenied", "Request has expired", 403)
-    report = sim.reports.by_document(document_id)
-    if report is None or report.document_gone(sim.clock.now()):
+    stored = _stored_document(sim, document_id)
+    if stored is None:
         return _s3_error("NoSuchKey", "The specified key does not exist.", 404)
-    with sim.reports.build_lock:
-        payload = document_bytes(sim, report)
-    content_type = (
-        "text/tab-separated-values; charset=UTF-8"
-        if report.report_type == rp.MERCHANT_LISTINGS
-        else "application/json"
-    )
+    payload, content_type = stored
     response = HttpResponse(payload, content_type=content_type)
     if request.GET.get("response-content-encoding") == "gzip":
         response["Content-Encoding"] = "gzip"
     return response
+
+
+def _stored_document(sim: Simulator, document_id: str) -> tuple[bytes, str] | None:
+    """The gzip'd bytes and content type of a report or Data Kiosk document."""
+    report = sim.reports.by_document(document_id)
+    if report is not None:
+        if report.document_gone(sim.clock.now()):
+            return None
+        with sim.reports.build_lock:
+            payload = document_bytes(sim, report)
+        content_type = (
+            "text/tab-separated-values; charset=UTF-8"
+            if report.report_type == rp.MERCHANT_LISTINGS
+            else "application/json"
+        )
+        return payload, content_type
+    data = sim.datakiosk.document(document_id)
+    if data is not None:
+        return data, "application/x-ndjson"
+    return None
