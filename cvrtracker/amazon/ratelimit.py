@@ -396,6 +396,14 @@ class RequestBudget:
 _memory_budgets: dict[str, dict] = {}
 
 
+def memory_reset() -> None:
+    """Forget every process-local bucket and budget (storage "memory": tests)."""
+    with _memory_lock:
+        _memory_stores.clear()
+        _memory_rates.clear()
+        _memory_budgets.clear()
+
+
 def sales_traffic_budget(connection_key: str) -> RequestBudget:
     """The Sales & Traffic createReport budget of a connection (or of the app, by scope).
 
