@@ -48,11 +48,22 @@ class AmazonError(Exception):
     request); the others (throttling, 5xx, timeouts) are retried with backoff.
     """
 
-    def __init__(self, message: str, *, permanent: bool, status: int | None = None, code: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        code: str = "",
+        detail: str = "",
+    ):
         super().__init__(message)
         self.permanent = permanent
         self.status = status
         self.code = code
+        # Amazon's message for a refused request, to tell refusals apart; never
+        # logged or shown (kept out of str()), as it may quote the request.
+        self.detail = detail
 
 
 class RevokedAuthorization(AmazonError):
@@ -153,11 +164,19 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, AmazonError) and not error.permanent
 
 
-def retrying() -> Retrying:
-    """Exponential backoff with jitter on transient errors (429, 5xx, timeouts)."""
+def _transient_not_throttled(error: BaseException) -> bool:
+    return _transient(error) and getattr(error, "status", None) != 429
+
+
+def retrying(*, throttled: bool = True) -> Retrying:
+    """Exponential backoff with jitter on transient errors (429, 5xx, timeouts).
+
+    `throttled=False` leaves a 429 to the caller: a budget counted per day (Sales &
+    Traffic's 96) is not refilled in seconds, and each retry would spend more of it.
+    """
     initial = settings.AMAZON_RETRY_INITIAL_SECONDS
     return Retrying(
-        retry=retry_if_exception(_transient),
+        retry=retry_if_exception(_transient if throttled else _transient_not_throttled),
         stop=stop_after_attempt(settings.AMAZON_RETRY_ATTEMPTS),
         wait=wait_exponential_jitter(
             multiplier=initial, max=settings.AMAZON_RETRY_MAX_SECONDS, jitter=initial
@@ -305,9 +324,13 @@ def lwa_refresh(*, refresh_token: str) -> TokenGrant:
 
 def _error_code(response: httpx.Response) -> str:
     """The first error's code; its message and details may quote the seller's data."""
+    return _first_error(response, "code")
+
+
+def _first_error(response: httpx.Response, field: str) -> str:
     try:
         errors = response.json().get("errors") or [{}]
-        return str(errors[0].get("code", ""))
+        return str(errors[0].get(field, ""))[:300]
     except (ValueError, AttributeError):
         return ""
 
@@ -333,14 +356,18 @@ class SpApiClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         quota_wait: float = QUOTA_WAIT_SECONDS,
+        retry_throttled: bool = True,
     ) -> Any:
         """The decoded JSON body of a successful call; AmazonError otherwise.
 
         `quota_wait` bounds the wait for our own bucket: a job that would rather
         come back later than hold a worker passes a small value and gets
         QuotaWait (not retried here) when no token comes in time.
+        `retry_throttled=False`: a 429 is raised at once, not retried here.
         """
-        return retrying()(self._call_once, operation, method, path, params, json_body, quota_wait)
+        return retrying(throttled=retry_throttled)(
+            self._call_once, operation, method, path, params, json_body, quota_wait
+        )
 
     def _call_once(
         self,
@@ -377,6 +404,7 @@ class SpApiClient:
             permanent=True,
             status=status,
             code=code,
+            detail=_first_error(response, "message"),
         )
 
     def _send(
@@ -403,6 +431,7 @@ class SpApiClient:
         end: str | None = None,
         options: dict[str, str] | None = None,
         quota_wait: float = QUOTA_WAIT_SECONDS,
+        retry_throttled: bool = True,
     ) -> str:
         """createReport: the new report's id (Amazon answers 202 and works on it)."""
         body: dict[str, Any] = {"reportType": report_type, "marketplaceIds": marketplace_ids}
@@ -418,6 +447,7 @@ class SpApiClient:
             "/reports/2021-06-30/reports",
             json_body=body,
             quota_wait=quota_wait,
+            retry_throttled=retry_throttled,
         )
         return str(answer["reportId"])
 

@@ -12,11 +12,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from cvrtracker.accounts.models import Team, User
+from cvrtracker.amazon.marketplaces import marketplace_today
 from cvrtracker.lib.crypto import DataKey, associated_data, key_provider, new_data_key
 
 
@@ -32,6 +34,10 @@ class Region(models.TextChoices):
 AUTHORIZATION_LIFETIME = timedelta(days=365)
 # How long before that the owner is asked to re-authorize.
 REAUTHORIZE_NOTICE = timedelta(days=30)
+
+# Key of a `SellerConnection.marketplaces` entry: Amazon refused Sales & Traffic
+# there (its reason); kept across marketplace refreshes, and nothing more is planned.
+ST_REFUSED = "salesTrafficRefused"
 
 
 class SellerConnection(models.Model):
@@ -139,14 +145,27 @@ class SellerConnection(models.Model):
     def marketplace_names(self) -> list[str]:
         return [m.get("name") or m.get("id", "") for m in self.marketplaces]
 
-    def backfill(self) -> dict[str, int]:
-        """The two-year Sales & Traffic backfill: days fetched, planned, waiting for a retry."""
+    def sales_traffic_refused(self) -> list[tuple[str, str]]:
+        """(marketplace name, Amazon's reason) where Amazon refuses Sales & Traffic reports."""
+        return [
+            (m.get("name") or m.get("id", ""), str(m[ST_REFUSED]))
+            for m in self.marketplaces
+            if m.get(ST_REFUSED)
+        ]
+
+    def recent_days(self) -> dict[str, int]:
+        """The report plan's recent marketplace days: fetched, planned, retrying, given up."""
         status = SalesTrafficDay.Status
+        window = Q(pk__in=[])
+        for market in {m.get("id", "") for m in self.marketplaces}:
+            oldest = marketplace_today(market) - timedelta(days=settings.AMAZON_REPORT_DAYS)
+            window |= Q(marketplace_id=market, day__gte=oldest)
         # One query per seller account: the settings page shows this for each of them.
-        counts = self.sales_traffic_days.filter(kind=SalesTrafficDay.Kind.DAY).aggregate(
+        counts = self.sales_traffic_days.filter(window, kind=SalesTrafficDay.Kind.DAY).aggregate(
             done=Count("pk", filter=Q(status__in=[status.DONE, status.CANCELLED])),
             total=Count("pk"),
             retrying=Count("pk", filter=Q(status__in=[status.FATAL, status.FAILED])),
+            given_up=Count("pk", filter=Q(status=status.GIVEN_UP)),
         )
         return {**counts, "percent": _percent(counts["done"], counts["total"])}
 
@@ -177,6 +196,9 @@ class RateLimitState(models.Model):
     tat = models.BigIntegerField(default=0)
     # The rate Amazon last announced in x-amzn-RateLimit-Limit (requests/s).
     observed_rate = models.FloatField(null=True, blank=True)
+    # A rolling-window request budget (ratelimit.RequestBudget): grant times, and
+    # the moment until which Amazon's 429 told us to wait.
+    budget = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -184,12 +206,13 @@ class RateLimitState(models.Model):
 
 
 class SalesTrafficDay(models.Model):
-    """One Sales & Traffic report request: the backfill plan is these rows, not code.
+    """One Sales & Traffic report request: the plan of recent days is these rows, not code.
 
-    `kind=day`: a CHILD-granularity DAY report of one day and marketplace (Amazon
+    `kind=day`: a CHILD-granularity DAY report of one marketplace day (Amazon
     aggregates the by-ASIN section over the whole range, so one report per day).
-    `kind=series`: the account-level by-date report over the whole two years
-    (`day`..`end_day`), asked for first so the first chart exists within a minute.
+    `kind=series`: the account-level by-date report over two years that the plan
+    asked for before Data Kiosk took over the history; no longer planned, kept so
+    that rows already requested finish and old rows keep their meaning.
     """
 
     class Kind(models.TextChoices):
@@ -203,6 +226,8 @@ class SalesTrafficDay(models.Model):
         CANCELLED = "cancelled", "No data"
         FATAL = "fatal", "Failed at Amazon"
         FAILED = "failed", "Failed"
+        # Permanently refused, or FATAL too often: not asked again (last_error says why).
+        GIVEN_UP = "given_up", "Given up"
 
     connection = models.ForeignKey(
         SellerConnection, on_delete=models.CASCADE, related_name="sales_traffic_days"
@@ -221,6 +246,9 @@ class SalesTrafficDay(models.Model):
     # Sales but no sessions yet: traffic arrives days later, so the day is re-pulled.
     is_pending = models.BooleanField(default=False)
     fetched_at = models.DateTimeField(null=True, blank=True)
+    # The day's age in marketplace days when it was last fetched: the tapering
+    # re-pull (sync/sales_traffic.py) asks again once it is past 7, 14 and 30.
+    pulled_age = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:

@@ -257,3 +257,169 @@ def limiter_for(connection_key: str, operation: str) -> OperationLimiter:
         operation=operation,
         storage=settings.AMAZON_RATELIMIT_STORAGE,
     )
+
+
+# -- request budgets: at most N requests in any rolling window, and one per interval --------
+
+# GET_SALES_AND_TRAFFIC_REPORT since 2026-04-24: one createReport per 15 minutes and
+# 96 a day (models#5210; support named the scope per seller account, shared by every
+# app the seller authorized, and also per app across sellers: AMAZON_ST_BUDGET_SCOPE).
+ST_DAILY_LIMIT = 96
+ST_INTERVAL_SECONDS = 15 * 60
+ST_WINDOW_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class BudgetUsage:
+    used: int  # grants in the current window
+    cap: int  # our cap in that window
+    next_at: float  # epoch seconds when the next request may go (<= now: now)
+
+
+def _budget_decide(state: dict, now: float, *, cap: int, window: float, interval: float):
+    """(wait seconds, state with expired grants dropped): 0 when a request may go now."""
+    grants = sorted(g for g in state.get("grants", []) if g > now - window)
+    blocked = float(state.get("blocked_until", 0.0))
+    wait = max(0.0, blocked - now)
+    if grants:
+        wait = max(wait, grants[-1] + interval - now)
+    if len(grants) >= cap:
+        # The oldest grant that must leave the window before one more fits.
+        wait = max(wait, grants[len(grants) - cap] + window - now)
+    return wait, {"grants": grants, "blocked_until": blocked}
+
+
+@dataclass
+class RequestBudget:
+    """A rolling-window budget of one key, shared by every worker like the buckets above.
+
+    Unlike a token bucket (which would allow a full burst and then the refill, twice the
+    cap in one day), it counts the grants of the last `window` seconds, so the cap
+    holds in every window, whichever way Amazon counts its day. State: the grant
+    times and a `blocked_until` set after Amazon answered 429 anyway.
+    """
+
+    key: str
+    cap: int
+    window: float
+    interval: float
+    storage: str
+
+    def _update(self, change):
+        """Run change(state) -> (result, new state or None) atomically in the store."""
+        if self.storage == "memory":
+            with _memory_lock:
+                state = _memory_budgets.get(self.key, {})
+                result, new = change(state)
+                if new is not None:
+                    _memory_budgets[self.key] = new
+                return result
+        if self.storage == "redis":
+            import json
+
+            from redis.exceptions import WatchError
+
+            redis = redis_client()
+            name = f"cvrt:budget:{self.key}"
+            while True:
+                with redis.pipeline() as pipe:
+                    try:
+                        pipe.watch(name)
+                        raw = pipe.get(name)
+                        result, new = change(json.loads(raw) if raw else {})
+                        pipe.multi()
+                        if new is not None:
+                            pipe.set(name, json.dumps(new), ex=int(self.window) + 3600)
+                        pipe.execute()
+                        return result
+                    except WatchError:
+                        continue  # another worker took a grant meanwhile: decide again
+        with transaction.atomic():
+            row = DatabaseStateStore(self.key)._row()
+            result, new = change(row.budget or {})
+            if new is not None:
+                row.budget = new
+                row.save(update_fields=["budget", "updated_at"])
+            return result
+
+    def _decide(self, state: dict, now: float):
+        return _budget_decide(state, now, cap=self.cap, window=self.window, interval=self.interval)
+
+    def try_acquire(self, now: float | None = None) -> float:
+        """Take a grant: 0 when granted, else the seconds to wait before asking again."""
+        moment = time.time() if now is None else now
+
+        def change(state):
+            wait, state = self._decide(state, moment)
+            if wait > 0:
+                return wait, None
+            state["grants"].append(moment)
+            return 0.0, state
+
+        return self._update(change)
+
+    def refund(self, moment: float) -> None:
+        """Give back the grant taken at `moment` (the request was never sent)."""
+
+        def change(state):
+            grants = list(state.get("grants", []))
+            if moment not in grants:
+                return None, None
+            grants.remove(moment)
+            return None, {**state, "grants": grants}
+
+        self._update(change)
+
+    def wait(self, now: float | None = None) -> float:
+        """Seconds until a grant would be given (0: now), taking none."""
+        moment = time.time() if now is None else now
+        return self._update(lambda state: (self._decide(state, moment)[0], None))
+
+    def block(self, seconds: float, now: float | None = None) -> None:
+        """No grant for `seconds` (after a 429: Amazon's budget is spent elsewhere too)."""
+        until = (time.time() if now is None else now) + seconds
+
+        def change(state):
+            state = {"grants": state.get("grants", []), **state}
+            state["blocked_until"] = max(float(state.get("blocked_until", 0.0)), until)
+            return None, state
+
+        self._update(change)
+
+    def usage(self, now: float | None = None) -> BudgetUsage:
+        moment = time.time() if now is None else now
+
+        def read(state):
+            wait, state = self._decide(state, moment)
+            return BudgetUsage(len(state["grants"]), self.cap, moment + wait), None
+
+        return self._update(read)
+
+
+_memory_budgets: dict[str, dict] = {}
+
+
+def memory_reset() -> None:
+    """Forget every process-local bucket and budget (storage "memory": tests)."""
+    with _memory_lock:
+        _memory_stores.clear()
+        _memory_rates.clear()
+        _memory_budgets.clear()
+
+
+def sales_traffic_budget(connection_key: str) -> RequestBudget:
+    """The Sales & Traffic createReport budget of a connection (or of the app, by scope).
+
+    We spend AMAZON_ST_BUDGET_SHARE of Amazon's 96 a day, leaving the rest to the
+    seller's other tools; AMAZON_ST_TIME_SCALE shrinks the 15 minutes and the day
+    alike for the relaxed simulator, as its own budget does.
+    """
+    scale = max(settings.AMAZON_ST_TIME_SCALE, 1e-9)
+    scope = "app" if settings.AMAZON_ST_BUDGET_SCOPE == "app" else connection_key
+    return RequestBudget(
+        key=f"{scope}:sales-traffic-budget",
+        cap=max(1, math.floor(ST_DAILY_LIMIT * settings.AMAZON_ST_BUDGET_SHARE)),
+        window=ST_WINDOW_SECONDS / scale,
+        interval=ST_INTERVAL_SECONDS / scale,
+        storage=settings.AMAZON_RATELIMIT_STORAGE,
+    )

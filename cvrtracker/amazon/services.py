@@ -23,7 +23,7 @@ from cvrtracker.amazon.client import (
     SpApiClient,
     TokenGrant,
 )
-from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.amazon.models import ST_REFUSED, SellerConnection
 
 logger = logging.getLogger(__name__)
 
@@ -213,21 +213,47 @@ def connection_sync_marketplaces(*, connection: SellerConnection) -> list[dict]:
             }
         )
     store_name = next((p["storeName"] for p in participations if p.get("storeName")), "")
-    connection.marketplaces = marketplaces
-    connection.store_name_enc = connection.seal("store_name", store_name)
-    connection.marketplaces_synced_at = timezone.now()
-    connection.last_error, connection.last_error_at = "", None
-    connection.save(
-        update_fields=[
-            "marketplaces",
-            "store_name_enc",
-            "marketplaces_synced_at",
-            "last_error",
-            "last_error_at",
-            "updated_at",
-        ]
-    )
+    with transaction.atomic():
+        # What we learned about a marketplace (Amazon refuses Sales & Traffic there)
+        # is not in Amazon's list: keep it across refreshes.
+        row = SellerConnection.objects.select_for_update().get(pk=connection.pk)
+        refused = {m.get("id"): m[ST_REFUSED] for m in row.marketplaces if m.get(ST_REFUSED)}
+        for market in marketplaces:
+            if market["id"] in refused:
+                market[ST_REFUSED] = refused[market["id"]]
+        connection.marketplaces = marketplaces
+        connection.store_name_enc = connection.seal("store_name", store_name)
+        connection.marketplaces_synced_at = timezone.now()
+        connection.last_error, connection.last_error_at = "", None
+        connection.save(
+            update_fields=[
+                "marketplaces",
+                "store_name_enc",
+                "marketplaces_synced_at",
+                "last_error",
+                "last_error_at",
+                "updated_at",
+            ]
+        )
     return marketplaces
+
+
+def connection_refuse_sales_traffic(
+    *, connection: SellerConnection, marketplace_id: str, reason: str
+) -> None:
+    """Remember that Amazon refuses Sales & Traffic reports in a marketplace (models#4718:
+    Ireland answers 400 "Some of the marketplaces are not allowed for this Report"),
+    so that no more are planned there. Settings → Amazon names it."""
+    with transaction.atomic():
+        row = SellerConnection.objects.select_for_update().get(pk=connection.pk)
+        for market in row.marketplaces:
+            if market.get("id") == marketplace_id:
+                market[ST_REFUSED] = reason[:200] or "refused by Amazon"
+        row.save(update_fields=["marketplaces", "updated_at"])
+    connection.marketplaces = row.marketplaces
+    logger.warning(
+        "Seller connection %s: Sales & Traffic refused in %s", connection.code, marketplace_id
+    )
 
 
 def connection_record_error(*, connection: SellerConnection, error: AmazonError) -> None:

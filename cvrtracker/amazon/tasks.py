@@ -1,9 +1,10 @@
 """Background entry points: load the row, call the service, reschedule on failure.
 
 Tasks never retry in place. A failure is recorded (in the seller's words on
-the connection, in detail on the job row) with a later due time, and the
-scheduler enqueues the job again when it is due; a revoked grant stops the
-connection, so nothing is raised for the worker to retry blindly.
+the connection, in detail on the job row; a report step's only on its own row)
+with a later due time, and the scheduler enqueues the job again when it is due;
+a revoked grant stops the connection, so nothing is raised for the worker to
+retry blindly.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from cvrtracker.amazon.client import AmazonError
+from cvrtracker.amazon.client import AmazonError, RevokedAuthorization
 from cvrtracker.amazon.models import DataKioskQuery, SalesTrafficDay, SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_record_error, connection_sync_marketplaces
 from cvrtracker.amazon.sync.datakiosk import datakiosk_advance
 from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
-from cvrtracker.amazon.sync.sales_traffic import sales_traffic_advance
+from cvrtracker.amazon.sync.sales_traffic import sales_traffic_advance, sales_traffic_record_error
 from cvrtracker.amazon.sync.schedule import JobPaused, holds_claim, retry_delay
 from cvrtracker.billing.limits import SYNC, team_can
 
@@ -116,8 +117,13 @@ def sales_traffic_step(item_id: int, claim: str | None = None) -> str:
         return "skipped"
     try:
         return sales_traffic_advance(item=item)
+    except RevokedAuthorization as error:
+        _record(item.connection, error)  # stops the connection (recorded once already)
+        return "revoked"
     except AmazonError as error:
-        _back_off(item, "next_attempt_at", error)  # a requested report is polled again
+        # On the row only: one report's trouble must not push the connection's daily
+        # sync or replace the seller's message (sp-api-semantics.md §8).
+        sales_traffic_record_error(item=item, error=error)
         return "retry"
 
 

@@ -43,6 +43,7 @@ from cvrtracker.amazon.services import (
     connection_authorize,
     connection_disconnect,
 )
+from cvrtracker.amazon.sync.sales_traffic import sales_traffic_budget_usage
 from cvrtracker.billing.limits import (
     CONNECT_SELLER_ACCOUNT,
     TRACK_PRODUCT,
@@ -73,6 +74,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     connections = list(get_connections_for_user(request.user))
     for connection in connections:
         connection.tracking = listings_tracking_summary(connection=connection)
+        connection.st_budget = sales_traffic_budget_usage(connection=connection)
     waiting = any(connection.tracking.over_limit for connection in connections)
     ctx = {
         "section": "amazon",

@@ -1,32 +1,51 @@
-"""Sales & Traffic: the two-year backfill plan and the report state machine.
+"""Sales & Traffic: the plan of recent days, Amazon's request budget, and the report state machine.
 
 Amazon aggregates the by-ASIN section of GET_SALES_AND_TRAFFIC_REPORT over the
 whole requested range, with no date, so daily per-ASIN figures need one
-CHILD-granularity DAY report per day and marketplace. One more report, by date
-over the whole two years, gives the account chart within a minute of connecting.
+CHILD-granularity DAY report per marketplace day. Since 2026-04-24 Amazon allows
+this report only once per 15 minutes and 96 times a day, per seller and shared
+with the seller's other apps (models#5210). So reports cover only the recent
+days Amazon still revises (AMAZON_REPORT_DAYS); the two-year history comes from
+Data Kiosk (amazon/sync/datakiosk). Recent days are re-pulled on a tapering
+schedule: D-1..D-3 daily while their traffic is pending (it arrives days after
+the sales, models#2955), then once at about 7, 14 and 30 days, when returns and
+cancellations have revised units and sales (sp-api-semantics.md §2). In normal
+running that is about 6 reports a day per marketplace.
 
 Each request is a SalesTrafficDay row that moves
-    due → requested → done | cancelled (no data) | fatal/failed (retried later)
+    due → requested → done | cancelled (no data) | fatal/failed (retried later) | given_up
 one step per job, so a worker never sleeps on Amazon's queue and a crash at any
-point leaves a row that the scheduler brings back. The document is parsed whole
-before the first write, and stored with the row's "done" in one transaction:
-a corrupt document or a killed worker commits nothing partial.
+point leaves a row that the scheduler brings back. At most one report is in
+flight per seller (the scheduler's rule, checked again here), and every request
+takes a grant of the shared budget (amazon/ratelimit.sales_traffic_budget)
+first. The document is parsed whole before the first write, and stored with the
+row's "done" in one transaction: a corrupt document or a killed worker commits
+nothing partial.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-from datetime import date, datetime, time, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, When
 from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError, CorruptDocument, QuotaWait, SpApiClient
-from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection
-from cvrtracker.amazon.services import connection_client
+from cvrtracker.amazon.marketplaces import is_amazon_marketplace, marketplace_today, report_instant
+from cvrtracker.amazon.models import ST_REFUSED, SalesTrafficDay, SellerConnection
+from cvrtracker.amazon.ratelimit import (
+    ST_DAILY_LIMIT,
+    ST_INTERVAL_SECONDS,
+    RequestBudget,
+    sales_traffic_budget,
+)
+from cvrtracker.amazon.services import connection_client, connection_refuse_sales_traffic
 from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.metrics.report import ReportFormatError, parse_sales_traffic
 from cvrtracker.metrics.services import metrics_ingest_account_series, metrics_ingest_day
@@ -41,6 +60,12 @@ TO_REQUEST = (Status.DUE, Status.FATAL, Status.FAILED)
 # Statuses of a day already fetched (with data or without).
 FINISHED = (Status.DONE, Status.CANCELLED)
 REPORT_GONE = "Amazon no longer had the report; asked for a new one"
+# Tapering re-pull: the last PENDING_DAYS days daily until their traffic arrives,
+# then once when the day is about this many days old.
+PENDING_DAYS = 3
+REPULL_AGES = (7, 14, 30)
+THROTTLED = "Amazon's Sales & Traffic budget was used up (429); we wait 15 minutes"
+RETIRED = "Not requested by report any more: the history comes from Data Kiosk"
 
 
 def quota_retry(wait: QuotaWait) -> timedelta:
@@ -49,25 +74,57 @@ def quota_retry(wait: QuotaWait) -> timedelta:
 
 
 def marketplace_ids(connection: SellerConnection) -> list[str]:
-    return [m["id"] for m in connection.marketplaces if m.get("isParticipating", True)]
+    """The marketplaces the tracker syncs for a seller (listings, inventory, orders), in
+    Amazon's order.
+
+    getMarketplaceParticipations also lists non-Amazon and internal ids (docs#254),
+    and ones where the seller does not take part; neither has data to ask for.
+    """
+    return [
+        m["id"]
+        for m in connection.marketplaces
+        if is_amazon_marketplace(m.get("id", "")) and m.get("isParticipating", True)
+    ]
 
 
-def reporting_today() -> date:
-    """Amazon's reports count UTC days; today is incomplete and never requested."""
-    return timezone.now().date()
+def sales_traffic_marketplace_ids(connection: SellerConnection) -> list[str]:
+    """The marketplaces to ask Sales & Traffic about, by report or Data Kiosk: those of
+    marketplace_ids less the ones where Amazon refused this report ("Some of the
+    marketplaces are not allowed for this Report", models#4718). Orders and listings
+    of such a marketplace are still synced."""
+    refused = {m.get("id") for m in connection.marketplaces if m.get(ST_REFUSED)}
+    return [m for m in marketplace_ids(connection) if m not in refused]
+
+
+def budget_for(connection: SellerConnection) -> RequestBudget:
+    return sales_traffic_budget(str(connection.code))
+
+
+def _scale() -> float:
+    return max(settings.AMAZON_ST_TIME_SCALE, 1e-9)
+
+
+def throttle_backoff() -> timedelta:
+    """How long to leave the report alone after Amazon's 429: its 15-minute interval."""
+    return timedelta(seconds=ST_INTERVAL_SECONDS / _scale())
 
 
 def sales_traffic_plan(*, connection: SellerConnection) -> int:
-    """Create the backfill rows (once) and mark the restatement window due again.
+    """Create the rows of the recent marketplace days and mark the taper's re-pulls due.
 
     Returns how many rows were created. Idempotent: the rows are unique per
-    (connection, marketplace, kind, day), and a day already re-pulled today is
-    not marked again.
+    (connection, marketplace, kind, day), and a day is re-pulled at most once per
+    marketplace day (its `pulled_age` says when it was last fetched).
     """
-    today, now = reporting_today(), timezone.now()
-    depth = settings.AMAZON_BACKFILL_DAYS
+    now = timezone.now()
+    markets = sales_traffic_marketplace_ids(connection)
+    _retire(connection, markets, now)
     created = 0
-    for market in marketplace_ids(connection):
+    for market in markets:
+        # A day is complete only once the marketplace's own day has ended: at 03:00
+        # UTC it is still yesterday evening in Los Angeles.
+        today = marketplace_today(market, now)
+        oldest = today - timedelta(days=settings.AMAZON_REPORT_DAYS)
         rows = [
             SalesTrafficDay(
                 connection=connection,
@@ -76,52 +133,96 @@ def sales_traffic_plan(*, connection: SellerConnection) -> int:
                 day=today - timedelta(days=offset),
                 next_attempt_at=now,
             )
-            for offset in range(1, depth + 1)
+            for offset in range(1, settings.AMAZON_REPORT_DAYS + 1)
         ]
-        rows.append(
-            SalesTrafficDay(
-                connection=connection,
-                marketplace_id=market,
-                kind=Kind.SERIES,
-                day=today - timedelta(days=depth),
-                end_day=today - timedelta(days=1),
-                next_attempt_at=now,
-            )
-        )
         before = SalesTrafficDay.objects.filter(connection=connection, marketplace_id=market)
         count = before.count()
         SalesTrafficDay.objects.bulk_create(rows, ignore_conflicts=True)
         created += before.count() - count
-        # Amazon restates recent days, and traffic arrives days after sales: every
-        # day of the trailing window is pulled again once a day.
-        start_of_today = datetime.combine(today, time.min, tzinfo=now.tzinfo)
-        SalesTrafficDay.objects.filter(
-            connection=connection,
-            marketplace_id=market,
-            kind=Kind.DAY,
-            day__gte=today - timedelta(days=settings.AMAZON_RESTATE_DAYS),
-            status__in=FINISHED,
-            fetched_at__lt=start_of_today,
-        ).update(status=Status.DUE, next_attempt_at=now, attempts=0, report_id="")
+        finished = before.filter(kind=Kind.DAY, status__in=FINISHED, day__gte=oldest, day__lt=today)
+        again = [row.pk for row in finished if repull_due(row, today=today)]
+        SalesTrafficDay.objects.filter(pk__in=again, status__in=FINISHED).update(
+            status=Status.DUE, next_attempt_at=now, attempts=0, report_id=""
+        )
     return created
 
 
+def repull_due(row: SalesTrafficDay, *, today) -> bool:
+    """True when a fetched day is due again on the marketplace day `today`."""
+    age = (today - row.day).days
+    pulled = row.pulled_age if row.pulled_age is not None else 0
+    if pulled >= age:
+        return False  # fetched today already
+    if age <= PENDING_DAYS and row.is_pending:
+        return True  # the traffic has not arrived yet: daily
+    return any(pulled < milestone <= age for milestone in REPULL_AGES)
+
+
+def _retire(connection: SellerConnection, markets: list[str], now: datetime) -> None:
+    """Rows that the plan no longer asks for (the two-year series and days of the old
+    730-day plan, marketplaces not synced any more) are given up, not requested."""
+    keep = Q(pk__in=[])
+    for market in markets:
+        oldest = marketplace_today(market, now) - timedelta(days=settings.AMAZON_REPORT_DAYS)
+        keep |= Q(kind=Kind.DAY, marketplace_id=market, day__gte=oldest)
+    SalesTrafficDay.objects.filter(connection=connection, status__in=TO_REQUEST).exclude(
+        keep
+    ).update(status=Status.GIVEN_UP, next_attempt_at=None, last_error=RETIRED)
+
+
 def due_to_request(*, connection: SellerConnection, now: datetime):
-    """Rows waiting for a createReport, in the order to ask: series first, newest day next."""
+    """Rows waiting for a createReport, in the order to ask: first pulls newest first,
+    then days whose traffic is pending, re-pulls of settled days last."""
+    first = Case(
+        When(fetched_at=None, then=0),
+        When(is_pending=True, then=1),
+        default=2,
+        output_field=IntegerField(),
+    )
     return (
         SalesTrafficDay.objects.filter(
-            connection=connection, status__in=TO_REQUEST, next_attempt_at__lte=now
+            connection=connection,
+            kind=Kind.DAY,
+            status__in=TO_REQUEST,
+            next_attempt_at__lte=now,
         )
-        .order_by("-kind", "-day")  # "series" sorts after "day": descending puts it first
+        .order_by(first, "-day", "marketplace_id")
         .values_list("id", "next_attempt_at")
     )
+
+
+def sales_traffic_in_flight(*, connection: SellerConnection) -> int:
+    """Reports requested and not finished, of this seller (or of every seller, when the
+    budget is the app's): Amazon works on one at a time, and each one counts."""
+    rows = SalesTrafficDay.objects.filter(
+        status=Status.REQUESTED, connection__status=SellerConnection.Status.ACTIVE
+    )
+    if settings.AMAZON_ST_BUDGET_SCOPE != "app":
+        rows = rows.filter(connection=connection)
+    return rows.count()
+
+
+def sales_traffic_budget_usage(*, connection: SellerConnection) -> dict:
+    """The budget as Settings → Amazon shows it: used in the last 24 h, our cap, Amazon's
+    limit, the scope, and when the next request may go (None: now)."""
+    usage = budget_for(connection).usage()
+    next_at = None
+    if usage.next_at > time.time():
+        next_at = datetime.fromtimestamp(usage.next_at, tz=UTC)
+    return {
+        "used": usage.used,
+        "cap": usage.cap,
+        "amazon_limit": ST_DAILY_LIMIT,
+        "scope": settings.AMAZON_ST_BUDGET_SCOPE,
+        "next_at": next_at,
+    }
 
 
 def sales_traffic_advance(*, item: SalesTrafficDay) -> str:
     """Move one report request one step; returns its status afterwards.
 
     AmazonError when a call failed (after the client's own retries); the task
-    records it and reschedules.
+    records it on the row and reschedules.
     """
     api = connection_client(connection=item.connection)
     if item.status in TO_REQUEST:
@@ -133,12 +234,13 @@ def sales_traffic_advance(*, item: SalesTrafficDay) -> str:
 
 def _range(item: SalesTrafficDay) -> tuple[str, str, dict[str, str]]:
     end = item.end_day or item.day
-    # Whole UTC days: Amazon ignores the time of day for this report.
+    # Amazon ignores the time of day and counts the marketplace's day; noon UTC is
+    # the same calendar date in every marketplace zone (marketplaces.report_instant).
     options = {
         "dateGranularity": "DAY",
         "asinGranularity": "CHILD" if item.kind == Kind.DAY else "PARENT",
     }
-    return f"{item.day.isoformat()}T00:00:00Z", f"{end.isoformat()}T23:59:59Z", options
+    return report_instant(item.day), report_instant(end), options
 
 
 def _save(item: SalesTrafficDay, **fields: object) -> None:
@@ -147,7 +249,25 @@ def _save(item: SalesTrafficDay, **fields: object) -> None:
     item.save(update_fields=list(fields))
 
 
+def _refused_here(error: AmazonError) -> bool:
+    """Amazon's 400 for a marketplace where this report is not offered: "Some of the
+    marketplaces are not allowed for this Report" (Ireland, models#4718)."""
+    return error.status == 400 and "marketplace" in error.detail.lower()
+
+
 def _request(api: SpApiClient, item: SalesTrafficDay) -> None:
+    now = timezone.now()
+    if sales_traffic_in_flight(connection=item.connection):
+        # Another step won the race for the one report in flight: after it.
+        poll = timedelta(seconds=settings.AMAZON_REPORT_POLL_SECONDS)
+        _save(item, next_attempt_at=now + poll)
+        return
+    budget = budget_for(item.connection)
+    moment = time.time()
+    wait = budget.try_acquire(now=moment)
+    if wait > 0:
+        _save(item, next_attempt_at=now + timedelta(seconds=wait))
+        return
     start, end, options = _range(item)
     try:
         report_id = api.create_report(
@@ -157,10 +277,23 @@ def _request(api: SpApiClient, item: SalesTrafficDay) -> None:
             end=end,
             options=options,
             quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS,
+            # A 429 here is the daily budget, not a passing burst: never retried in place.
+            retry_throttled=False,
         )
-    except QuotaWait as wait:
-        _save(item, next_attempt_at=timezone.now() + quota_retry(wait))
+    except QuotaWait as wait_for:
+        budget.refund(moment)  # nothing was sent
+        _save(item, next_attempt_at=timezone.now() + quota_retry(wait_for))
         return
+    except AmazonError as error:
+        if error.status == 429:
+            # The seller's other apps may have spent the budget: every worker waits.
+            budget.block(throttle_backoff().total_seconds())
+            _save(item, next_attempt_at=timezone.now() + throttle_backoff(), last_error=THROTTLED)
+            return
+        if _refused_here(error):
+            _refuse_marketplace(item, error)
+            return
+        raise
     now = timezone.now()
     _save(
         item,
@@ -169,6 +302,17 @@ def _request(api: SpApiClient, item: SalesTrafficDay) -> None:
         requested_at=now,
         next_attempt_at=now + timedelta(seconds=settings.AMAZON_REPORT_POLL_SECONDS),
     )
+
+
+def _refuse_marketplace(item: SalesTrafficDay, error: AmazonError) -> None:
+    reason = f"Amazon does not offer this report here ({error.status} {error.code})".strip()
+    connection_refuse_sales_traffic(
+        connection=item.connection, marketplace_id=item.marketplace_id, reason=reason
+    )
+    SalesTrafficDay.objects.filter(
+        connection=item.connection, marketplace_id=item.marketplace_id, status__in=TO_REQUEST
+    ).update(status=Status.GIVEN_UP, next_attempt_at=None, report_id="", last_error=reason)
+    item.refresh_from_db()
 
 
 def _poll(api: SpApiClient, item: SalesTrafficDay) -> None:
@@ -185,32 +329,56 @@ def _poll(api: SpApiClient, item: SalesTrafficDay) -> None:
     now = timezone.now()
     if status in ("IN_QUEUE", "IN_PROGRESS"):
         waited = (now - (item.requested_at or now)).total_seconds()
-        if status == "IN_QUEUE" and waited > settings.AMAZON_REPORT_STUCK_SECONDS:
+        # Amazon queues a report behind the seller's others, for hours at times
+        # (models#2509, docs#3502): only a long wait is cancelled, and never a
+        # report Amazon has started on.
+        stuck = settings.AMAZON_REPORT_STUCK_SECONDS / _scale()
+        if status == "IN_QUEUE" and waited > stuck:
             # It may have started meanwhile; the new request replaces it anyway.
             with contextlib.suppress(AmazonError):
                 api.cancel_report(item.report_id)
-            sales_traffic_retry_later(item=item, status=Status.FAILED, reason="stuck in queue")
+            hours = settings.AMAZON_REPORT_STUCK_SECONDS / 3600
+            reason = f"Amazon kept the report queued for over {hours:g} h"
+            sales_traffic_retry_later(item=item, status=Status.FAILED, reason=reason)
             return
         poll = timedelta(seconds=settings.AMAZON_REPORT_POLL_SECONDS)
         _save(item, next_attempt_at=now + poll)
     elif status == "CANCELLED":
         # Amazon cancels a report with nothing to return: that is a day without data.
-        _save(
-            item,
-            status=Status.CANCELLED,
-            fetched_at=now,
-            is_pending=False,
-            next_attempt_at=None,
-            attempts=0,
-            last_error="",
-        )
-        _mark_synced(item.connection, now)
+        _finish(item, Status.CANCELLED, pending=False)
     elif status == "FATAL":
-        sales_traffic_retry_later(item=item, status=Status.FATAL, reason="Amazon: FATAL")
+        reason = _fatal_reason(api, report.get("reportDocumentId"))
+        logger.warning("Sales & Traffic %s %s: %s", item.marketplace_id, item.day, reason)
+        sales_traffic_retry_later(item=item, status=Status.FATAL, reason=reason)
     elif status == "DONE":
-        _fetch(api, item, report["reportDocumentId"])
+        document_id = report.get("reportDocumentId")
+        if document_id:
+            _fetch(api, item, document_id)
+        else:
+            # The docs give a document "if there is report data available": none, no data.
+            _finish(item, Status.CANCELLED, pending=False)
     else:
         raise AmazonError(f"getReport: unknown processingStatus {status}", permanent=False)
+
+
+def _fatal_reason(api: SpApiClient, document_id: str | None) -> str:
+    """Amazon's short explanation of a FATAL report, from its error document when there
+    is one ("A reportDocumentId might be present … can explain why", the model).
+
+    Only the `errorDetails` text is kept: never anything that could be report data.
+    """
+    if not document_id:
+        return "Amazon: FATAL"
+    try:
+        data = api.get_report_document(
+            document_id, quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS
+        )
+        details = json.loads(data).get("errorDetails")
+    except (AmazonError, ValueError, AttributeError):
+        return "Amazon: FATAL (its error document could not be read)"
+    if not isinstance(details, str) or not details:
+        return "Amazon: FATAL"
+    return f"Amazon: FATAL ({details[:200]})"
 
 
 def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
@@ -238,7 +406,6 @@ def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
         return
     # A 50,000-ASIN day is ~26 MB of JSON: let it go before the blocks are written.
     del document
-    now = timezone.now()
     with transaction.atomic():
         connection = item.connection
         if item.kind == Kind.SERIES:
@@ -252,26 +419,51 @@ def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
                 day=item.day,
                 report=report,
             )
-        # Only a row still holding this report is finished: a plan that marked
-        # the day due again meanwhile wins.
-        finished = SalesTrafficDay.objects.filter(
-            pk=item.pk, status=Status.REQUESTED, report_id=item.report_id
-        ).update(
-            status=Status.DONE,
-            fetched_at=now,
-            is_pending=report.pending,
-            next_attempt_at=None,
-            attempts=0,
-            last_error="",
-        )
-        if finished:
-            _mark_synced(connection, now)
+        _finish(item, Status.DONE, pending=report.pending)
+
+
+def _finish(item: SalesTrafficDay, status: str, *, pending: bool) -> None:
+    now = timezone.now()
+    # Only a row still holding this report is finished: a plan that marked the day
+    # due again meanwhile wins.
+    finished = SalesTrafficDay.objects.filter(
+        pk=item.pk, status=Status.REQUESTED, report_id=item.report_id
+    ).update(
+        status=status,
+        fetched_at=now,
+        pulled_age=(marketplace_today(item.marketplace_id, now) - item.day).days,
+        is_pending=pending,
+        next_attempt_at=None,
+        attempts=0,
+        last_error="",
+    )
+    if finished:
+        _mark_synced(item.connection, now)
     item.refresh_from_db()
 
 
 def sales_traffic_retry_later(*, item: SalesTrafficDay, status: str, reason: str) -> None:
-    """Give up on this report for now; a new one is requested after a backoff."""
+    """Give up on this report for now; a new one is requested after a backoff.
+
+    Every new request spends the daily budget, so a day is given up for good after
+    AMAZON_REPORT_FATAL_ATTEMPTS FATAL reports, or AMAZON_REPORT_MAX_ATTEMPTS failures.
+    """
     attempts = item.attempts + 1
+    cap = (
+        settings.AMAZON_REPORT_FATAL_ATTEMPTS
+        if status == Status.FATAL
+        else settings.AMAZON_REPORT_MAX_ATTEMPTS
+    )
+    if attempts >= cap:
+        _save(
+            item,
+            status=Status.GIVEN_UP,
+            attempts=attempts,
+            report_id="",
+            next_attempt_at=None,
+            last_error=f"Given up after {attempts} attempts: {reason}"[:300],
+        )
+        return
     _save(
         item,
         status=status,
@@ -279,6 +471,27 @@ def sales_traffic_retry_later(*, item: SalesTrafficDay, status: str, reason: str
         report_id="",
         next_attempt_at=timezone.now() + retry_delay(attempts),
         last_error=reason[:300],
+    )
+
+
+def sales_traffic_record_error(*, item: SalesTrafficDay, error: AmazonError) -> None:
+    """A failed call of a report step, on its own row (the connection's sync and the
+    seller's message are not this report's business); a requested report is polled
+    again later. A permanent refusal is given up after AMAZON_REPORT_MAX_ATTEMPTS."""
+    attempts = item.attempts + 1
+    if error.permanent and attempts >= settings.AMAZON_REPORT_MAX_ATTEMPTS:
+        SalesTrafficDay.objects.filter(pk=item.pk).update(
+            status=Status.GIVEN_UP,
+            attempts=attempts,
+            report_id="",
+            next_attempt_at=None,
+            last_error=f"Given up after {attempts} attempts: {error}"[:300],
+        )
+        return
+    SalesTrafficDay.objects.filter(pk=item.pk).update(
+        attempts=attempts,
+        last_error=str(error)[:300],
+        next_attempt_at=timezone.now() + retry_delay(attempts),
     )
 
 

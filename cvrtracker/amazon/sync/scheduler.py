@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from cvrtracker.amazon.models import DataKioskQuery, SalesTrafficDay, SellerConnection, SyncJob
 from cvrtracker.amazon.ratelimit import USAGE_PLANS, limiter_for
 from cvrtracker.amazon.sync import datakiosk as dk
-from cvrtracker.amazon.sync.sales_traffic import TO_REQUEST, due_to_request
+from cvrtracker.amazon.sync.sales_traffic import (
+    TO_REQUEST,
+    budget_for,
+    due_to_request,
+    sales_traffic_in_flight,
+)
 from cvrtracker.amazon.sync.schedule import claim, lease
 
 ACTIVE = SellerConnection.Status.ACTIVE
@@ -94,24 +100,43 @@ def _schedule_queries(now, task_function) -> int:
 
 
 def _schedule_requests(now, task_function) -> int:
-    """New createReport calls: as many per connection as its bucket holds tokens.
+    """New Sales & Traffic createReport calls: one per seller at a time.
 
-    createReport refills one call a minute after a burst of 15; enqueueing more
-    would only park jobs on the bucket, and fewer would leave quota unused.
+    Amazon allows this report once per 15 minutes and 96 times a day (models#5210),
+    so a seller gets a request only when none of theirs is in flight (requested,
+    or claimed moments ago and not sent yet) and the budget would grant one now;
+    with AMAZON_ST_BUDGET_SCOPE="app" one request at a time across all sellers.
+    The step takes the grant itself, so a second scheduler at worst enqueues a
+    step that finds no grant and comes back when there is one.
     """
-    enqueued = 0
+    app_scope = settings.AMAZON_ST_BUDGET_SCOPE == "app"
     waiting = SalesTrafficDay.objects.filter(
-        status__in=TO_REQUEST, next_attempt_at__lte=now, connection__status=ACTIVE
+        kind=SalesTrafficDay.Kind.DAY,
+        status__in=TO_REQUEST,
+        next_attempt_at__lte=now,
+        connection__status=ACTIVE,
     )
+    # Claimed moments ago and not sent yet: those will be in flight soon. A claim
+    # moves the due time to exactly claim time + lease; a row backed off further
+    # is not a claim.
+    claimed = SalesTrafficDay.objects.filter(
+        status__in=TO_REQUEST,
+        next_attempt_at__gt=now + lease() - IN_FLIGHT,
+        next_attempt_at__lte=now + lease(),
+        connection__status=ACTIVE,
+    )
+    enqueued = 0
     for connection in SellerConnection.objects.filter(pk__in=waiting.values("connection_id")):
-        # Claimed moments ago and not sent yet: those will take tokens soon.
-        in_flight = SalesTrafficDay.objects.filter(
-            connection=connection,
-            status__in=TO_REQUEST,
-            next_attempt_at__gt=now + lease() - IN_FLIGHT,
-        ).count()
-        burst = USAGE_PLANS["createReport"][1]
-        tokens = limiter_for(str(connection.code), "createReport").available(burst) - in_flight
-        for pk, old in due_to_request(connection=connection, now=now)[: max(0, tokens)]:
+        if sales_traffic_in_flight(connection=connection):
+            continue
+        if (claimed if app_scope else claimed.filter(connection=connection)).exists():
+            continue
+        if budget_for(connection).wait() > 0:
+            continue
+        if limiter_for(str(connection.code), "createReport").available(1) < 1:
+            continue
+        for pk, old in due_to_request(connection=connection, now=now)[:1]:
             enqueued += _enqueue_claimed(SalesTrafficDay, pk, "next_attempt_at", old, task_function)
+        if app_scope and enqueued:
+            break
     return enqueued

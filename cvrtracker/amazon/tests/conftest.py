@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cvrtracker.amazon import client
+from cvrtracker.amazon.ratelimit import memory_reset
 from cvrtracker.simulator.testing import SimClient, running_simulator
 
 
@@ -38,19 +39,35 @@ def sim_client(sim) -> SimClient:
     return SimClient(sim)
 
 
+# Tests run the Sales & Traffic budget's clock this much faster: one request per
+# 25 ms, 24 per 2.4 s (the relaxed simulator itself runs 100 times faster only).
+FAST_TIME_SCALE = 36_000
+
+
+def fast_budget(settings) -> None:
+    settings.AMAZON_ST_TIME_SCALE = FAST_TIME_SCALE
+    # The stuck limit is scaled too: keep it at a minute of test time.
+    settings.AMAZON_REPORT_STUCK_SECONDS = 60 * FAST_TIME_SCALE
+
+
 @pytest.fixture
 def sync_sim(settings):
-    """A simulator whose calendar is our clock's (reports of "yesterday" agree), small plan."""
-    from django.utils import timezone
+    """A simulator whose calendar is our US marketplace's (reports of "yesterday" agree),
+    a small plan, and a fast Sales & Traffic budget."""
+    from cvrtracker.amazon.marketplaces import marketplace_today
 
-    with running_simulator(asins=5, quota="relaxed", today=timezone.now().date()) as server:
+    today = marketplace_today("ATVPDKIKX0DER")
+    with running_simulator(asins=5, quota="relaxed", today=today) as server:
         point_settings_at(settings, server)
         settings.TASKS = {
             "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
         }
+        settings.AMAZON_REPORT_DAYS = 5
         settings.AMAZON_BACKFILL_DAYS = 5
+        fast_budget(settings)
         settings.AMAZON_REPORT_POLL_SECONDS = 0.2
         settings.AMAZON_JOB_QUOTA_WAIT_SECONDS = 1
         settings.AMAZON_RATELIMIT_STORAGE = "memory"
+        memory_reset()  # a 429 blocked an earlier test's budget, not this one's
         yield server
     client._http.cache_clear()

@@ -53,28 +53,61 @@ class SettingsPageTestCase(BaseTestCase):
         self.assertContains(self.client.get("/amazon/"), "Confirm your email address")
 
 
-class BackfillProgressTestCase(BaseTestCase):
-    def test_it_shows_the_backfill_as_a_progress_bar(self):
-        from datetime import date, timedelta
+class RecentDaysTestCase(BaseTestCase):
+    def test_it_shows_the_recent_days_the_budget_and_refused_marketplaces(self):
+        from datetime import timedelta
 
-        from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection
+        from cvrtracker.amazon.marketplaces import marketplace_today
+        from cvrtracker.amazon.models import ST_REFUSED, SalesTrafficDay
 
-        connection = SellerConnection.objects.create(
-            team=self.team, region="NA", selling_partner_id="A1PROGRESS"
+        connection = make_connection(
+            self.team,
+            "A1PROGRESS",
+            marketplaces=[
+                {"id": "ATVPDKIKX0DER", "name": "Amazon.com", "isParticipating": True},
+                {
+                    "id": "A28R8C7NBKEWEA",
+                    "name": "Amazon.ie",
+                    "isParticipating": True,
+                    ST_REFUSED: "400 InvalidInput",
+                },
+            ],
         )
-        for n in range(4):
+        today = marketplace_today("ATVPDKIKX0DER")
+        for n, status in enumerate(["done", "cancelled", "due", "fatal", "given_up"], start=1):
             SalesTrafficDay.objects.create(
                 connection=connection,
                 marketplace_id="ATVPDKIKX0DER",
-                day=date(2026, 11, 1) - timedelta(days=n),
-                status=["done", "cancelled", "due", "fatal"][n],
+                day=today - timedelta(days=n),
+                status=status,
             )
+        # A day of the old two-year plan is outside the recent days.
+        SalesTrafficDay.objects.create(
+            connection=connection,
+            marketplace_id="ATVPDKIKX0DER",
+            day=today - timedelta(days=400),
+            status="done",
+        )
         self.client.force_login(self.alice)
         page = self.client.get("/amazon/")
-        self.assertContains(page, 'value="2" max="4"')
-        self.assertContains(page, "2 of 4 days (50%)")
+        self.assertContains(page, 'value="2" max="5"')
+        self.assertContains(page, "2 of 5 days (40%)")
         self.assertContains(page, "could not prepare 1 daily report yet")
+        self.assertContains(page, "1 day could not be fetched by report")
+        self.assertContains(page, "0 of 24 Sales &amp; Traffic reports in the last 24 hours")
+        self.assertContains(page, "The next one may go now.")
+        self.assertContains(
+            page,
+            "Amazon does not offer Sales &amp; Traffic reports in Amazon.ie (400 InvalidInput)",
+        )
         assert b"style=" not in page.content
+
+    def test_an_app_wide_budget_says_so(self):
+        make_connection(self.team, "A1APP")
+        self.client.force_login(self.alice)
+        with self.settings(AMAZON_ST_BUDGET_SCOPE="app"):
+            page = self.client.get("/amazon/")
+        self.assertContains(page, "Amazon allows CVR Tracker 96 a day across all its sellers")
 
 
 class TrackedProductsTestCase(BaseTestCase):

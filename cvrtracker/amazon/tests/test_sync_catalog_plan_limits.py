@@ -32,6 +32,7 @@ class CatalogPlanLimitTestCase(PlanTestCase):
             point_settings_at(settings, sim)
             settings.AMAZON_RATELIMIT_STORAGE = "memory"
             settings.AMAZON_BACKFILL_DAYS = 5
+            settings.AMAZON_REPORT_DAYS = 5
             self.sim = sim
             self.connection = connect_seller(sim, team=self.team, user=self.alice)
             connection_sync(connection=self.connection)

@@ -1,5 +1,6 @@
 """Each fault of the simulator against the sync: data complete, nothing partial, no extra calls."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -48,11 +49,22 @@ class SyncFaultsTestCase(BaseTestCase):
             return all_reports_finished() and all_jobs_succeeded()
 
         drain(self, finished, timeout=90)
-        assert SalesTrafficDay.objects.filter(status="done").count() == 6
+        assert SalesTrafficDay.objects.filter(status="done").count() == 5
         calls = counters(self.sim, self.seller_id)
         assert calls["createReport"].get("throttled", 0) + calls["getReport"].get("throttled", 0)
         # Every report asked for is the one stored: throttled creates made no duplicates.
-        assert sales_traffic_reports(self.sim, self.seller_id) == 6
+        assert sales_traffic_reports(self.sim, self.seller_id) == 5
+
+    def test_a_failed_report_step_is_recorded_on_its_row_not_on_the_connection(self):
+        self.fault("createReport", error_ratio=1)
+        drain(self, lambda: SalesTrafficDay.objects.exclude(last_error="").exists())
+        failed = SalesTrafficDay.objects.exclude(last_error="").get()
+        assert failed.attempts == 1 and failed.next_attempt_at > timezone.now()
+        assert "createReport: Amazon answered 5" in failed.last_error
+        row = SellerConnection.objects.get()
+        assert row.last_error == "" and row.status == "active"
+        # Only the daily sync moved it (a day on), not a failure (15 minutes).
+        assert row.next_sync_at > timezone.now() + timedelta(hours=23)
 
     def test_5xx_bursts_and_timeouts_are_retried_until_complete(self):
         self.settings.AMAZON_HTTP_TIMEOUT_SECONDS = 0.3
@@ -85,22 +97,84 @@ class SyncFaultsTestCase(BaseTestCase):
         assert set(SalesTrafficDay.objects.values_list("status", flat=True)) == {"cancelled"}
         assert not MetricBlock.objects.exists()
 
-    def test_fatal_and_stuck_reports_are_asked_again_later(self):
+    def test_a_fatal_report_is_explained_by_its_error_document_and_given_up_after_three(self):
         self.fault("createReport", report_outcome="FATAL")
-        drain(self, lambda: SalesTrafficDay.objects.filter(last_error="Amazon: FATAL").count() == 6)
+        reason = "Amazon: FATAL (Report processing failed.)"  # the simulator's error document
+        drain(self, lambda: SalesTrafficDay.objects.filter(last_error=reason).count() == 5)
         fatal = SalesTrafficDay.objects.first()
-        assert fatal.status == "fatal" and fatal.attempts >= 1
+        assert fatal.status == "fatal" and fatal.attempts == 1
         assert fatal.next_attempt_at > timezone.now()
-        self.settings.AMAZON_REPORT_STUCK_SECONDS = 0.5
+
+        def given_up():
+            self.make_due()
+            return SalesTrafficDay.objects.filter(status="given_up").count() == 5
+
+        drain(self, given_up)
+        for row in SalesTrafficDay.objects.all():
+            assert row.attempts == 3 and row.next_attempt_at is None
+            assert row.last_error == f"Given up after 3 attempts: {reason}"
+        calls = counters(self.sim, self.seller_id)
+        assert calls["createReport"]["calls"] == 15  # 3 per day, then no more budget spent
+        with self.captureOnCommitCallbacks(execute=True):
+            schedule_due()
+        assert counters(self.sim, self.seller_id)["createReport"]["calls"] == 15
+        assert SellerConnection.objects.get().last_error == ""
+        self.client.force_login(self.alice)
+        self.assertContains(self.client.get("/amazon/"), "5 days could not be fetched by report")
+
+    def test_a_queued_report_is_cancelled_only_after_hours_and_a_working_one_never(self):
+        from cvrtracker.simulator.state import Timings
+
+        # Amazon's six hours, on the tests' fast clock: 0.6 s.
+        self.settings.AMAZON_REPORT_STUCK_SECONDS = 6 * 3600
         self.fault("createReport", report_stuck=True)
-        self.make_due()
-        drain(
-            self, lambda: SalesTrafficDay.objects.filter(last_error="stuck in queue").count() == 6
-        )
+
+        def first_requested():
+            return SalesTrafficDay.objects.filter(status="requested").exists()
+
+        drain(self, first_requested)
+        assert SalesTrafficDay.objects.get(status="requested").attempts == 0
+        stuck = "Amazon kept the report queued for over 6 h"
+        drain(self, lambda: SalesTrafficDay.objects.filter(last_error=stuck).exists())
+        assert counters(self.sim, self.seller_id)["cancelReport"].get("http_200") >= 1
+        # A report Amazon is working on is waited for, however long it takes.
         self.sim_client.request("DELETE", "/_sim/faults")
+        self.sim.sim.timings = Timings(queue_seconds=0, work_seconds=3600)
+        self.make_due()
+        drain(self, lambda: SalesTrafficDay.objects.filter(status="requested").exists())
+        cancels = counters(self.sim, self.seller_id)["cancelReport"]["calls"]
+        working = SalesTrafficDay.objects.get(status="requested")
+        time.sleep(1.5)  # more than the stuck limit
+        for _ in range(3):
+            with self.captureOnCommitCallbacks(execute=True):
+                schedule_due()
+            time.sleep(0.3)
+        assert SalesTrafficDay.objects.get(pk=working.pk).status == "requested"
+        assert counters(self.sim, self.seller_id)["getReport"]["calls"] > 2
+        assert counters(self.sim, self.seller_id)["cancelReport"]["calls"] == cancels
+        self.sim.sim.timings = Timings(queue_seconds=0, work_seconds=0.1)
         self.make_due()
         drain(self, all_reports_finished)
-        assert SalesTrafficDay.objects.filter(status="done").count() == 6
+        assert SalesTrafficDay.objects.filter(status="done").count() == 5
+        assert counters(self.sim, self.seller_id)["cancelReport"]["calls"] == cancels
+
+    def test_a_report_done_without_a_document_is_a_day_without_data(self):
+        store = self.sim.sim.reports
+        add = store.add
+
+        def without_document(report):
+            report = add(report)
+            report.document_id = None  # "a reportDocumentId if there is data available"
+            return report
+
+        store.add = without_document
+        try:
+            drain(self, all_reports_finished)
+        finally:
+            store.add = add
+        assert set(SalesTrafficDay.objects.values_list("status", flat=True)) == {"cancelled"}
+        assert not SalesTrafficDay.objects.exclude(last_error="").exists()
+        assert not MetricBlock.objects.exists()
 
     def test_a_report_amazon_no_longer_knows_is_asked_for_again(self):
         def requested():
@@ -122,14 +196,14 @@ class SyncFaultsTestCase(BaseTestCase):
         assert lost.status == "done" and lost.report_id != "404404404"
         calls = counters(self.sim, self.seller_id)
         assert calls["getReport"].get("http_404") == 1
-        # 5 days + the series + the lost one again (listings runs ask for their own reports).
-        assert sales_traffic_reports(self.sim, self.seller_id) == 7
+        # 5 days + the lost one again (listings runs ask for their own reports).
+        assert sales_traffic_reports(self.sim, self.seller_id) == 6
 
     def test_a_corrupt_document_is_a_clear_error_and_nothing_is_stored(self):
         self.fault("getReportDocument", corrupt_document=True)
         drain(
             self,
-            lambda: SalesTrafficDay.objects.filter(last_error__contains="damaged").count() == 6,
+            lambda: SalesTrafficDay.objects.filter(last_error__contains="damaged").count() == 5,
         )
         assert not MetricBlock.objects.exists()
         self.sim_client.request("DELETE", "/_sim/faults")

@@ -6,9 +6,10 @@ import pytest
 from django.utils import timezone
 
 from cvrtracker.amazon import client
+from cvrtracker.amazon.marketplaces import marketplace_today
 from cvrtracker.amazon.models import SalesTrafficDay
-from cvrtracker.amazon.ratelimit import USAGE_PLANS
-from cvrtracker.amazon.tests.conftest import point_settings_at
+from cvrtracker.amazon.ratelimit import USAGE_PLANS, memory_reset
+from cvrtracker.amazon.tests.conftest import fast_budget, point_settings_at
 from cvrtracker.simulator.testing import SimClient, running_simulator
 from cvrtracker.test import BaseTestCase
 
@@ -19,13 +20,16 @@ from .helpers import all_jobs_succeeded, all_reports_finished, connect_seller, c
 class RealQuotaTestCase(BaseTestCase):
     @pytest.fixture(autouse=True)
     def _sim(self, settings):
-        today = timezone.now().date()
+        today = marketplace_today("ATVPDKIKX0DER")
         with running_simulator(asins=5, quota="real", today=today) as server:
             point_settings_at(settings, server)
             settings.TASKS = {
                 "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
             }
             settings.AMAZON_BACKFILL_DAYS = 4
+            settings.AMAZON_REPORT_DAYS = 4
+            memory_reset()
+            fast_budget(settings)  # the generic createReport bucket is the one under test
             settings.AMAZON_ORDERS_INITIAL_DAYS = 1
             settings.AMAZON_REPORT_POLL_SECONDS = 2
             settings.AMAZON_RATELIMIT_STORAGE = "memory"
@@ -52,7 +56,7 @@ class RealQuotaTestCase(BaseTestCase):
 
         drain(self, finished, timeout=120)
         elapsed = time.monotonic() - started + 1
-        assert SalesTrafficDay.objects.filter(status="done").count() == 5
+        assert SalesTrafficDay.objects.filter(status="done").count() == 4
         calls = counters(self.sim, connection.selling_partner_id)
         assert sum(op.get("throttled", 0) for op in calls.values()) > 0
         for operation, seen in calls.items():

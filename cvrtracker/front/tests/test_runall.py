@@ -78,3 +78,20 @@ def test_ctrl_c_stops_every_process(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_relaxed_simulator_speeds_up_the_sales_and_traffic_budget_alike(monkeypatch):
+    from cvrtracker.front.management.commands.runall import child_environment
+    from cvrtracker.simulator.ratelimit import RELAXED_FACTOR
+
+    monkeypatch.delenv("AMAZON_ST_TIME_SCALE", raising=False)
+    monkeypatch.delenv("SIM_QUOTA", raising=False)
+    assert child_environment(simulated=True)["AMAZON_ST_TIME_SCALE"] == f"{RELAXED_FACTOR:g}"
+    # Amazon's real clock against Amazon, or the simulator's real quotas.
+    assert "AMAZON_ST_TIME_SCALE" not in child_environment(simulated=False)
+    monkeypatch.setenv("SIM_QUOTA", "real")
+    assert "AMAZON_ST_TIME_SCALE" not in child_environment(simulated=True)
+    # An operator's own choice wins.
+    monkeypatch.setenv("SIM_QUOTA", "relaxed")
+    monkeypatch.setenv("AMAZON_ST_TIME_SCALE", "10")
+    assert child_environment(simulated=True)["AMAZON_ST_TIME_SCALE"] == "10"
