@@ -210,26 +210,34 @@ def build_sales_and_traffic(
 def _asin_row(ident: dict, row: list, totals: tuple[int, ...], currency: str) -> dict:
     """One salesAndTrafficByAsin row; shares are of the whole report's sessions and views."""
     sessions, browser_sessions, page_views, browser_views = totals
+    # Percent per unit of each total, computed once per row instead of seven divisions.
+    k_s = 100.0 / sessions if sessions else 0.0
+    k_bs = 100.0 / browser_sessions if browser_sessions else 0.0
+    k_ms = 100.0 / (sessions - browser_sessions) if sessions - browser_sessions else 0.0
+    k_pv = 100.0 / page_views if page_views else 0.0
+    k_bpv = 100.0 / browser_views if browser_views else 0.0
+    k_mpv = 100.0 / (page_views - browser_views) if page_views - browser_views else 0.0
+    s, bs, pv, bpv = row[_S], row[_BS], row[_PV], row[_BPV]
     ident["salesByAsin"] = {
         "unitsOrdered": row[_U],
-        "orderedProductSales": _money(row[_SALES], currency),
+        "orderedProductSales": {"amount": round(row[_SALES] / 100.0, 2), "currencyCode": currency},
         "totalOrderItems": row[_OI],
     }
     ident["trafficByAsin"] = {
-        "browserSessions": row[_BS],
-        "mobileAppSessions": row[_S] - row[_BS],
-        "sessions": row[_S],
-        "browserSessionPercentage": _pct(row[_BS], browser_sessions),
-        "mobileAppSessionPercentage": _pct(row[_S] - row[_BS], sessions - browser_sessions),
-        "sessionPercentage": _pct(row[_S], sessions),
-        "browserPageViews": row[_BPV],
-        "mobileAppPageViews": row[_PV] - row[_BPV],
-        "pageViews": row[_PV],
-        "browserPageViewsPercentage": _pct(row[_BPV], browser_views),
-        "mobileAppPageViewsPercentage": _pct(row[_PV] - row[_BPV], page_views - browser_views),
-        "pageViewsPercentage": _pct(row[_PV], page_views),
-        "buyBoxPercentage": round(row[_BBW] / row[_PV], 2) if row[_PV] else 0.0,
-        "unitSessionPercentage": _pct(row[_U], row[_S]),
+        "browserSessions": bs,
+        "mobileAppSessions": s - bs,
+        "sessions": s,
+        "browserSessionPercentage": round(bs * k_bs, 2) if bs else 0.0,
+        "mobileAppSessionPercentage": round((s - bs) * k_ms, 2) if s - bs else 0.0,
+        "sessionPercentage": round(s * k_s, 2) if s else 0.0,
+        "browserPageViews": bpv,
+        "mobileAppPageViews": pv - bpv,
+        "pageViews": pv,
+        "browserPageViewsPercentage": round(bpv * k_bpv, 2) if bpv else 0.0,
+        "mobileAppPageViewsPercentage": round((pv - bpv) * k_mpv, 2) if pv - bpv else 0.0,
+        "pageViewsPercentage": round(pv * k_pv, 2) if pv else 0.0,
+        "buyBoxPercentage": round(row[_BBW] / pv, 2) if pv else 0.0,
+        "unitSessionPercentage": _pct(row[_U], s),
     }
     return ident
 

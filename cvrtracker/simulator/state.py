@@ -38,6 +38,7 @@ class Simulator:
         seed: int = 42,
         sellers: int = 1,
         asins: int = 200,
+        marketplaces: int | None = None,
         quota: str = "real",
         today: date | None = None,
         app: AppRegistration | None = None,
@@ -45,7 +46,9 @@ class Simulator:
     ):
         self.seed = seed
         self.quota = quota
-        self.world = World(seed=seed, sellers=sellers, asins=asins, today=today)
+        self.world = World(
+            seed=seed, sellers=sellers, asins=asins, today=today, marketplaces=marketplaces
+        )
         self.app = app or AppRegistration.from_env()
         self.grants = Grants(self.app, store=grants_file)
         self.limiter = RateLimiter(quota)

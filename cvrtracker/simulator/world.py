@@ -24,12 +24,14 @@ REVISION_DAYS after the day.
 from __future__ import annotations
 
 import math
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from functools import lru_cache
+from hashlib import blake2b
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +51,8 @@ REVISION_DAYS = 30
 CANCEL_RATE = 0.06
 WEEKDAY_FACTOR = (0.95, 0.93, 0.95, 0.97, 1.0, 1.10, 1.10)  # Monday first
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_UNPACK8 = struct.Struct(">8I").unpack
+_SCALE = 1.0 / 2**32  # as hashing.units
 CONTENT_FIELDS = ("title", "description", "bullet", "image")
 
 
@@ -536,16 +540,24 @@ class World:
         """
         market = marketplace or seller.home
         day_ord = day.toordinal()
+        # units(8, seed, seller, product, day[, marketplace]) inlined: this is the hot path of
+        # a 50,000-product report. The first marketplace keeps the single-marketplace numbers.
         if market is seller.home:
-            # The first marketplace keeps the single-marketplace world's numbers exactly.
-            u = units(8, self.seed, seller.index, product.index, day_ord)
+            key = b"%d|%d|%d|%d" % (self.seed, seller.index, product.index, day_ord)
             scale = 1.0
         elif not seller.offers(product, market):
             return NO_DAY
         else:
-            u = units(8, self.seed, seller.index, product.index, day_ord, market.id)
+            key = b"%d|%d|%d|%d|%s" % (
+                self.seed,
+                seller.index,
+                product.index,
+                day_ord,
+                market.id.encode(),
+            )
             scale = market.traffic
-        sessions_f = product.base_sessions * scale * season_factor(day) * (0.75 + 0.5 * u[0])
+        u0, u1, u2, u3, u4, u5, u6, u7 = _UNPACK8(blake2b(key, digest_size=32).digest())
+        sessions_f = product.base_sessions * scale * season_factor(day) * (0.75 + 0.5 * _SCALE * u0)
         if product.changes:
             st = self.state_on(product, day, market)
             price = st.price_cents
@@ -558,39 +570,35 @@ class World:
             in_stock = st.quantity > 0
             buy_box = 0.0 if not in_stock else (15.0 if st.buy_box_lost else 100.0)
         else:
-            price, cvr, buy_box, in_stock = (
-                product.launch_price_cents,
-                product.base_cvr,
-                100.0,
-                True,
-            )
+            price, cvr = product.launch_price_cents, product.base_cvr
+            buy_box, in_stock = 100.0, True
         if market is not seller.home:
             price = seller.local_price(price, market)
-        sessions = int(sessions_f + u[1])
-        sold = int(sessions * min(cvr, 0.9) * buy_box / 100.0 + u[5]) if in_stock else 0
-        doubles = min(sold // 2, int(sold * 0.08 + u[6]))
+        sessions = int(sessions_f + u1 * _SCALE)
+        sold = int(sessions * min(cvr, 0.9) * buy_box / 100.0 + u5 * _SCALE) if in_stock else 0
+        doubles = min(sold // 2, int(sold * 0.08 + u6 * _SCALE))
         pending = 0
         if as_of is not None:
             age = as_of.toordinal() - day_ord
             if age < REVISION_DAYS:
-                pending = pending_units(int(sold * CANCEL_RATE + u[7]), age)
+                pending = pending_units(int(sold * CANCEL_RATE + u7 * _SCALE), age)
             if age <= SESSION_LAG_DAYS:
                 # Sales show within a day, sessions and page views only days later (models#2955).
                 total = sold + pending
                 return DayStats(0, 0, 0, 0, total, total - doubles, total * price, buy_box, pending)
-        browser = int(sessions * (0.3 + 0.15 * u[2]) + 0.5)
-        page_views = sessions + int(sessions * 0.5 * u[3] + 0.5)
+        browser = int(sessions * (0.3 + 0.15 * _SCALE * u2) + 0.5)
+        page_views = sessions + int(sessions * 0.5 * _SCALE * u3 + 0.5)
         total = sold + pending
         return DayStats(
-            sessions=sessions,
-            browser_sessions=browser,
-            page_views=page_views,
-            browser_page_views=min(page_views, browser + int(browser * 0.5 * u[4] + 0.5)),
-            units=total,
-            order_items=total - doubles,
-            sales_cents=total * price,
-            buy_box_pct=buy_box,
-            pending_units=pending,
+            sessions,
+            browser,
+            page_views,
+            min(page_views, browser + int(browser * 0.5 * _SCALE * u4 + 0.5)),
+            total,
+            total - doubles,
+            total * price,
+            buy_box,
+            pending,
         )
 
     # -- changes --------------------------------------------------------------------
@@ -628,11 +636,16 @@ class World:
             product.changes = sorted([*product.changes, change], key=lambda c: c.at)
             return change
 
-    def ground_truth(self, seller: Seller | None = None) -> list[dict]:
-        """Every change so far (scripted or made through the control API) and its true effect."""
+    def ground_truth(
+        self, seller: Seller | None = None, marketplace: Marketplace | None = None
+    ) -> list[dict]:
+        """Every change so far (scripted or made through the control API) and its true effect;
+        effectiveDate is the local day of `marketplace` (None: each seller's first) it counts
+        from."""
         now = self.clock.now()
         rows = []
         for s in [seller] if seller else self.sellers:
+            market = marketplace or s.home
             for p in s.products:
                 for c in p.changes:
                     if c.at > now:
@@ -643,7 +656,8 @@ class World:
                             "sku": p.sku,
                             "asin": p.asin,
                             "at": c.at.isoformat().replace("+00:00", "Z"),
-                            "effectiveDate": c.day.isoformat(),
+                            "effectiveDate": market.day_of(c.at).isoformat(),
+                            "marketplaceId": market.id,
                             "field": c.field,
                             "old": c.old,
                             "new": c.value,
