@@ -257,23 +257,22 @@ def _noon(day: date) -> datetime:
     return datetime.combine(day, dtime(10, 0), tzinfo=UTC)
 
 
-def pending_units(cancelled: int, age: int) -> int:
-    """How many of a day's `cancelled` units are still counted `age` days after it.
+def cancel_offset(j: int, cancelled: int, day_ord: int, product_index: int) -> int:
+    """The day after its order's day (1..REVISION_DAYS-2) on which the j-th of a product-day's
+    `cancelled` later-cancelled orders is cancelled: spread evenly, with a phase that varies
+    by product and day, so even a lone cancellation can come early or late."""
+    phase = (day_ord * 7 + product_index * 13) % (REVISION_DAYS - 2)
+    return 1 + ((REVISION_DAYS - 2) * j + phase) // cancelled
 
-    All of them up to the day after, none from REVISION_DAYS on, a deterministic
-    staircase in between. The orders API cancels the extra order j on the day
-    `cancel_offset(j, cancelled)` after, which agrees with this count.
-    """
+
+def pending_units(cancelled: int, age: int, day_ord: int, product_index: int) -> int:
+    """How many of a product-day's `cancelled` units a report read `age` days after the day
+    still counts: those cancelled on that day or later (none from REVISION_DAYS - 1 on)."""
     if age <= 1:
         return cancelled
-    if age >= REVISION_DAYS:
-        return 0
-    return -(-cancelled * (REVISION_DAYS - age) // (REVISION_DAYS - 1))
-
-
-def cancel_offset(j: int, cancelled: int) -> int:
-    """The day (1..REVISION_DAYS-1 after the order's day) the j-th later-cancelled order goes."""
-    return REVISION_DAYS - 1 - ((REVISION_DAYS - 1) * j) // cancelled
+    return sum(
+        1 for j in range(cancelled) if cancel_offset(j, cancelled, day_ord, product_index) >= age
+    )
 
 
 def is_suppressing(issue: dict | None) -> bool:
@@ -581,7 +580,9 @@ class World:
         if as_of is not None:
             age = as_of.toordinal() - day_ord
             if age < REVISION_DAYS:
-                pending = pending_units(int(sold * CANCEL_RATE + u7 * _SCALE), age)
+                cancelled = int(sold * CANCEL_RATE + u7 * _SCALE)
+                if cancelled:
+                    pending = pending_units(cancelled, age, day_ord, product.index)
             if age <= SESSION_LAG_DAYS:
                 # Sales show within a day, sessions and page views only days later (models#2955).
                 total = sold + pending

@@ -112,8 +112,9 @@ def order_lines(
     stats = world.day_stats(seller, seller.products[index], day, market, day)
     doubles = stats.units - stats.order_items
     kept = stats.order_items - stats.pending_units
+    day_ord = day.toordinal()
     for n in range(stats.order_items):
-        later = cancel_offset(n - kept, stats.pending_units) if n >= kept else None
+        later = cancel_offset(n - kept, stats.pending_units, day_ord, index) if n >= kept else None
         yield Line(n, 2 if n < doubles else 1, later)
 
 
