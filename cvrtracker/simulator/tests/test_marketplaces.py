@@ -391,3 +391,19 @@ def test_truth_and_inventory_per_marketplace(api, two):
     ).json()
     skus = [s["sellerSku"] for s in inventory["payload"]["inventorySummaries"]]
     assert skus == [p.sku for p in seller.products if p.fba and seller.offers(p, MX)]
+    # Brazil is "participating" but never opened: no stock; Non-Amazon is no marketplace.
+    brazil = "A2Q3Y263D00KWC"
+    empty = api.get(
+        "/fba/inventory/v1/summaries",
+        token=token,
+        params={"granularityType": "Marketplace", "granularityId": brazil}
+        | {"marketplaceIds": brazil},
+    )
+    assert empty.json()["payload"]["inventorySummaries"] == []
+    other = "A2ZV50J4W1RKNI"
+    refused = api.get(
+        "/fba/inventory/v1/summaries",
+        token=token,
+        params={"granularityType": "Marketplace", "granularityId": other, "marketplaceIds": other},
+    )
+    assert refused.status == 400

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from ..hashing import units
-from ..world import Marketplace, Product, Seller, World
+from ..world import MARKETPLACES, UNOPENED, Marketplace, Product, Seller, World
 from .common import (
     bad_request,
     iso,
@@ -97,10 +97,12 @@ def inventory_summary(
 def get_inventory_summaries(request: HttpRequest, seller: Seller) -> HttpResponse:
     sim = sim_of(request)
     world = sim.world
-    marketplace = seller.marketplace(request.GET.get("granularityId", ""))
-    market = marketplace.id if marketplace else ""
+    market = request.GET.get("granularityId", "")
+    # One of the seller's marketplaces, or one Amazon lists as participating although the
+    # seller never opened it (docs#254), which simply holds no stock.
+    marketplace = seller.marketplace(market)
     if (
-        marketplace is None
+        (marketplace is None and MARKETPLACES.get(market) not in UNOPENED[seller.region])
         or request.GET.get("granularityType") != "Marketplace"
         or list_param(request, "marketplaceIds") != [market]
     ):
@@ -123,7 +125,7 @@ def get_inventory_summaries(request: HttpRequest, seller: Seller) -> HttpRespons
         return bad_request("startDateTime is an ISO 8601 date-time.")
     chosen = [p for p in map(seller.product, skus) if p is not None] if skus else seller.products
     # Only what is offered in that marketplace.
-    candidates = [p for p in chosen if p.fba and seller.offers(p, marketplace)]
+    candidates = [p for p in chosen if p.fba and marketplace and seller.offers(p, marketplace)]
     details = request.GET.get("details", "false").lower() == "true"
     summaries = []
     position = offset
