@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .hashing import units
@@ -103,10 +103,10 @@ def shown_at(change: Change) -> datetime | None:
     return change.catalog_at or change.at
 
 
-def shown_on(change: Change, day: date) -> bool:
-    """True when shoppers see the change on `day` (it counts from its own catalog day)."""
+def shown_before(change: Change, moment: datetime) -> bool:
+    """True when shoppers see the change before `moment` (the end of a marketplace day)."""
     when = shown_at(change)
-    return when is not None and when.date() <= day
+    return when is not None and when < moment
 
 
 def catalog_listing_at(world: World, seller: Seller, product: Product, when: datetime) -> dict:

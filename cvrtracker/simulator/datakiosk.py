@@ -57,7 +57,7 @@ from graphql.utilities import strip_ignored_characters
 from . import reports as rp
 from .hashing import digest, unit
 from .specs import specs_dir
-from .world import HISTORY_DAYS, SESSION_LAG_DAYS, DayStats, Marketplace, Product, Seller, World
+from .world import HISTORY_DAYS, DayStats, Marketplace, Product, Seller, World
 
 SCHEMA_FILE = "datakiosk-schema_analytics_salesAndTraffic_2024-04-24.graphql"
 ROOT_FIELD = "analytics_salesAndTraffic_2024_04_24"
@@ -84,23 +84,24 @@ class QueryError(ValueError):
 
 
 # -- the one place that reads the world ------------------------------------------------------
-# sim-world is changing World.day_stats to (seller, product, day, marketplace=None, as_of=None)
-# with several marketplaces and local days: these three helpers are what the merge switches.
 
 
 def day_stats(
-    world: World, seller: Seller, product: Product, day: date, marketplace: Marketplace
+    world: World, seller: Seller, product: Product, day: date, marketplace: Marketplace, as_of: date
 ) -> DayStats:
-    """Final numbers of one product on one marketplace day."""
-    return world.day_stats(seller, product, day)
+    """One product on one local day of `marketplace`, as Amazon shows it on `as_of` (traffic
+    of the last days still 0, units and sales not yet revised): what the report shows."""
+    return world.day_stats(seller, product, day, marketplace, as_of)
 
 
 def seller_marketplaces(world: World, seller: Seller) -> list[Marketplace]:
-    return [world.marketplace]
+    """Where the seller sells and Sales & Traffic is offered (not Ireland, models#4718;
+    whether Data Kiosk refuses it too is unverified, so it is refused like the report)."""
+    return [m for m in seller.marketplaces if m.sales_and_traffic]
 
 
 def marketplace_today(world: World, marketplace: Marketplace) -> date:
-    return world.clock.today()
+    return world.today(marketplace)
 
 
 # -- parsing and validation -----------------------------------------------------------------
@@ -276,15 +277,15 @@ class Numbers:
         self.world, self.seller, self.marketplace = world, seller, marketplace
         self.as_of = as_of
         self.last_day = as_of - timedelta(days=1)
-        self.settled_before = as_of - timedelta(days=SESSION_LAG_DAYS)
+        self.products = rp.offered_products(seller, marketplace)
         self._totals: dict[date, list[float]] = {}
 
     def product_day(self, product: Product, day: date) -> list[float]:
         acc = [0.0] * 8
         if day > self.last_day:
             return acc
-        st = day_stats(self.world, self.seller, product, day, self.marketplace)
-        if day < self.settled_before:
+        st = day_stats(self.world, self.seller, product, day, self.marketplace, self.as_of)
+        if st.page_views:
             acc[_S], acc[_BS] = st.sessions, st.browser_sessions
             acc[_PV], acc[_BPV] = st.page_views, st.browser_page_views
             acc[_BBW] = st.buy_box_pct * st.page_views
@@ -295,7 +296,7 @@ class Numbers:
         """All the seller's products on one day (the shares' denominators, the by-date row)."""
         if day not in self._totals:
             acc = [0.0] * 8
-            for product in self.seller.products:
+            for product in self.products:
                 for i, v in enumerate(self.product_day(product, day)):
                     acc[i] += v
             self._totals[day] = acc
@@ -366,18 +367,19 @@ def trends_row(
 
 def by_date_row(numbers: Numbers, first: date, last: date) -> dict:
     """One SalesAndTrafficByDate item: the report's by-date row under the schema's names."""
-    seller = numbers.seller
-    t = numbers.period_totals(first, last)
-    parents = len({p.parent_asin for p in seller.products})
+    seller, market = numbers.seller, numbers.marketplace
+    t = [0.0] * 8
+    for day in _days(first, last):
+        day_t = list(numbers.totals(day))
+        # Account sessions count a shopper once, however many ASINs they saw: the same
+        # share of the by-ASIN sum as the report's by-date row (sp-api-semantics.md §4).
+        share = rp.account_sessions_share(numbers.world, seller, day, market)
+        day_t[_S], day_t[_BS] = int(day_t[_S] * share), int(day_t[_BS] * share)
+        t = [a + b for a, b in zip(t, day_t, strict=True)]
+    parents = len({p.parent_asin for p in numbers.products})
     t = [v if i == _BBW else _int(v) for i, v in enumerate(t)]
     row = rp._date_row(
-        numbers.world,
-        seller,
-        first,
-        t,
-        numbers.marketplace.currency,
-        len(seller.products),
-        parents,
+        numbers.world, seller, first, t, market.currency, len(numbers.products), parents
     )
     return {
         "startDate": first.isoformat(),

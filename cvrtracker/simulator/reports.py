@@ -4,7 +4,14 @@ Sales & Traffic follows Amazon's quirks: the by-ASIN section is one row per
 ASIN aggregated over the whole requested range, with no date; WEEK and MONTH
 widen the range to whole weeks (Sunday to Saturday) and months; traffic
 (sessions, page views) of the last SESSION_LAG_DAYS days is still zero while
-their sales are already there; a start more than two years back is CANCELLED.
+their sales are already there, and units and sales are revised for REVISION_DAYS
+(World.day_stats with as_of); a start more than two years back is CANCELLED.
+
+A document covers one marketplace (S&T "can only be applied to one marketplace at
+a time", docs#614), in its currency, with only the products offered there. At
+account level a shopper is counted once however many ASINs they visit, so the
+by-date sessions are a little below the sum of the by-ASIN ones, while units add up
+(sp-api-semantics.md §4 "Sessions").
 """
 
 from __future__ import annotations
@@ -17,10 +24,10 @@ import threading
 from calendar import monthrange
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from .hashing import digest, unit
-from .world import HISTORY_DAYS, SESSION_LAG_DAYS, DayStats, Product, Seller, World
+from .world import HISTORY_DAYS, Marketplace, Product, Seller, World
 
 SALES_AND_TRAFFIC = "GET_SALES_AND_TRAFFIC_REPORT"
 MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
@@ -52,8 +59,26 @@ def bucket_of(day: date, granularity: str) -> date:
     return day
 
 
+def day_instant(day: date) -> datetime:
+    """Noon UTC of `day`: the same calendar date in every marketplace's zone."""
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
 def is_too_old(start: date, today: date) -> bool:
     return start < today - timedelta(days=HISTORY_DAYS)
+
+
+def offered_products(seller: Seller, marketplace: Marketplace) -> list[Product]:
+    """The seller's products listed in `marketplace`, in catalogue order."""
+    if marketplace is seller.home:
+        return seller.products
+    return [p for p in seller.products if seller.offers(p, marketplace)]
+
+
+def account_sessions_share(world: World, seller: Seller, day: date, market: Marketplace) -> float:
+    """By-date sessions over the sum of by-ASIN sessions: shoppers who visit several ASINs
+    count once for the account (sp-api-semantics.md §4, docs#2357)."""
+    return 0.86 + 0.1 * unit(world.seed, seller.index, day.toordinal(), market.id, "one-visit")
 
 
 def _money(cents: float, currency: str) -> dict:
@@ -85,13 +110,18 @@ def build_sales_and_traffic(
     date_granularity: str,
     asin_granularity: str,
     as_of: date,
+    marketplace: Marketplace | None = None,
 ) -> bytes:
-    """The gzip'd JSON document; rows are streamed into the compressor, not held as dicts."""
+    """The gzip'd JSON document; rows are streamed into the compressor, not held as dicts.
+
+    `marketplace` is one of the seller's (None: its first); `as_of` the marketplace-local
+    day the report is read on, which decides how settled its numbers are.
+    """
+    market = marketplace or seller.home
     start, end = widen(start, end, date_granularity)
-    currency = world.marketplace.currency
-    products = seller.products
+    currency = market.currency
+    products = offered_products(seller, market)
     last_day = min(end, as_of - timedelta(days=1))
-    settled_before = as_of - timedelta(days=SESSION_LAG_DAYS)
 
     if asin_granularity == "PARENT":
         keys = [p.parent_asin for p in products]
@@ -102,14 +132,14 @@ def build_sales_and_traffic(
         row_of = list(range(len(products)))
     rows = [[0] * 8 for _ in range(max(row_of, default=-1) + 1)]
     by_date: dict[date, list[float]] = {}
+    day_stats = world.day_stats
 
     for day in _days(start, last_day):
-        traffic_known = day < settled_before
         day_rows = [0] * 8
         for product, r in zip(products, row_of, strict=True):
-            st = world.day_stats(seller, product, day)
+            st = day_stats(seller, product, day, market, as_of)
             row = rows[r]
-            if traffic_known:
+            if st.page_views:
                 bbw = st.buy_box_pct * st.page_views
                 row[_S] += st.sessions
                 row[_BS] += st.browser_sessions
@@ -127,10 +157,13 @@ def build_sales_and_traffic(
             day_rows[_U] += st.units
             day_rows[_OI] += st.order_items
             day_rows[_SALES] += st.sales_cents
+        share = account_sessions_share(world, seller, day, market)
+        day_rows[_S] = int(day_rows[_S] * share)
+        day_rows[_BS] = int(day_rows[_BS] * share)
         bucket = by_date.setdefault(bucket_of(day, date_granularity), [0] * 8)
         for i in range(8):
             bucket[i] += day_rows[i]
-    # The by-ASIN shares are of the whole report's sessions and page views.
+    # The by-ASIN shares are of the sum of the by-ASIN rows' sessions and page views.
     totals = tuple(sum(r[i] for r in rows) for i in (_S, _BS, _PV, _BPV))
 
     buffer = io.BytesIO()
@@ -143,7 +176,7 @@ def build_sales_and_traffic(
             },
             "dataStartTime": start.isoformat(),
             "dataEndTime": end.isoformat(),
-            "marketplaceIds": [world.marketplace.id],
+            "marketplaceIds": [market.id],
         }
         gz.write(b'{"reportSpecification":' + json.dumps(spec).encode())
         gz.write(b',"salesAndTrafficByDate":[')
@@ -178,26 +211,34 @@ def build_sales_and_traffic(
 def _asin_row(ident: dict, row: list, totals: tuple[int, ...], currency: str) -> dict:
     """One salesAndTrafficByAsin row; shares are of the whole report's sessions and views."""
     sessions, browser_sessions, page_views, browser_views = totals
+    # Percent per unit of each total, computed once per row instead of seven divisions.
+    k_s = 100.0 / sessions if sessions else 0.0
+    k_bs = 100.0 / browser_sessions if browser_sessions else 0.0
+    k_ms = 100.0 / (sessions - browser_sessions) if sessions - browser_sessions else 0.0
+    k_pv = 100.0 / page_views if page_views else 0.0
+    k_bpv = 100.0 / browser_views if browser_views else 0.0
+    k_mpv = 100.0 / (page_views - browser_views) if page_views - browser_views else 0.0
+    s, bs, pv, bpv = row[_S], row[_BS], row[_PV], row[_BPV]
     ident["salesByAsin"] = {
         "unitsOrdered": row[_U],
-        "orderedProductSales": _money(row[_SALES], currency),
+        "orderedProductSales": {"amount": round(row[_SALES] / 100.0, 2), "currencyCode": currency},
         "totalOrderItems": row[_OI],
     }
     ident["trafficByAsin"] = {
-        "browserSessions": row[_BS],
-        "mobileAppSessions": row[_S] - row[_BS],
-        "sessions": row[_S],
-        "browserSessionPercentage": _pct(row[_BS], browser_sessions),
-        "mobileAppSessionPercentage": _pct(row[_S] - row[_BS], sessions - browser_sessions),
-        "sessionPercentage": _pct(row[_S], sessions),
-        "browserPageViews": row[_BPV],
-        "mobileAppPageViews": row[_PV] - row[_BPV],
-        "pageViews": row[_PV],
-        "browserPageViewsPercentage": _pct(row[_BPV], browser_views),
-        "mobileAppPageViewsPercentage": _pct(row[_PV] - row[_BPV], page_views - browser_views),
-        "pageViewsPercentage": _pct(row[_PV], page_views),
-        "buyBoxPercentage": round(row[_BBW] / row[_PV], 2) if row[_PV] else 0.0,
-        "unitSessionPercentage": _pct(row[_U], row[_S]),
+        "browserSessions": bs,
+        "mobileAppSessions": s - bs,
+        "sessions": s,
+        "browserSessionPercentage": round(bs * k_bs, 2) if bs else 0.0,
+        "mobileAppSessionPercentage": round((s - bs) * k_ms, 2) if s - bs else 0.0,
+        "sessionPercentage": round(s * k_s, 2) if s else 0.0,
+        "browserPageViews": bpv,
+        "mobileAppPageViews": pv - bpv,
+        "pageViews": pv,
+        "browserPageViewsPercentage": round(bpv * k_bpv, 2) if bpv else 0.0,
+        "mobileAppPageViewsPercentage": round((pv - bpv) * k_mpv, 2) if pv - bpv else 0.0,
+        "pageViewsPercentage": round(pv * k_pv, 2) if pv else 0.0,
+        "buyBoxPercentage": round(row[_BBW] / pv, 2) if pv else 0.0,
+        "unitSessionPercentage": _pct(row[_U], s),
     }
     return ident
 
@@ -291,13 +332,21 @@ def _tsv_cell(value: object) -> str:
 
 
 def build_merchant_listings(
-    world: World, seller: Seller, *, as_of: datetime, base_url: str
+    world: World,
+    seller: Seller,
+    *,
+    as_of: datetime,
+    base_url: str,
+    marketplace: Marketplace | None = None,
 ) -> bytes:
-    """GET_MERCHANT_LISTINGS_ALL_DATA: tab-separated, one line per listing, gzip'd."""
+    """GET_MERCHANT_LISTINGS_ALL_DATA: tab-separated, one line per listing offered in
+    `marketplace` (None: the seller's first), priced in its currency, gzip'd."""
+    market = marketplace or seller.home
+    fba_channel = "AMAZON_NA" if seller.region == "NA" else "AMAZON_EU"
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=5, mtime=0) as gz:
         gz.write(("\t".join(MERCHANT_LISTING_COLUMNS) + "\n").encode())
-        for p in seller.products:
+        for p in offered_products(seller, market):
             listing = world.listing_at(seller, p, as_of)
             active = listing["status"] == "ACTIVE" and listing["quantity"] > 0
             cells = dict.fromkeys(MERCHANT_LISTING_COLUMNS, "")
@@ -307,7 +356,7 @@ def build_merchant_listings(
                     "item-description": listing["description"],
                     "listing-id": p.created.strftime("%m%d") + p.fnsku[3:10],
                     "seller-sku": p.sku,
-                    "price": f"{listing['price_cents'] / 100:.2f}",
+                    "price": f"{seller.local_price(listing['price_cents'], market) / 100:.2f}",
                     "quantity": "" if p.fba else listing["quantity"],
                     "open-date": p.created.strftime("%Y-%m-%d %H:%M:%S UTC"),
                     "image-url": f"{base_url}/images/I/{listing['images']['MAIN']}.jpg",
@@ -317,7 +366,7 @@ def build_merchant_listings(
                     "asin1": p.asin,
                     "product-id": p.asin,
                     "pending-quantity": "0",
-                    "fulfillment-channel": "AMAZON_NA" if p.fba else "DEFAULT",
+                    "fulfillment-channel": fba_channel if p.fba else "DEFAULT",
                     "merchant-shipping-group": "Migrated Template",
                     "status": "Active" if active else "Inactive",
                 }
@@ -544,20 +593,17 @@ class ReportStore:
             free = report.ended
 
 
-def _day_stats(world: World, seller: Seller, product: Product, day: date) -> DayStats:
-    """The one place the state machine reads day numbers (the lead can switch its signature)."""
-    return world.day_stats(seller, product, day)
-
-
-def had_activity(world: World, seller: Seller, start: date, end: date) -> bool:
-    """Whether the seller had any session or unit in [start, end].
+def had_activity(
+    world: World, seller: Seller, start: date, end: date, marketplace: Marketplace | None = None
+) -> bool:
+    """Whether the seller had any session or unit in [start, end] (local days of `marketplace`).
 
     Stops at the first sign of activity, so an active seller costs one or two lookups;
     only a truly empty range walks every product and day.
     """
     for day in _days(start, end):
         for product in seller.products:
-            st = _day_stats(world, seller, product, day)
+            st = world.day_stats(seller, product, day, marketplace)
             if st.sessions or st.units:
                 return True
     return False

@@ -46,6 +46,7 @@ class Simulator:
         seed: int = 42,
         sellers: int = 1,
         asins: int = 200,
+        marketplaces: int | None = None,
         quota: str = "real",
         today: date | None = None,
         app: AppRegistration | None = None,
@@ -60,7 +61,9 @@ class Simulator:
         SIM_ST_SCOPE, SIM_REPORT_QUEUE_SECONDS); `monotonic` is the quota clock (tests)."""
         self.seed = seed
         self.quota = quota
-        self.world = World(seed=seed, sellers=sellers, asins=asins, today=today)
+        self.world = World(
+            seed=seed, sellers=sellers, asins=asins, today=today, marketplaces=marketplaces
+        )
         self.app = app or AppRegistration.from_env()
         self.grants = Grants(self.app, store=grants_file)
         enabled, other_apps, scope = budget_options(st_budget, st_other_apps_per_day, st_scope)

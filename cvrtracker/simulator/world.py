@@ -8,29 +8,51 @@ Conversion model, per product and day:
     sessions = base × weekday × season × noise      (suppressed or inactive: ×0.05)
     cvr      = base_cvr × Π(content effects) × (price / launch price) ^ -elasticity
     units    = sessions × cvr × buy-box share        (0 while out of stock)
+
+Each seller sells in several marketplaces of its region (MARKETPLACES): the first
+one carries the whole catalogue at full traffic and the catalogue prices; the
+others carry a hashed subset, smaller traffic and prices converted to their own
+currency. Days are the marketplace's local business days (Amazon's Business
+Reports day is "00:00:00 to 23:59:59 PT" for the US, sp-api-semantics.md §1).
+
+Amazon revises units and sales for about a month (cancellations and returns,
+sp-api-semantics.md §2 and §4): read `as_of` a date, a day's numbers still
+include units that will be cancelled later, and converge to the final ones
+REVISION_DAYS after the day.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from functools import lru_cache
+from hashlib import blake2b
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import catalog_lag, content
-from .hashing import digest, units
+from .hashing import digest, unit, units
 from .scenarios import script_seller
 
 HISTORY_DAYS = 730
 # Amazon's Sales & Traffic numbers settle late: sales show within a day, sessions
 # only after this many days (see reports.py).
 SESSION_LAG_DAYS = 3
+# Units and sales of a day keep changing for this many days (sp-api-semantics.md §2:
+# practitioners re-pull up to 35 days "to accommodate changes ... due to product
+# returns and cancellations"); from this age on they are final.
+REVISION_DAYS = 30
+# Share of a day's units that the first pulls count but that are later cancelled or returned.
+CANCEL_RATE = 0.06
 WEEKDAY_FACTOR = (0.95, 0.93, 0.95, 0.97, 1.0, 1.10, 1.10)  # Monday first
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_UNPACK8 = struct.Struct(">8I").unpack
+_SCALE = 1.0 / 2**32  # as hashing.units
 CONTENT_FIELDS = ("title", "description", "bullet", "image")
 
 
@@ -42,9 +64,84 @@ class Marketplace:
     currency: str
     language: str
     domain: str
+    time_zone: str  # the IANA zone of the marketplace's business day
+    traffic: float = 1.0  # sessions relative to the seller's first marketplace
+    price_factor: float = 1.0  # local price of one US dollar
+    coverage: float = 1.0  # share of the catalogue offered when not the first marketplace
+    # Amazon refuses GET_SALES_AND_TRAFFIC_REPORT in some marketplaces (IE, models#4718).
+    sales_and_traffic: bool = True
+    order_prefix: str = "11"  # first two digits of its order ids
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def day_of(self, moment: datetime) -> date:
+        """The marketplace's business day that `moment` (aware) falls on."""
+        return moment.astimezone(self.zone).date()
+
+    def day_start(self, day: date) -> datetime:
+        """The UTC instant at which the marketplace's `day` begins."""
+        return _day_start(self.time_zone, day.toordinal())
 
 
-US = Marketplace("ATVPDKIKX0DER", "Amazon.com", "US", "USD", "en_US", "www.amazon.com")
+@lru_cache(maxsize=8192)
+def _day_start(time_zone: str, ordinal: int) -> datetime:
+    local = datetime.combine(date.fromordinal(ordinal), dtime.min, tzinfo=ZoneInfo(time_zone))
+    return local.astimezone(UTC)
+
+
+# Amazon's ids, names, currencies and languages (developer-docs.amazon.com/sp-api/docs/
+# marketplace-ids); zones as in cvrtracker/amazon/marketplaces.py (CA keeps Pacific time).
+# traffic, price_factor and coverage are the simulator's own assumptions.
+US = Marketplace(
+    "ATVPDKIKX0DER", "Amazon.com", "US", "USD", "en_US", "www.amazon.com", "America/Los_Angeles"
+)
+CA = Marketplace(
+    "A2EUQ1WTGCTBG2", "Amazon.ca", "CA", "CAD", "en_CA", "www.amazon.ca", "America/Los_Angeles",
+    traffic=0.12, price_factor=1.39, coverage=0.8, order_prefix="70",
+)  # fmt: skip
+MX = Marketplace(
+    "A1AM78C64UM0Y8", "Amazon.com.mx", "MX", "MXN", "es_MX", "www.amazon.com.mx",
+    "America/Mexico_City", traffic=0.06, price_factor=17.9, coverage=0.6, order_prefix="71",
+)  # fmt: skip
+BR = Marketplace(
+    "A2Q3Y263D00KWC", "Amazon.com.br", "BR", "BRL", "pt_BR", "www.amazon.com.br",
+    "America/Sao_Paulo", price_factor=5.5, order_prefix="72",
+)  # fmt: skip
+DE = Marketplace(
+    "A1PA6795UKMFR9", "Amazon.de", "DE", "EUR", "de_DE", "www.amazon.de", "Europe/Berlin",
+    price_factor=0.93, order_prefix="30",
+)  # fmt: skip
+FR = Marketplace(
+    "A13V1IB3VIYZZH", "Amazon.fr", "FR", "EUR", "fr_FR", "www.amazon.fr", "Europe/Paris",
+    traffic=0.55, price_factor=0.95, coverage=0.75, order_prefix="40",
+)  # fmt: skip
+IT = Marketplace(
+    "APJ6JRA9NG5V4", "Amazon.it", "IT", "EUR", "it_IT", "www.amazon.it", "Europe/Rome",
+    traffic=0.45, price_factor=0.94, coverage=0.7, order_prefix="41",
+)  # fmt: skip
+ES = Marketplace(
+    "A1RKKUPIHCS9HS", "Amazon.es", "ES", "EUR", "es_ES", "www.amazon.es", "Europe/Madrid",
+    traffic=0.4, price_factor=0.92, coverage=0.65, order_prefix="42",
+)  # fmt: skip
+GB = Marketplace(
+    "A1F83G8C2ARO7P", "Amazon.co.uk", "GB", "GBP", "en_GB", "www.amazon.co.uk", "Europe/London",
+    traffic=0.7, price_factor=0.8, coverage=0.8, order_prefix="20",
+)  # fmt: skip
+IE = Marketplace(
+    "A28R8C7NBKEWEA", "Amazon.ie", "IE", "EUR", "en_IE", "www.amazon.ie", "Europe/Dublin",
+    traffic=0.05, price_factor=0.95, coverage=0.6, sales_and_traffic=False, order_prefix="21",
+)  # fmt: skip
+# What getMarketplaceParticipations returns beside the real marketplaces: the
+# "Non-Amazon" entry of multi-channel fulfilment (models#1367, docs#1260).
+NON_AMAZON = Marketplace("A2ZV50J4W1RKNI", "Non-Amazon", "US", "USD", "en_US", "", "UTC")
+
+MARKETPLACES: dict[str, Marketplace] = {m.id: m for m in (US, CA, MX, BR, DE, FR, IT, ES, GB, IE)}
+# Seller 0 (and every even one) is North American, every odd one European.
+REGION_MARKETPLACES = {"NA": (US, CA, MX), "EU": (DE, FR, IT, ES, GB, IE)}
+# Sites the seller never opened that Amazon still reports as isParticipating (docs#254).
+UNOPENED = {"NA": (BR,), "EU": ()}
 
 
 class Clock:
@@ -87,6 +184,7 @@ class Change:
 
     @property
     def day(self) -> date:
+        """The UTC date; use `Marketplace.day_of(change.at)` for a marketplace's day."""
         return self.at.date()
 
 
@@ -130,6 +228,12 @@ class DayStats:
     order_items: int
     sales_cents: int
     buy_box_pct: float
+    # Units among `units` that will still be cancelled or returned (0 once final).
+    pending_units: int = 0
+
+
+# A product not offered in a marketplace: nothing at all.
+NO_DAY = DayStats(0, 0, 0, 0, 0, 0, 0, 0.0)
 
 
 def _code(length: int, *parts: object) -> str:
@@ -156,6 +260,24 @@ def _noon(day: date) -> datetime:
     return datetime.combine(day, dtime(10, 0), tzinfo=UTC)
 
 
+def cancel_offset(j: int, cancelled: int, day_ord: int, product_index: int) -> int:
+    """The day after its order's day (1..REVISION_DAYS-2) on which the j-th of a product-day's
+    `cancelled` later-cancelled orders is cancelled: spread evenly, with a phase that varies
+    by product and day, so even a lone cancellation can come early or late."""
+    phase = (day_ord * 7 + product_index * 13) % (REVISION_DAYS - 2)
+    return 1 + ((REVISION_DAYS - 2) * j + phase) // cancelled
+
+
+def pending_units(cancelled: int, age: int, day_ord: int, product_index: int) -> int:
+    """How many of a product-day's `cancelled` units a report read `age` days after the day
+    still counts: those cancelled on that day or later (none from REVISION_DAYS - 1 on)."""
+    if age <= 1:
+        return cancelled
+    return sum(
+        1 for j in range(cancelled) if cancel_offset(j, cancelled, day_ord, product_index) >= age
+    )
+
+
 def is_suppressing(issue: dict | None) -> bool:
     if not issue or issue.get("severity") != "ERROR":
         return False
@@ -171,6 +293,13 @@ class Seller:
         self.id = "A" + _code(13, seed, "seller", index)
         self.store_name = content.brand_for(seed, index, 0) + " Store"
         self.brands = [content.brand_for(seed, index, b) for b in range(3)]
+        self.region = "NA" if index % 2 == 0 else "EU"
+        # The marketplaces it sells in; the first carries the whole catalogue.
+        self.marketplaces: tuple[Marketplace, ...] = REGION_MARKETPLACES[self.region][
+            : world.marketplace_limit
+        ]
+        self.home = self.marketplaces[0]
+        self._offered: dict[str, bytes] = {}
         self._products: list[Product] | None = None
         # Products picked for one background change in their history (5%).
         self.background: list[int] = []
@@ -244,6 +373,40 @@ class Seller:
         self.products  # noqa: B018
         return self.by_asin.get(asin)
 
+    def marketplace(self, marketplace_id: str) -> Marketplace | None:
+        """One of the marketplaces this seller sells in, or None."""
+        return next((m for m in self.marketplaces if m.id == marketplace_id), None)
+
+    def offers(self, product: Product, marketplace: Marketplace) -> bool:
+        """Whether `product` is listed in `marketplace` (always in the first one)."""
+        if marketplace is self.home:
+            return True
+        flags = self._offered.get(marketplace.id)
+        if flags is None:
+            flags = self._offer_flags(marketplace)
+        return bool(flags[product.index])
+
+    def _offer_flags(self, marketplace: Marketplace) -> bytes:
+        # One hash per product, once per marketplace, and only when that marketplace is asked
+        # about. The first ten products (the scripted stories) are offered everywhere it sells.
+        if marketplace not in self.marketplaces:
+            flags = bytes(len(self.products))
+        else:
+            seed, s, share = self.world.seed, self.index, marketplace.coverage
+            flags = bytes(
+                p.index < 10 or unit(seed, s, p.index, marketplace.id, "offered") < share
+                for p in self.products
+            )
+        self._offered[marketplace.id] = flags
+        return flags
+
+    def local_price(self, cents: int, marketplace: Marketplace) -> int:
+        """A catalogue price (in the first marketplace's currency) in `marketplace`'s, at .99."""
+        if marketplace is self.home:
+            return cents
+        converted = cents * marketplace.price_factor / self.home.price_factor
+        return max(99, round(converted / 100) * 100 - 1)
+
 
 class World:
     def __init__(
@@ -253,15 +416,22 @@ class World:
         sellers: int = 1,
         asins: int = 200,
         today: date | None = None,
+        marketplaces: int | None = None,
     ):
+        """`marketplaces` caps how many of its region's marketplaces each seller sells in
+        (None: all of them; 1: a single-marketplace world, as cheap as before)."""
         if not 5 <= asins <= 50_000:
             raise ValueError("a seller has between 5 and 50,000 products")
         if not 1 <= sellers <= 9:
             raise ValueError("between 1 and 9 sellers")
+        if marketplaces is not None and marketplaces < 1:
+            raise ValueError("a seller sells in at least one marketplace")
+        self.marketplace_limit = marketplaces
         self.seed = seed
         self.asin_count = asins
         self.day0 = today or datetime.now(UTC).date()
         self.clock = Clock(datetime.combine(self.day0, dtime(12, 0), tzinfo=UTC))
+        # The default marketplace of views that know only one (seller 0's first).
         self.marketplace = US
         self.catalog_lag = catalog_lag.CatalogLag.from_env()
         self.sellers = [Seller(self, i) for i in range(sellers)]
@@ -269,6 +439,10 @@ class World:
 
     def seller(self, seller_id: str) -> Seller | None:
         return next((s for s in self.sellers if s.id == seller_id), None)
+
+    def today(self, marketplace: Marketplace | None = None) -> date:
+        """The marketplace's current local day (still running, never complete)."""
+        return (marketplace or self.marketplace).day_of(self.clock.now())
 
     # -- copy and state at a moment -------------------------------------------------
 
@@ -325,12 +499,16 @@ class World:
         listing.update(bullets=bullets, images=images, copy=copy)
         return listing
 
-    def state_on(self, product: Product, day: date) -> DayState:
-        """The state that drives conversion on `day` (changes count from their own day)."""
+    def state_on(
+        self, product: Product, day: date, marketplace: Marketplace | None = None
+    ) -> DayState:
+        """The state that drives conversion on `day`, a local day of `marketplace` (None: the
+        world's default): a change counts from the marketplace day it was made on."""
         effect, price, quantity = 1.0, product.launch_price_cents, product.base_quantity
         active, issue, buy_box_lost = True, None, False
+        end = (marketplace or self.marketplace).day_start(day + timedelta(days=1))
         for change in product.changes:
-            if change.day > day:
+            if change.at >= end:
                 break
             if change.field == "price":
                 price = change.value
@@ -342,8 +520,8 @@ class World:
                 issue = change.value
             elif change.field == "buy_box":
                 buy_box_lost = change.value == "LOST"
-            elif catalog_lag.shown_on(change, day):
-                # Shoppers react to content once the detail page shows it.
+            elif catalog_lag.shown_before(change, end):
+                # Shoppers react to content from the marketplace day the detail page shows it.
                 effect *= change.effect
         return DayState(effect, price, quantity, active, is_suppressing(issue), buy_box_lost)
 
@@ -352,12 +530,42 @@ class World:
 
     # -- daily numbers --------------------------------------------------------------
 
-    def day_stats(self, seller: Seller, product: Product, day: date) -> DayStats:
-        """The true traffic and sales of one product on one day."""
-        u = units(8, self.seed, seller.index, product.index, day.toordinal())
-        sessions_f = product.base_sessions * season_factor(day) * (0.75 + 0.5 * u[0])
+    def day_stats(
+        self,
+        seller: Seller,
+        product: Product,
+        day: date,
+        marketplace: Marketplace | None = None,
+        as_of: date | None = None,
+    ) -> DayStats:
+        """The traffic and sales of one product on `day`, a local day of `marketplace` (None:
+        the seller's first), as read on the local day `as_of` (None: final, settled values).
+
+        Read before they settle, units and sales include the units that will be cancelled
+        or returned within REVISION_DAYS, and traffic of the last SESSION_LAG_DAYS is 0.
+        """
+        market = marketplace or seller.home
+        day_ord = day.toordinal()
+        # units(8, seed, seller, product, day[, marketplace]) inlined: this is the hot path of
+        # a 50,000-product report. The first marketplace keeps the single-marketplace numbers.
+        if market is seller.home:
+            key = b"%d|%d|%d|%d" % (self.seed, seller.index, product.index, day_ord)
+            scale = 1.0
+        elif not seller.offers(product, market):
+            return NO_DAY
+        else:
+            key = b"%d|%d|%d|%d|%s" % (
+                self.seed,
+                seller.index,
+                product.index,
+                day_ord,
+                market.id.encode(),
+            )
+            scale = market.traffic
+        u0, u1, u2, u3, u4, u5, u6, u7 = _UNPACK8(blake2b(key, digest_size=32).digest())
+        sessions_f = product.base_sessions * scale * season_factor(day) * (0.75 + 0.5 * _SCALE * u0)
         if product.changes:
-            st = self.state_on(product, day)
+            st = self.state_on(product, day, market)
             price = st.price_cents
             cvr = product.base_cvr * st.effect
             if price != product.launch_price_cents:
@@ -368,27 +576,37 @@ class World:
             in_stock = st.quantity > 0
             buy_box = 0.0 if not in_stock else (15.0 if st.buy_box_lost else 100.0)
         else:
-            price, cvr, buy_box, in_stock = (
-                product.launch_price_cents,
-                product.base_cvr,
-                100.0,
-                True,
-            )
-        sessions = int(sessions_f + u[1])
-        browser = int(sessions * (0.3 + 0.15 * u[2]) + 0.5)
-        page_views = sessions + int(sessions * 0.5 * u[3] + 0.5)
-        browser_pv = min(page_views, browser + int(browser * 0.5 * u[4] + 0.5))
-        sold = int(sessions * min(cvr, 0.9) * buy_box / 100.0 + u[5]) if in_stock else 0
-        doubles = min(sold // 2, int(sold * 0.08 + u[6]))
+            price, cvr = product.launch_price_cents, product.base_cvr
+            buy_box, in_stock = 100.0, True
+        if market is not seller.home:
+            price = seller.local_price(price, market)
+        sessions = int(sessions_f + u1 * _SCALE)
+        sold = int(sessions * min(cvr, 0.9) * buy_box / 100.0 + u5 * _SCALE) if in_stock else 0
+        doubles = min(sold // 2, int(sold * 0.08 + u6 * _SCALE))
+        pending = 0
+        if as_of is not None:
+            age = as_of.toordinal() - day_ord
+            if age < REVISION_DAYS:
+                cancelled = int(sold * CANCEL_RATE + u7 * _SCALE)
+                if cancelled:
+                    pending = pending_units(cancelled, age, day_ord, product.index)
+            if age <= SESSION_LAG_DAYS:
+                # Sales show within a day, sessions and page views only days later (models#2955).
+                total = sold + pending
+                return DayStats(0, 0, 0, 0, total, total - doubles, total * price, buy_box, pending)
+        browser = int(sessions * (0.3 + 0.15 * _SCALE * u2) + 0.5)
+        page_views = sessions + int(sessions * 0.5 * _SCALE * u3 + 0.5)
+        total = sold + pending
         return DayStats(
-            sessions=sessions,
-            browser_sessions=browser,
-            page_views=page_views,
-            browser_page_views=browser_pv,
-            units=sold,
-            order_items=sold - doubles,
-            sales_cents=sold * price,
-            buy_box_pct=buy_box,
+            sessions,
+            browser,
+            page_views,
+            min(page_views, browser + int(browser * 0.5 * _SCALE * u4 + 0.5)),
+            total,
+            total - doubles,
+            total * price,
+            buy_box,
+            pending,
         )
 
     # -- changes --------------------------------------------------------------------
@@ -436,11 +654,16 @@ class World:
             product.changes = sorted([*product.changes, change], key=lambda c: c.at)
             return change
 
-    def ground_truth(self, seller: Seller | None = None) -> list[dict]:
-        """Every change so far (scripted or made through the control API) and its true effect."""
+    def ground_truth(
+        self, seller: Seller | None = None, marketplace: Marketplace | None = None
+    ) -> list[dict]:
+        """Every change so far (scripted or made through the control API) and its true effect;
+        effectiveDate is the local day of `marketplace` (None: each seller's first) it counts
+        from."""
         now = self.clock.now()
         rows = []
         for s in [seller] if seller else self.sellers:
+            market = marketplace or s.home
             for p in s.products:
                 for c in p.changes:
                     if c.at > now:
@@ -455,8 +678,9 @@ class World:
                             "effectiveDate": (
                                 None
                                 if catalog_lag.shown_at(c) is None
-                                else catalog_lag.shown_at(c).date().isoformat()
+                                else market.day_of(catalog_lag.shown_at(c)).isoformat()
                             ),
+                            "marketplaceId": market.id,
                             "field": c.field,
                             "old": c.old,
                             "new": c.value,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from cvrtracker.simulator.world import MARKETPLACES
+
 from .conftest import MARKET, advance
 from .test_reports import create, download
 
@@ -23,16 +25,26 @@ def all_orders(client, token, **params) -> list[dict]:
 
 
 def test_orders_add_up_to_the_sales_and_traffic_units(client, token):
+    # 2026-11-20 in Los Angeles (PST) runs from 08:00 UTC to 08:00 UTC the next day.
     orders = all_orders(
         client,
         token,
-        createdAfter="2026-11-20T00:00:00Z",
-        createdBefore="2026-11-20T23:59:59Z",
+        createdAfter="2026-11-20T08:00:00Z",
+        createdBefore="2026-11-21T07:59:59Z",
         marketplaceIds=MARKET,
         maxResultsPerPage=37,
+        includedData="FULFILLMENT",
     )
+    # The report is asked on the US day 2026-11-29: it still counts the orders that were
+    # not cancelled before that day began.
+    counted = [
+        o
+        for o in orders
+        if o["fulfillment"]["fulfillmentStatus"] != "CANCELLED"
+        or o["lastUpdatedTime"] >= "2026-11-29T08:00:00Z"
+    ]
     units: dict[str, int] = {}
-    for order in orders:
+    for order in counted:
         for item in order["orderItems"]:
             units[item["product"]["asin"]] = (
                 units.get(item["product"]["asin"], 0) + item["quantityOrdered"]
@@ -57,8 +69,9 @@ def test_it_never_returns_buyer_or_recipient_data(client, token):
     assert orders
     for order in orders:
         assert "buyer" not in order and "recipient" not in order
-        assert order["fulfillment"]["fulfillmentStatus"] in ("SHIPPED", "UNSHIPPED")
-        assert order["proceeds"]["grandTotal"]["currencyCode"] == "USD"
+        assert order["fulfillment"]["fulfillmentStatus"] in ("SHIPPED", "UNSHIPPED", "CANCELLED")
+        currency = MARKETPLACES[order["salesChannel"]["marketplaceId"]].currency
+        assert order["proceeds"]["grandTotal"]["currencyCode"] == currency
 
 
 def test_get_order_returns_the_searched_order(client, token):

@@ -261,7 +261,8 @@ def test_faults_can_name_one_seller():
         token = client.access_token(first.id)
         assert finished(client, token, create(client, token))["processingStatus"] == "DONE"
         token = client.access_token(second.id)
-        assert finished(client, token, create(client, token))["processingStatus"] == "FATAL"
+        report_id = create(client, token, market=second.home.id)
+        assert finished(client, token, report_id)["processingStatus"] == "FATAL"
 
 
 @pytest.mark.parametrize(

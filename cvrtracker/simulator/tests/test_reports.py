@@ -14,10 +14,10 @@ REPORTS = "/reports/2021-06-30/reports"
 SNT = "GET_SALES_AND_TRAFFIC_REPORT"
 
 
-def create(client, token, start="2026-11-20", end="2026-11-20", **options):
+def create(client, token, start="2026-11-20", end="2026-11-20", market=MARKET, **options):
     spec = {
         "reportType": SNT,
-        "marketplaceIds": [MARKET],
+        "marketplaceIds": [market],
         "dataStartTime": start,
         "dataEndTime": end,
         "reportOptions": {"dateGranularity": "DAY", "asinGranularity": "CHILD", **options},

@@ -21,7 +21,7 @@ from ..faults import Fault, ReportFault
 from ..reports import SALES_AND_TRAFFIC
 from ..specs import operations
 from ..state import Simulator
-from ..world import Seller
+from ..world import MARKETPLACES, NON_AMAZON, UNOPENED, Marketplace, Seller, World
 from .common import is_loopback, iso, json_response, sim_of
 
 LISTING_FIELDS = ("title", "bullet", "description", "image", "price", "quantity", "status", "issue")
@@ -55,6 +55,29 @@ def _problem(message: str, status: int = 400) -> HttpResponse:
     return json_response({"error": message}, status)
 
 
+def _market_json(world: World, seller: Seller, market: Marketplace) -> dict:
+    return {
+        "marketplaceId": market.id,
+        "countryCode": market.country_code,
+        "currency": market.currency,
+        "timeZone": market.time_zone,
+        "salesAndTrafficReport": market.sales_and_traffic,
+        "products": sum(1 for p in seller.products if seller.offers(p, market)),
+        "today": world.today(market).isoformat(),
+    }
+
+
+def _marketplace_param(request: HttpRequest, seller: Seller) -> Marketplace:
+    """?marketplaceId= one of the seller's marketplaces (default its first), or ValueError."""
+    wanted = request.GET.get("marketplaceId")
+    if not wanted:
+        return seller.home
+    market = seller.marketplace(wanted)
+    if market is None:
+        raise ValueError(f"the seller does not sell in {wanted}")
+    return market
+
+
 @loopback_only
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
@@ -67,6 +90,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "now": iso(sim.clock.now()),
             "today": sim.clock.today().isoformat(),
             "marketplaceIds": [sim.world.marketplace.id],
+            # Each marketplace's local business day now (reports and orders count these).
+            "marketplaceToday": {
+                m.id: sim.world.today(m).isoformat() for m in MARKETPLACES.values()
+            },
             "app": {
                 "clientId": sim.app.client_id,
                 "applicationId": sim.app.application_id,
@@ -74,7 +101,17 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "draft": sim.app.draft,
             },
             "sellers": [
-                {"sellerId": s.id, "storeName": s.store_name, "products": sim.world.asin_count}
+                {
+                    "sellerId": s.id,
+                    "storeName": s.store_name,
+                    "products": sim.world.asin_count,
+                    "region": s.region,
+                    # Where it really sells (the first carries the whole catalogue); the
+                    # participations also list sites it never opened and "Non-Amazon".
+                    "marketplaces": [_market_json(sim.world, s, m) for m in s.marketplaces],
+                    "unopenedMarketplaceIds": [m.id for m in UNOPENED[s.region]],
+                    "nonAmazonMarketplaceIds": [NON_AMAZON.id],
+                }
                 for s in sim.world.sellers
             ],
             "reports": {
@@ -108,7 +145,13 @@ def products(request: HttpRequest, seller_id: str) -> HttpResponse:
     limit = min(int(request.GET.get("limit", "100")), 50_000)
     return json_response(
         [
-            {"sku": p.sku, "asin": p.asin, "parentAsin": p.parent_asin, "fba": p.fba}
+            {
+                "sku": p.sku,
+                "asin": p.asin,
+                "parentAsin": p.parent_asin,
+                "fba": p.fba,
+                "marketplaceIds": [m.id for m in seller.marketplaces if seller.offers(p, m)],
+            }
             for p in seller.products[:limit]
         ]
     )
@@ -319,41 +362,64 @@ def clock(request: HttpRequest) -> HttpResponse:
         sim.clock.advance(seconds)
     except (ValueError, TypeError) as error:
         return _problem(str(error))
-    return json_response({"now": iso(sim.clock.now()), "today": sim.clock.today().isoformat()})
+    return json_response(
+        {
+            "now": iso(sim.clock.now()),
+            "today": sim.clock.today().isoformat(),
+            "marketplaceToday": {
+                m.id: sim.world.today(m).isoformat() for m in MARKETPLACES.values()
+            },
+        }
+    )
 
 
 @loopback_only
 @require_GET
 def ground_truth(request: HttpRequest) -> HttpResponse:
+    """Every change; effectiveDate is the local day of ?marketplaceId= (default each
+    seller's first marketplace)."""
     sim = sim_of(request)
     seller = None
     if request.GET.get("sellerId"):
         seller = _seller(request, request.GET["sellerId"])
         if seller is None:
             return _problem("unknown seller", 404)
-    return json_response({"changes": sim.world.ground_truth(seller)})
+    market = None
+    if request.GET.get("marketplaceId"):
+        market = MARKETPLACES.get(request.GET["marketplaceId"])
+        if market is None:
+            return _problem("unknown marketplaceId")
+    return json_response({"changes": sim.world.ground_truth(seller, market)})
 
 
 @loopback_only
 @require_GET
 def daily_truth(request: HttpRequest, seller_id: str, sku: str) -> HttpResponse:
-    """The true daily numbers of one listing (no reporting lag), for scoring trackers."""
+    """The true daily numbers of one listing in one marketplace (?marketplaceId=, default the
+    seller's first), by marketplace-local day: final values, or with ?asOf= the values a
+    report asked on that local day shows (revisions and traffic lag), for scoring trackers."""
     sim = sim_of(request)
     seller = _seller(request, seller_id)
     product = seller.product(sku) if seller else None
     if seller is None or product is None:
         return _problem("unknown seller or sku", 404)
     try:
+        market = _marketplace_param(request, seller)
+    except ValueError as error:
+        return _problem(str(error))
+    try:
         start = date.fromisoformat(request.GET["start"])
         end = date.fromisoformat(request.GET["end"])
+        as_of = date.fromisoformat(request.GET["asOf"]) if request.GET.get("asOf") else None
     except (KeyError, ValueError):
-        return _problem("start and end are YYYY-MM-DD dates")
+        return _problem("start, end (and asOf) are YYYY-MM-DD dates")
     if (end - start).days > 800:
         return _problem("at most 800 days")
+    today = sim.world.today(market)
     days = []
     day = start
-    while day <= end and day < sim.clock.today():
-        st = sim.world.day_stats(seller, product, day)
+    while day <= end and day < min(today, as_of or today):
+        st = sim.world.day_stats(seller, product, day, market, as_of)
         days.append(
             {
                 "date": day.isoformat(),
@@ -365,7 +431,16 @@ def daily_truth(request: HttpRequest, seller_id: str, sku: str) -> HttpResponse:
             }
         )
         day = date.fromordinal(day.toordinal() + 1)
-    return json_response({"sku": sku, "asin": product.asin, "days": days})
+    return json_response(
+        {
+            "sku": sku,
+            "asin": product.asin,
+            "marketplaceId": market.id,
+            "currency": market.currency,
+            "offered": seller.offers(product, market),
+            "days": days,
+        }
+    )
 
 
 @loopback_only

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from ..hashing import units
-from ..world import Product, Seller, World
+from ..world import MARKETPLACES, UNOPENED, Marketplace, Product, Seller, World
 from .common import (
     bad_request,
     iso,
@@ -24,12 +24,24 @@ NEXT_TOKEN_LIFETIME = 30
 TOKEN_SALT = "simulator.inventory.next"  # noqa: S105 - a signing salt
 
 
-def inventory_summary(world: World, seller: Seller, product: Product, details: bool) -> dict:
-    """FBA stock now: fulfillable follows the listing quantity; the rest is hashed and small."""
+def inventory_summary(
+    world: World,
+    seller: Seller,
+    product: Product,
+    details: bool,
+    market: Marketplace | None = None,
+) -> dict:
+    """FBA stock now: fulfillable follows the listing quantity; the rest is hashed and small
+    and changes with the marketplace's local day (`market`, None: the seller's first)."""
+    market = market or seller.home
     now = world.clock.now()
     listing = world.listing_at(seller, product, now)
     fulfillable = listing["quantity"]
-    u = units(6, world.seed, seller.index, product.index, now.date().toordinal(), "fba")
+    day = market.day_of(now).toordinal()
+    if market is seller.home:
+        u = units(6, world.seed, seller.index, product.index, day, "fba")
+    else:
+        u = units(6, world.seed, seller.index, product.index, day, market.id, "fba")
     inbound = [int(u[0] * 40) if u[1] < 0.3 else 0, int(u[2] * 30) if u[1] < 0.2 else 0, 0]
     reserved_orders = min(fulfillable, int(u[3] * 5))
     reserved_fc = int(u[4] * 3)
@@ -85,10 +97,13 @@ def inventory_summary(world: World, seller: Seller, product: Product, details: b
 def get_inventory_summaries(request: HttpRequest, seller: Seller) -> HttpResponse:
     sim = sim_of(request)
     world = sim.world
-    market = world.marketplace.id
+    market = request.GET.get("granularityId", "")
+    # One of the seller's marketplaces, or one Amazon lists as participating although the
+    # seller never opened it (docs#254), which simply holds no stock.
+    marketplace = seller.marketplace(market)
     if (
-        request.GET.get("granularityType") != "Marketplace"
-        or request.GET.get("granularityId") != market
+        (marketplace is None and MARKETPLACES.get(market) not in UNOPENED[seller.region])
+        or request.GET.get("granularityType") != "Marketplace"
         or list_param(request, "marketplaceIds") != [market]
     ):
         return bad_request(
@@ -108,15 +123,14 @@ def get_inventory_summaries(request: HttpRequest, seller: Seller) -> HttpRespons
     since = parse_time(request.GET["startDateTime"]) if request.GET.get("startDateTime") else None
     if request.GET.get("startDateTime") and since is None:
         return bad_request("startDateTime is an ISO 8601 date-time.")
-    if skus:
-        candidates = [p for p in map(seller.product, skus) if p is not None and p.fba]
-    else:
-        candidates = [p for p in seller.products if p.fba]
+    chosen = [p for p in map(seller.product, skus) if p is not None] if skus else seller.products
+    # Only what is offered in that marketplace.
+    candidates = [p for p in chosen if p.fba and marketplace and seller.offers(p, marketplace)]
     details = request.GET.get("details", "false").lower() == "true"
     summaries = []
     position = offset
     for position in range(offset, len(candidates)):
-        summary = inventory_summary(world, seller, candidates[position], details)
+        summary = inventory_summary(world, seller, candidates[position], details, marketplace)
         if since and parse_time(summary["lastUpdatedTime"]) < since:
             continue
         summaries.append(summary)

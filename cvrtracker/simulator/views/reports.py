@@ -72,6 +72,7 @@ def _settle_outcome(sim: Simulator, seller: Seller, report: Report) -> None:
         report.outcome = legacy.report_outcome
     report.stuck = legacy.report_stuck
     report.corrupt = sim.faults.get("getReportDocument").corrupt_document
+    market = seller.marketplace(report.marketplace_ids[0]) or seller.home
     if report.outcome == "FATAL":
         report.error_details = "Report processing failed."
     forced = sim.report_faults.take(seller.id, report.report_type)
@@ -97,11 +98,27 @@ def _settle_outcome(sim: Simulator, seller: Seller, report: Report) -> None:
             sim.world,
             seller,
             report.data_start.date(),
-            min(report.data_end.date(), report.created.date() - timedelta(days=1)),
+            min(report.data_end.date(), sim.world.today(market) - timedelta(days=1)),
+            market,
         )
     ):
         # No session and no unit in the whole range: nothing to report, so no document.
         report.no_document = True
+
+
+def _sales_and_traffic_refusal(seller: Seller, markets: list[str]) -> str:
+    """Amazon's InvalidInput message when S&T cannot be asked for these marketplaces, or ""."""
+    if len(markets) > 1:
+        # Amazon's words (docs#614).
+        return (
+            "Report rejected for this client. Multiple marketplaces were provided for this "
+            "report type that can only be applied to one marketplace at a time. Please retry "
+            "with only one marketplace per request."
+        )
+    market = seller.marketplace(markets[0])
+    if market is not None and not market.sales_and_traffic:
+        return "Some of the marketplaces are not allowed for this Report"  # models#4718 (IE)
+    return ""
 
 
 def _create(request: HttpRequest, seller: Seller) -> HttpResponse:
@@ -117,8 +134,12 @@ def _create(request: HttpRequest, seller: Seller) -> HttpResponse:
     markets = spec["marketplaceIds"]
     if not isinstance(markets, list) or not 1 <= len(markets) <= 25:
         return bad_request("marketplaceIds takes 1 to 25 marketplace ids.")
-    if sim.world.marketplace.id not in markets:
+    if any(not isinstance(m, str) or seller.marketplace(m) is None for m in markets):
         return bad_request("The seller does not sell in the requested marketplaces.")
+    if spec["reportType"] == rp.SALES_AND_TRAFFIC:
+        refused = _sales_and_traffic_refusal(seller, markets)
+        if refused:
+            return bad_request(refused)
     options = spec.get("reportOptions") or {}
     if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
         return bad_request("reportOptions maps names to strings.")
@@ -133,12 +154,15 @@ def _create(request: HttpRequest, seller: Seller) -> HttpResponse:
             return bad_request("dateGranularity is DAY, WEEK or MONTH.")
         if options.get("asinGranularity", "PARENT") not in rp.ASIN_GRANULARITIES:
             return bad_request("asinGranularity is PARENT, CHILD or SKU.")
-        start = start or now - timedelta(days=1)
-        end = end or now
-        if end < start:
+        # Days are the marketplace's local days and the time part is ignored (report schema,
+        # sp-api-semantics.md §1): the literal dates of the request are the report's days.
+        today = sim.world.today(seller.marketplace(markets[0]))
+        start = start or rp.day_instant(today - timedelta(days=1))
+        end = end or rp.day_instant(today)
+        if end.date() < start.date():
             return bad_request("dataEndTime is before dataStartTime.")
         # Too old, or nothing complete yet to report: Amazon cancels rather than fails.
-        if rp.is_too_old(start.date(), now.date()) or start.date() >= now.date():
+        if rp.is_too_old(start.date(), today) or start.date() >= today:
             outcome = "CANCELLED"
     # Every request builds a new report, as at Amazon (no deduplication is documented).
     report = Report(
@@ -297,6 +321,8 @@ def document_bytes(sim: Simulator, report: Report) -> bytes:
     if report.document is None:
         seller = sim.world.seller(report.seller_id)
         assert seller is not None  # noqa: S101 - reports only exist for known sellers
+        # The first of the report's marketplaces: a document covers one (docs#1614, #614).
+        market = seller.marketplace(report.marketplace_ids[0]) or seller.home
         if report.outcome == "FATAL":
             details = report.error_details or "Report processing failed."
             report.document = gzip.compress(json.dumps({"errorDetails": details}).encode(), mtime=0)
@@ -310,11 +336,12 @@ def document_bytes(sim: Simulator, report: Report) -> bytes:
                 end=end.date(),
                 date_granularity=report.options.get("dateGranularity", "DAY"),
                 asin_granularity=report.options.get("asinGranularity", "PARENT"),
-                as_of=report.created.date(),
+                as_of=market.day_of(report.created),
+                marketplace=market,
             )
         else:
             report.document = rp.build_merchant_listings(
-                sim.world, seller, as_of=report.created, base_url=sim.base_url
+                sim.world, seller, as_of=report.created, base_url=sim.base_url, marketplace=market
             )
         if report.corrupt:
             report.document = report.document[: len(report.document) // 2]

@@ -26,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8100)
         parser.add_argument("--sellers", type=int, default=1)
         parser.add_argument("--asins", type=int, default=200)
+        parser.add_argument(
+            "--marketplaces",
+            type=int,
+            default=None,
+            help="how many of its region's marketplaces each seller sells in (default: all)",
+        )
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--quota", choices=("real", "relaxed"), default="real")
         parser.add_argument(
@@ -113,6 +119,7 @@ class Command(BaseCommand):
             seed=options["seed"],
             sellers=options["sellers"],
             asins=options["asins"],
+            marketplaces=options["marketplaces"],
             quota=options["quota"],
             today=options["today"],
             plain_http=options["plain_http"],
