@@ -38,6 +38,10 @@ REAUTHORIZE_NOTICE = timedelta(days=30)
 # Key of a `SellerConnection.marketplaces` entry: Amazon refused Sales & Traffic
 # there (its reason); kept across marketplace refreshes, and nothing more is planned.
 ST_REFUSED = "salesTrafficRefused"
+# Key of a `SellerConnection.marketplaces` entry: how many SKUs the seller's merchant
+# listings report had there at the last listings run (0: Amazon lists the seller as
+# participating, docs#254, but nothing is sold there). Kept across refreshes.
+LISTED = "listedSkus"
 
 
 class SellerConnection(models.Model):

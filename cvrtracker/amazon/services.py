@@ -23,7 +23,7 @@ from cvrtracker.amazon.client import (
     SpApiClient,
     TokenGrant,
 )
-from cvrtracker.amazon.models import ST_REFUSED, SellerConnection
+from cvrtracker.amazon.models import LISTED, ST_REFUSED, SellerConnection
 
 logger = logging.getLogger(__name__)
 
@@ -217,10 +217,11 @@ def connection_sync_marketplaces(*, connection: SellerConnection) -> list[dict]:
         # What we learned about a marketplace (Amazon refuses Sales & Traffic there)
         # is not in Amazon's list: keep it across refreshes.
         row = SellerConnection.objects.select_for_update().get(pk=connection.pk)
-        refused = {m.get("id"): m[ST_REFUSED] for m in row.marketplaces if m.get(ST_REFUSED)}
+        learned = {m.get("id"): m for m in row.marketplaces}
         for market in marketplaces:
-            if market["id"] in refused:
-                market[ST_REFUSED] = refused[market["id"]]
+            for key in (ST_REFUSED, LISTED):
+                if key in learned.get(market["id"], {}):
+                    market[key] = learned[market["id"]][key]
         connection.marketplaces = marketplaces
         connection.store_name_enc = connection.seal("store_name", store_name)
         connection.marketplaces_synced_at = timezone.now()
@@ -236,6 +237,22 @@ def connection_sync_marketplaces(*, connection: SellerConnection) -> list[dict]:
             ]
         )
     return marketplaces
+
+
+def connection_record_listed(
+    *, connection: SellerConnection, marketplace_id: str, count: int
+) -> None:
+    """Remember how many SKUs the seller lists in a marketplace (its merchant listings
+    report): getMarketplaceParticipations also calls sites the seller never opened
+    "participating" (docs#254, docs#1260), and Sales & Traffic is asked for only where
+    something is listed."""
+    with transaction.atomic():
+        row = SellerConnection.objects.select_for_update().get(pk=connection.pk)
+        for market in row.marketplaces:
+            if market.get("id") == marketplace_id:
+                market[LISTED] = count
+        row.save(update_fields=["marketplaces", "updated_at"])
+    connection.marketplaces = row.marketplaces
 
 
 def connection_refuse_sales_traffic(

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from cvrtracker.amazon.client import AmazonError, CorruptDocument
 from cvrtracker.amazon.models import SellerConnection, SyncJob
-from cvrtracker.amazon.services import connection_client
+from cvrtracker.amazon.services import connection_client, connection_record_listed
 from cvrtracker.amazon.sync.sales_traffic import marketplace_ids
 from cvrtracker.amazon.sync.schedule import JobPaused
 from cvrtracker.listings.merchant_listings import MerchantReportError, merchant_listings_parse
@@ -106,11 +106,21 @@ def _admit_report(
     """Request, await (by pausing) and record the marketplace's merchant listings report."""
     report_id = cursor.get("report")
     if not report_id:
-        report_id = api.create_report(
-            report_type=MERCHANT_LISTINGS,
-            marketplace_ids=[market],
-            quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS,
-        )
+        try:
+            report_id = api.create_report(
+                report_type=MERCHANT_LISTINGS,
+                marketplace_ids=[market],
+                quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS,
+            )
+        except AmazonError as error:
+            if error.status != 400:
+                raise
+            # A marketplace Amazon lists as "participating" but where the seller has no
+            # account (docs#254, docs#1260): nothing is listed there, and the run goes on.
+            logger.info("%s refused for %s: nothing listed there", MERCHANT_LISTINGS, market)
+            connection_record_listed(connection=connection, marketplace_id=market, count=0)
+            _save_cursor(job, {"done": done, "market": market, "admitted": True, "after": ""})
+            return 0
         _save_cursor(job, {"done": done, "market": market, "report": report_id})
     report = api.get_report(report_id)
     status = report.get("processingStatus")
@@ -136,6 +146,7 @@ def _admit_report(
             code="MerchantReportError",
         ) from error
     recorded = listings_admit_report(connection=connection, marketplace_id=market, rows=rows)
+    connection_record_listed(connection=connection, marketplace_id=market, count=len(rows))
     _save_cursor(
         job, {"done": done, "market": market, "report": report_id, "admitted": True, "after": ""}
     )

@@ -66,4 +66,11 @@ def sync_job_run(*, job: SyncJob) -> int:
         next_run_at=now + INTERVALS[job.kind],
     )
     SellerConnection.objects.filter(pk=job.connection_id).update(**{SYNCED_AT[job.kind]: now})
+    if job.kind == SyncJob.Kind.LISTINGS:
+        # The listings run learned where the seller really sells and which ASINs exist:
+        # plan their history now rather than at tomorrow's connection sync (both plans
+        # are idempotent).
+        connection = SellerConnection.objects.get(pk=job.connection_id)
+        sales_traffic_plan(connection=connection)
+        datakiosk_plan(connection=connection)
     return count

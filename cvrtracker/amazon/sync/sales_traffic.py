@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError, CorruptDocument, QuotaWait, SpApiClient
 from cvrtracker.amazon.marketplaces import is_amazon_marketplace, marketplace_today, report_instant
-from cvrtracker.amazon.models import ST_REFUSED, SalesTrafficDay, SellerConnection
+from cvrtracker.amazon.models import LISTED, ST_REFUSED, SalesTrafficDay, SellerConnection
 from cvrtracker.amazon.ratelimit import (
     ST_DAILY_LIMIT,
     ST_INTERVAL_SECONDS,
@@ -90,10 +90,15 @@ def marketplace_ids(connection: SellerConnection) -> list[str]:
 def sales_traffic_marketplace_ids(connection: SellerConnection) -> list[str]:
     """The marketplaces to ask Sales & Traffic about, by report or Data Kiosk: those of
     marketplace_ids less the ones where Amazon refused this report ("Some of the
-    marketplaces are not allowed for this Report", models#4718). Orders and listings
-    of such a marketplace are still synced."""
-    refused = {m.get("id") for m in connection.marketplaces if m.get(ST_REFUSED)}
-    return [m for m in marketplace_ids(connection) if m not in refused]
+    marketplaces are not allowed for this Report", models#4718), and those where the
+    last listings run found nothing listed or has not run yet. Orders and listings of
+    those are still synced."""
+    # Known once the listings run has read the marketplace's merchant listings report,
+    # which then plans Sales & Traffic (amazon/sync/jobs.py).
+    listed = {
+        m.get("id") for m in connection.marketplaces if m.get(LISTED) and not m.get(ST_REFUSED)
+    }
+    return [m for m in marketplace_ids(connection) if m in listed]
 
 
 def budget_for(connection: SellerConnection) -> RequestBudget:

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def sim():
-    with running_simulator(asins=5, quota="relaxed", today=timezone.now().date()) as server:
+    with running_simulator(
+        asins=5, quota="relaxed", today=timezone.now().date(), st_budget=False
+    ) as server:
         yield server
 
 
