@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from ..catalog_lag import catalog_listing_at
 from ..hashing import unit
-from ..world import Product, Seller, World
+from ..world import Marketplace, Product, Seller, World
 from .common import (
     bad_request,
     included_param,
@@ -15,6 +15,7 @@ from .common import (
     json_response,
     list_param,
     not_found,
+    requested_marketplaces,
     sim_of,
     sp_operation,
 )
@@ -34,25 +35,37 @@ INCLUDED_DATA = (
 )
 
 
-def sales_rank(world: World, seller: Seller, product: Product) -> int:
-    """A rank that follows the product's recent sales: more units, smaller number."""
-    day = world.clock.today()
+def sales_rank(world: World, seller: Seller, product: Product, market: Marketplace) -> int:
+    """A rank that follows the product's sales of the last seven local days of `market`:
+    more units, smaller number."""
+    day = world.today(market)
     sold = sum(
-        world.day_stats(seller, product, day.fromordinal(day.toordinal() - k)).units
+        world.day_stats(seller, product, day.fromordinal(day.toordinal() - k), market).units
         for k in range(1, 8)
     )
-    noise = unit(world.seed, seller.index, product.index, "rank")
+    if market is seller.home:
+        noise = unit(world.seed, seller.index, product.index, "rank")
+    else:
+        noise = unit(world.seed, seller.index, product.index, market.id, "rank")
     return max(1, int(250_000 / (1 + sold) * (0.8 + 0.4 * noise)))
 
 
 def catalog_item(
-    world: World, seller: Seller, product: Product, included: list[str], base: str
+    world: World,
+    seller: Seller,
+    product: Product,
+    included: list[str],
+    base: str,
+    marketplace: Marketplace | None = None,
 ) -> dict:
-    """An `Item` of the Catalog model: the detail page, where a seller's edit shows late
-    or never (see catalog_lag)."""
+    """An `Item` of the Catalog model: the detail page in `marketplace` (None: the seller's
+    first), where a seller's edit shows late or never (see catalog_lag)."""
     listing = catalog_listing_at(world, seller, product, world.clock.now())
-    market = world.marketplace.id
-    lang = world.marketplace.language
+    marketplace = marketplace or seller.home
+    market = marketplace.id
+    lang = marketplace.language
+    # The local price of the merchant listings report and of the orders there.
+    price_cents = seller.local_price(listing["price_cents"], marketplace)
     cat = product.category
     item: dict = {"asin": product.asin}
 
@@ -69,8 +82,8 @@ def catalog_item(
             "size": [text(listing["copy"]["size"])],
             "list_price": [
                 {
-                    "value": round(listing["price_cents"] / 100, 2),
-                    "currency": world.marketplace.currency,
+                    "value": round(price_cents / 100, 2),
+                    "currency": marketplace.currency,
                     "marketplace_id": market,
                 }
             ],
@@ -123,7 +136,7 @@ def catalog_item(
                     {
                         "classificationId": cat.browse_id,
                         "title": cat.browse_name,
-                        "rank": sales_rank(world, seller, product),
+                        "rank": sales_rank(world, seller, product, marketplace),
                     }
                 ],
             }
@@ -153,12 +166,20 @@ def catalog_item(
     return item
 
 
-def _marketplace_ok(request: HttpRequest, world: World) -> bool:
-    return list_param(request, "marketplaceIds") == [world.marketplace.id]
+def _marketplace(request: HttpRequest, seller: Seller) -> Marketplace | None:
+    """The one marketplace of the request, when the seller sells there (the model's
+    searchCatalogItems takes at most one; sp-api-semantics.md §6: one marketplace per call)."""
+    markets = requested_marketplaces(request, seller, at_most=1)
+    return markets[0] if markets else None
 
 
 def _invalid() -> HttpResponse:
     return bad_request("Request has missing or invalid parameters and cannot be parsed.", "400")
+
+
+def _not_sold_there() -> HttpResponse:
+    # As createReport answers for a marketplace the seller does not sell in.
+    return bad_request("The seller does not sell in the requested marketplaces.")
 
 
 @require_GET
@@ -166,12 +187,16 @@ def _invalid() -> HttpResponse:
 def get_catalog_item(request: HttpRequest, seller: Seller, asin: str) -> HttpResponse:
     sim = sim_of(request)
     included = included_param(request, INCLUDED_DATA)
-    if included is None or not _marketplace_ok(request, sim.world):
+    ids = list_param(request, "marketplaceIds")
+    if included is None or len(ids) != 1:
         return _invalid()
+    market = _marketplace(request, seller)
+    if market is None:
+        return _not_sold_there()
     product = seller.product_by_asin(asin)
-    if product is None:
-        return not_found(f"Requested item '{asin}' not found in marketplace ATVPDKIKX0DER.")
-    return json_response(catalog_item(sim.world, seller, product, included, sim.base_url))
+    if product is None or not seller.offers(product, market):
+        return not_found(f"Requested item '{asin}' not found in marketplace {market.id}.")
+    return json_response(catalog_item(sim.world, seller, product, included, sim.base_url, market))
 
 
 @require_GET
@@ -188,12 +213,15 @@ def search_catalog_items(request: HttpRequest, seller: Seller) -> HttpResponse:
     if (
         included is None
         or page_size is None
-        or not _marketplace_ok(request, world)
+        or len(list_param(request, "marketplaceIds")) != 1
         or bool(identifiers) == bool(keywords)
         or len(identifiers) > 20
         or (identifiers and id_type not in ("ASIN", "SKU"))
     ):
         return _invalid()
+    market = _marketplace(request, seller)
+    if market is None:
+        return _not_sold_there()
     if identifiers:
         finder = seller.product_by_asin if id_type == "ASIN" else seller.product
         found = [p for p in map(finder, identifiers) if p is not None]
@@ -205,6 +233,8 @@ def search_catalog_items(request: HttpRequest, seller: Seller) -> HttpResponse:
             for p in seller.products
             if all(w in catalog_listing_at(world, seller, p, now)["title"].lower() for w in words)
         ]
+    # Only what is offered in that marketplace.
+    found = [p for p in found if seller.offers(p, market)]
     offset = 0
     if request.GET.get("pageToken"):
         offset = page_offset(request.GET["pageToken"])
@@ -213,7 +243,7 @@ def search_catalog_items(request: HttpRequest, seller: Seller) -> HttpResponse:
     page = found[offset : offset + page_size]
     body: dict = {
         "numberOfResults": len(found),
-        "items": [catalog_item(world, seller, p, included, sim.base_url) for p in page],
+        "items": [catalog_item(world, seller, p, included, sim.base_url, market) for p in page],
     }
     pagination = {}
     if offset + page_size < len(found):

@@ -15,7 +15,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
 from ..state import Simulator
-from ..world import Seller
+from ..world import Marketplace, Seller
 
 QUOTA_EXCEEDED = {
     "errors": [
@@ -60,6 +60,21 @@ def not_found(message: str, code: str = "NotFound") -> HttpResponse:
 
 def unauthorized(details: str) -> HttpResponse:
     return json_response(error_body("Unauthorized", DENIED, details), 403)
+
+
+def requested_marketplaces(
+    request: HttpRequest, seller: Seller, at_most: int | None = None
+) -> list[Marketplace] | None:
+    """The marketplaces `marketplaceIds` names, in order, or None when it names none, more than
+    `at_most`, or one the seller does not sell in today: a site Amazon lists as participating
+    but that was never opened (docs#254) has no listings, so it is refused as in createReport."""
+    ids = list(dict.fromkeys(list_param(request, "marketplaceIds")))
+    if not ids or (at_most is not None and len(ids) > at_most):
+        return None
+    markets = [seller.marketplace(m) for m in ids]
+    if any(m is None for m in markets):
+        return None
+    return markets  # type: ignore[return-value]
 
 
 def sim_of(request: HttpRequest) -> Simulator:

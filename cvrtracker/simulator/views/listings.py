@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from ..catalog_lag import catalog_listing_at
-from ..world import Product, Seller, World, is_suppressing
+from ..world import Marketplace, Product, Seller, World, is_suppressing
 from .common import (
     bad_request,
     included_param,
@@ -19,6 +19,7 @@ from .common import (
     list_param,
     not_found,
     parse_time,
+    requested_marketplaces,
     seller_matches,
     sim_of,
     sp_operation,
@@ -41,11 +42,6 @@ IDENTIFIER_TYPES = ("ASIN", "EAN", "FNSKU", "GTIN", "ISBN", "JAN", "MINSAN", "SK
 SEARCH_CAP = 1000
 
 
-def _marketplaces_ok(request: HttpRequest, world: World) -> bool:
-    ids = list_param(request, "marketplaceIds")
-    return bool(ids) and world.marketplace.id in ids
-
-
 def listing_status(listing: dict) -> list[str]:
     """BUYABLE: active, unsuppressed and in stock; DISCOVERABLE: active and unsuppressed."""
     if listing["status"] != "ACTIVE" or is_suppressing(listing["issue"]):
@@ -57,29 +53,44 @@ def image_link(base_url: str, image_id: str) -> str:
     return f"{base_url}/images/I/{image_id}.jpg"
 
 
+def fba_channel(seller: Seller) -> str:
+    """The FBA fulfilment channel code of the seller's region (as in the listings report)."""
+    return "AMAZON_NA" if seller.region == "NA" else "AMAZON_EU"
+
+
 def listing_item(
-    world: World, seller: Seller, product: Product, included: list[str], base_url: str
+    world: World,
+    seller: Seller,
+    product: Product,
+    included: list[str],
+    base_url: str,
+    markets: list[Marketplace] | None = None,
 ) -> dict:
-    """An `Item` of the Listings model as the listing stands at the simulated now.
+    """An `Item` of the Listings model as the listing stands at the simulated now, in each of
+    `markets` (None: the seller's first), in its language, currency and local price.
 
     `attributes` are the seller's own submission (they change at once);
     `summaries.itemName` and `mainImage` are the catalog item's, as the model
     defines them, so they show an edit only once the detail page does.
     """
+    markets = markets or [seller.home]
     now = world.clock.now()
     listing = world.listing_at(seller, product, now)
     shown = catalog_listing_at(world, seller, product, now)
-    market = world.marketplace.id
-    lang = world.marketplace.language
-    price = f"{listing['price_cents'] / 100:.2f}"
+    # The price the merchant listings report and that marketplace's orders use.
+    prices = {m.id: f"{seller.local_price(listing['price_cents'], m) / 100:.2f}" for m in markets}
     item: dict = {"sku": product.sku}
 
-    def text(value: str) -> dict:
-        return {"value": value, "language_tag": lang, "marketplace_id": market}
+    def text(value: str) -> list[dict]:
+        return [
+            {"value": value, "language_tag": m.language, "marketplace_id": m.id} for m in markets
+        ]
+
+    def each(**value: object) -> list[dict]:
+        return [{**value, "marketplace_id": m.id} for m in markets]
 
     if "summaries" in included:
         summary = {
-            "marketplaceId": market,
             "asin": product.asin,
             "productType": product.category.product_type,
             "conditionType": "new_new",
@@ -95,69 +106,73 @@ def listing_item(
         }
         if product.fba:
             summary["fnSku"] = product.fnsku
-        item["summaries"] = [summary]
+        item["summaries"] = [{"marketplaceId": m.id, **summary} for m in markets]
     if "attributes" in included:
         copy = listing["copy"]
         attributes = {
-            "item_name": [text(listing["title"])],
-            "brand": [text(product.brand)],
-            "bullet_point": [text(b) for b in listing["bullets"]],
-            "product_description": [text(listing["description"])],
-            "color": [text(copy["color"])],
-            "size": [text(copy["size"])],
-            "material": [text(copy["material"])],
-            "condition_type": [{"value": "new_new", "marketplace_id": market}],
-            "main_product_image_locator": [
-                {
-                    "media_location": image_link(base_url, listing["images"]["MAIN"]),
-                    "marketplace_id": market,
-                }
-            ],
+            "item_name": text(listing["title"]),
+            "brand": text(product.brand),
+            "bullet_point": [v for b in listing["bullets"] for v in text(b)],
+            "product_description": text(listing["description"]),
+            "color": text(copy["color"]),
+            "size": text(copy["size"]),
+            "material": text(copy["material"]),
+            "condition_type": each(value="new_new"),
+            "main_product_image_locator": each(
+                media_location=image_link(base_url, listing["images"]["MAIN"])
+            ),
             "purchasable_offer": [
                 {
-                    "currency": world.marketplace.currency,
+                    "currency": m.currency,
                     "audience": "ALL",
-                    "our_price": [{"schedule": [{"value_with_tax": float(price)}]}],
-                    "marketplace_id": market,
+                    "our_price": [{"schedule": [{"value_with_tax": float(prices[m.id])}]}],
+                    "marketplace_id": m.id,
                 }
+                for m in markets
             ],
             "fulfillment_availability": [
-                {"fulfillment_channel_code": "AMAZON_NA"}
+                {"fulfillment_channel_code": fba_channel(seller)}
                 if product.fba
                 else {"fulfillment_channel_code": "DEFAULT", "quantity": listing["quantity"]}
             ],
         }
         for variant, image_id in listing["images"].items():
             if variant != "MAIN":
-                attributes[f"other_product_image_locator_{int(variant[2:])}"] = [
-                    {"media_location": image_link(base_url, image_id), "marketplace_id": market}
-                ]
+                attributes[f"other_product_image_locator_{int(variant[2:])}"] = each(
+                    media_location=image_link(base_url, image_id)
+                )
         item["attributes"] = attributes
     if "issues" in included:
         item["issues"] = [listing["issue"]] if listing["issue"] else []
     if "offers" in included:
         item["offers"] = [
             {
-                "marketplaceId": market,
+                "marketplaceId": m.id,
                 "offerType": "B2C",
-                "price": {"currencyCode": world.marketplace.currency, "amount": price},
+                "price": {"currencyCode": m.currency, "amount": prices[m.id]},
             }
+            for m in markets
         ]
     if "fulfillmentAvailability" in included:
         item["fulfillmentAvailability"] = [
-            {"fulfillmentChannelCode": "AMAZON_NA"}
+            {"fulfillmentChannelCode": fba_channel(seller)}
             if product.fba
             else {"fulfillmentChannelCode": "DEFAULT", "quantity": listing["quantity"]}
         ]
     if "productTypes" in included:
         item["productTypes"] = [
-            {"marketplaceId": market, "productType": product.category.product_type}
+            {"marketplaceId": m.id, "productType": product.category.product_type} for m in markets
         ]
     if "relationships" in included:
-        item["relationships"] = [{"marketplaceId": market, "relationships": []}]
+        item["relationships"] = [{"marketplaceId": m.id, "relationships": []} for m in markets]
     if "procurement" in included:
         item["procurement"] = []
     return item
+
+
+def offered_in(seller: Seller, product: Product, markets: list[Marketplace]) -> list[Marketplace]:
+    """The requested marketplaces that list `product` (seller.offers)."""
+    return [m for m in markets if seller.offers(product, m)]
 
 
 @require_GET
@@ -170,14 +185,18 @@ def get_listings_item(
         return refused
     sim = sim_of(request)
     included = included_param(request, INCLUDED_DATA)
-    if included is None or not _marketplaces_ok(request, sim.world):
+    markets = requested_marketplaces(request, seller)
+    if included is None or markets is None:
         return bad_request("Invalid includedData or marketplaceIds.")
     product = seller.product(sku)
-    if product is None:
-        return not_found(
-            f"SKU '{sku}' not found in marketplace {sim.world.marketplace.id}", code="NOT_FOUND"
-        )
-    return json_response(listing_item(sim.world, seller, product, included, sim.base_url))
+    # A SKU the seller lists only elsewhere is as unknown here as one it never had.
+    offered = offered_in(seller, product, markets) if product else []
+    if not offered:
+        where = ",".join(m.id for m in markets)
+        return not_found(f"SKU '{sku}' not found in marketplace {where}", code="NOT_FOUND")
+    return json_response(
+        listing_item(sim.world, seller, product, included, sim.base_url, offered)  # type: ignore[arg-type]
+    )
 
 
 def page_token(offset: int) -> str:
@@ -201,7 +220,8 @@ def search_listings_items(request: HttpRequest, seller: Seller, seller_id: str) 
     world = sim.world
     included = included_param(request, INCLUDED_DATA)
     page_size = int_param(request, "pageSize", 10, 20)
-    if included is None or not _marketplaces_ok(request, world) or page_size is None:
+    markets = requested_marketplaces(request, seller)
+    if included is None or markets is None or page_size is None:
         return bad_request("Invalid includedData, marketplaceIds or pageSize.")
     identifiers = list_param(request, "identifiers")
     id_type = request.GET.get("identifiersType", "")
@@ -212,11 +232,15 @@ def search_listings_items(request: HttpRequest, seller: Seller, seller_id: str) 
     ):
         return bad_request("identifiers and identifiersType go together (at most 20 identifiers).")
     now = world.clock.now()
-    products = seller.products
+    products = [p for p in seller.products if offered_in(seller, p, markets)]
     if identifiers:
         wanted = set(identifiers)
         if id_type == "SKU":
-            products = [p for p in map(seller.product, dict.fromkeys(identifiers)) if p]
+            products = [
+                p
+                for p in map(seller.product, dict.fromkeys(identifiers))
+                if p and offered_in(seller, p, markets)
+            ]
         else:
             # The simulated products have no EAN, GTIN, ISBN, JAN, MINSAN or UPC.
             attr = {"ASIN": "asin", "FNSKU": "fnsku"}.get(id_type)
@@ -263,7 +287,10 @@ def search_listings_items(request: HttpRequest, seller: Seller, seller_id: str) 
         pagination["previousToken"] = page_token(max(0, offset - page_size))
     body: dict = {
         "numberOfResults": len(products),
-        "items": [listing_item(world, seller, p, included, sim.base_url) for p in page],
+        "items": [
+            listing_item(world, seller, p, included, sim.base_url, offered_in(seller, p, markets))
+            for p in page
+        ],
     }
     if pagination:
         body["pagination"] = pagination
