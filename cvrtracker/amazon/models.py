@@ -150,11 +150,12 @@ class SellerConnection(models.Model):
         return [m.get("name") or m.get("id", "") for m in self.marketplaces]
 
     def sales_traffic_refused(self) -> list[tuple[str, str]]:
-        """(marketplace name, Amazon's reason) where Amazon refuses Sales & Traffic reports."""
+        """(marketplace name, Amazon's reason) where Amazon refuses Sales & Traffic reports;
+        a site where the seller lists nothing (never opened) is not worth a word."""
         return [
             (m.get("name") or m.get("id", ""), str(m[ST_REFUSED]))
             for m in self.marketplaces
-            if m.get(ST_REFUSED)
+            if m.get(ST_REFUSED) and m.get(LISTED) != 0
         ]
 
     def recent_days(self) -> dict[str, int]:
@@ -170,6 +171,19 @@ class SellerConnection(models.Model):
             total=Count("pk"),
             retrying=Count("pk", filter=Q(status__in=[status.FATAL, status.FAILED])),
             given_up=Count("pk", filter=Q(status=status.GIVEN_UP)),
+        )
+        return {**counts, "percent": _percent(counts["done"], counts["total"])}
+
+    def history(self) -> dict[str, int]:
+        """The two-year history by Data Kiosk: queries done, planned, retrying, failed for good."""
+        status = DataKioskQuery.Status
+        failed = Q(status__in=[status.FAILED, status.FATAL])
+        # A query given up has nothing due any more (sync/datakiosk.py, _give_up).
+        counts = self.datakiosk_queries.aggregate(
+            done=Count("pk", filter=Q(status=status.DONE)),
+            total=Count("pk"),
+            retrying=Count("pk", filter=failed & Q(next_attempt_at__isnull=False)),
+            failed=Count("pk", filter=failed & Q(next_attempt_at__isnull=True)),
         )
         return {**counts, "percent": _percent(counts["done"], counts["total"])}
 

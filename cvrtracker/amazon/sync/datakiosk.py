@@ -40,7 +40,7 @@ from cvrtracker.amazon.client import (
 from cvrtracker.amazon.marketplaces import MARKETPLACES, marketplace_today
 from cvrtracker.amazon.models import DataKioskQuery, SellerConnection
 from cvrtracker.amazon.services import connection_client
-from cvrtracker.amazon.sync.sales_traffic import quota_retry, sales_traffic_marketplace_ids
+from cvrtracker.amazon.sync.sales_traffic import listed_marketplace_ids, quota_retry
 from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.metrics.datakiosk import by_date_query, parse_by_date, parse_trends, trends_query
 from cvrtracker.metrics.report import ReportFormatError
@@ -81,7 +81,7 @@ def datakiosk_plan(*, connection: SellerConnection) -> int:
     created = 0
     per_query = ASINS_PER_FILTER * max(1, settings.AMAZON_DATAKIOSK_FILTERS_PER_QUERY)
     now = timezone.now()
-    for market in sales_traffic_marketplace_ids(connection):
+    for market in listed_marketplace_ids(connection):
         today = marketplace_today(market, now)
         start = today - timedelta(days=settings.AMAZON_BACKFILL_DAYS)
         end = today - timedelta(days=1)

@@ -88,17 +88,24 @@ def marketplace_ids(connection: SellerConnection) -> list[str]:
 
 
 def sales_traffic_marketplace_ids(connection: SellerConnection) -> list[str]:
-    """The marketplaces to ask Sales & Traffic about, by report or Data Kiosk: those of
-    marketplace_ids less the ones where Amazon refused this report ("Some of the
-    marketplaces are not allowed for this Report", models#4718), and those where the
-    last listings run found nothing listed or has not run yet. Orders and listings of
-    those are still synced."""
-    # Known once the listings run has read the marketplace's merchant listings report,
-    # which then plans Sales & Traffic (amazon/sync/jobs.py).
-    listed = {
-        m.get("id") for m in connection.marketplaces if m.get(LISTED) and not m.get(ST_REFUSED)
+    """The marketplaces to ask Sales & Traffic reports about: those of marketplace_ids
+    less the ones where Amazon refused this report ("Some of the marketplaces are not
+    allowed for this Report", models#4718) and those where the last listings run found
+    nothing listed (getMarketplaceParticipations calls sites the seller never opened
+    "participating", docs#254). Before the first listings run a marketplace is asked
+    about: a site the seller never opened then costs one refused request, and the data
+    does not wait on the listings. Orders and listings of the others are still synced."""
+    left_out = {
+        m.get("id") for m in connection.marketplaces if m.get(ST_REFUSED) or m.get(LISTED) == 0
     }
-    return [m for m in marketplace_ids(connection) if m in listed]
+    return [m for m in marketplace_ids(connection) if m not in left_out]
+
+
+def listed_marketplace_ids(connection: SellerConnection) -> list[str]:
+    """sales_traffic_marketplace_ids where a listings run has found something listed: Data
+    Kiosk queries name the ASINs, so they wait for the listings."""
+    listed = {m.get("id") for m in connection.marketplaces if m.get(LISTED)}
+    return [m for m in sales_traffic_marketplace_ids(connection) if m in listed]
 
 
 def budget_for(connection: SellerConnection) -> RequestBudget:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from cvrtracker.amazon import client
@@ -50,8 +53,8 @@ def fast_budget(settings) -> None:
     settings.AMAZON_REPORT_STUCK_SECONDS = 60 * FAST_TIME_SCALE
 
 
-@pytest.fixture
-def sync_sim(settings):
+@contextmanager
+def synced_simulator(settings, **options) -> Iterator:
     """A simulator whose calendar is our US marketplace's (reports of "yesterday" agree),
     a small plan, and our own Sales & Traffic budget run 36,000 times faster. The
     simulator's budget is off here (its relaxed clock is only 100 times faster):
@@ -59,7 +62,10 @@ def sync_sim(settings):
     from cvrtracker.amazon.marketplaces import marketplace_today
 
     today = marketplace_today("ATVPDKIKX0DER")
-    with running_simulator(asins=5, quota="relaxed", today=today, st_budget=False) as server:
+    options = {"marketplaces": 1, **options}
+    with running_simulator(
+        asins=5, quota="relaxed", today=today, st_budget=False, **options
+    ) as server:
         point_settings_at(settings, server)
         settings.TASKS = {
             "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
@@ -73,3 +79,19 @@ def sync_sim(settings):
         memory_reset()  # a 429 blocked an earlier test's budget, not this one's
         yield server
     client._http.cache_clear()
+
+
+@pytest.fixture
+def sync_sim(settings):
+    """synced_simulator's North American seller in the US only (the other sites it takes
+    part in, Brazil and Non-Amazon, are still listed): test_sync_budget_end_to_end.py and
+    sync_sim_eu cover several marketplaces."""
+    with synced_simulator(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def sync_sim_eu(settings):
+    """synced_simulator with a European seller too (seller 1: DE, FR, IT, ES, GB, IE)."""
+    with synced_simulator(settings, sellers=2, marketplaces=None) as server:
+        yield server

@@ -75,8 +75,10 @@ def drain(testcase, until, *, timeout: float = 60.0) -> None:
 def all_reports_finished() -> bool:
     from cvrtracker.amazon.models import SalesTrafficDay
 
+    # given_up: a marketplace that refused the report (e.g. Brazil, listed as
+    # participating but never opened, before the listings run knew).
     rows = SalesTrafficDay.objects.all()
-    return rows.exists() and not rows.exclude(status__in=["done", "cancelled"]).exists()
+    return rows.exists() and not rows.exclude(status__in=["done", "cancelled", "given_up"]).exists()
 
 
 def all_jobs_succeeded() -> bool:
@@ -115,3 +117,30 @@ def sales_traffic_reports(sim, seller_id: str) -> int:
     return sum(
         1 for r in sim.sim.reports.for_seller(seller_id) if r.report_type == SALES_AND_TRAFFIC
     )
+
+
+def listed_in(connection, *listed: str) -> None:
+    """The connection's marketplaces as a listings run leaves them: something listed in
+    `listed`, nothing elsewhere (Brazil and Non-Amazon are participations only)."""
+    from cvrtracker.amazon.models import LISTED
+    from cvrtracker.amazon.services import connection_sync_marketplaces
+
+    connection_sync_marketplaces(connection=connection)
+    connection.marketplaces = [
+        {**m, LISTED: 5 if m["id"] in listed else 0} for m in connection.marketplaces
+    ]
+    connection.save(update_fields=["marketplaces"])
+
+
+def only_report_steps(connection, *listed: str) -> None:
+    """listed_in, with no daily sync due: only the report rows planned by the test run."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
+
+    listed_in(connection, *listed)
+    connection.next_sync_at = timezone.now() + timedelta(days=1)
+    connection.save(update_fields=["next_sync_at"])
+    sales_traffic_plan(connection=connection)

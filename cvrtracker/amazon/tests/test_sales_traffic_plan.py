@@ -6,10 +6,11 @@ import time_machine
 from django.utils import timezone
 
 from cvrtracker.amazon.marketplaces import marketplace_today
-from cvrtracker.amazon.models import ST_REFUSED, SalesTrafficDay, SellerConnection
+from cvrtracker.amazon.models import LISTED, ST_REFUSED, SalesTrafficDay, SellerConnection
 from cvrtracker.amazon.sync.sales_traffic import (
     RETIRED,
     due_to_request,
+    listed_marketplace_ids,
     marketplace_ids,
     sales_traffic_marketplace_ids,
     sales_traffic_plan,
@@ -28,7 +29,9 @@ NON_AMAZON = "A2ZV50J4W1RKNI"  # "Non-Amazon" in getMarketplaceParticipations (d
 
 
 def market(marketplace_id: str, **extra) -> dict:
-    return {"id": marketplace_id, "name": marketplace_id, "isParticipating": True, **extra}
+    """A marketplace entry as the marketplaces sync and a listings run leave it."""
+    entry = {"id": marketplace_id, "name": marketplace_id, "isParticipating": True, LISTED: 5}
+    return {**entry, **extra}
 
 
 def connection_in(team, *marketplaces: dict, seller_id: str = "A1PLAN") -> SellerConnection:
@@ -71,11 +74,18 @@ class MarketplacesTestCase(BaseTestCase):
             market(BR, isParticipating=False),
             market(CA),
             market(IE, **{ST_REFUSED: "Amazon does not offer this report here (400 InvalidInput)"}),
+            market(MX, **{LISTED: 0}),  # participating, nothing listed (docs#254)
+            market(DE, **{LISTED: None}),  # no listings run yet
         )
-        assert marketplace_ids(connection) == [US, CA, IE]
-        assert sales_traffic_marketplace_ids(connection) == [US, CA]
+        assert marketplace_ids(connection) == [US, CA, IE, MX, DE]
+        assert sales_traffic_marketplace_ids(connection) == [US, CA, DE]
+        assert listed_marketplace_ids(connection) == [US, CA]  # Data Kiosk names the ASINs
         sales_traffic_plan(connection=connection)
-        assert set(SalesTrafficDay.objects.values_list("marketplace_id", flat=True)) == {US, CA}
+        assert set(SalesTrafficDay.objects.values_list("marketplace_id", flat=True)) == {
+            US,
+            CA,
+            DE,
+        }
 
 
 class MarketplaceDaysTestCase(BaseTestCase):

@@ -35,7 +35,9 @@ print("COUNT" + json.dumps([[p, a["args"][0]] for p, a in rows]))
 
 @pytest.mark.slow
 def test_two_schedulers_enqueue_each_due_item_once_and_stop_on_sigterm(tmp_path):
-    with running_simulator(asins=5, quota="relaxed", today=timezone.now().date()) as sim:
+    with running_simulator(
+        asins=5, quota="relaxed", today=timezone.now().date(), marketplaces=1
+    ) as sim:
         database, drop = workers.database_url(tmp_path)
         env = workers.environment(tmp_path, sim, database, redis=False)
         env["AMAZON_JOB_LEASE_SECONDS"] = "600"  # no worker runs: no lease may run out

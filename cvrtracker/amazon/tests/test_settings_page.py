@@ -102,6 +102,36 @@ class RecentDaysTestCase(BaseTestCase):
         )
         assert b"style=" not in page.content
 
+    def test_it_shows_the_progress_of_the_two_year_history(self):
+        from datetime import date, timedelta
+
+        from django.utils import timezone
+
+        from cvrtracker.amazon.models import DataKioskQuery
+
+        connection = make_connection(self.team, "A1HISTORY")
+        retry_at = timezone.now() + timedelta(minutes=5)
+        rows = [("done", None), ("done", None), ("due", retry_at), ("fatal", retry_at)]
+        rows.append(("failed", None))  # given up after its attempts
+        for n, (status, next_at) in enumerate(rows):
+            DataKioskQuery.objects.create(
+                connection=connection,
+                marketplace_id="ATVPDKIKX0DER",
+                kind="trends",
+                chunk_key=str(n),
+                start_day=date(2024, 12, 1),
+                end_day=date(2026, 11, 29),
+                status=status,
+                next_attempt_at=next_at,
+            )
+        self.client.force_login(self.bob)
+        page = self.client.get("/amazon/")
+        self.assertContains(page, "Two-year history by product (Amazon's Data Kiosk, 5 queries)")
+        self.assertContains(page, "2 done (40%)")
+        self.assertContains(page, 'value="2" max="5"')
+        self.assertContains(page, "Amazon could not answer 1 query yet")
+        self.assertContains(page, "1 query failed after several tries")
+
     def test_an_app_wide_budget_says_so(self):
         make_connection(self.team, "A1APP")
         self.client.force_login(self.alice)

@@ -111,7 +111,9 @@ class InventoryTokenExpiryTestCase(BaseTestCase):
 
         from .conftest import point_settings_at
 
-        with running_simulator(asins=120, quota="relaxed", today=timezone.now().date()) as sim:
+        with running_simulator(
+            asins=120, quota="relaxed", today=timezone.now().date(), marketplaces=1
+        ) as sim:
             point_settings_at(settings, sim)
             settings.AMAZON_RATELIMIT_STORAGE = "memory"
             self.sim = sim

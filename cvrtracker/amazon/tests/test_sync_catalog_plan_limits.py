@@ -28,7 +28,7 @@ class CatalogPlanLimitTestCase(PlanTestCase):
     @pytest.fixture(autouse=True)
     def _sim(self, settings):
         today = timezone.now().date()
-        with running_simulator(asins=PRODUCTS, quota="relaxed", today=today) as sim:
+        with running_simulator(asins=PRODUCTS, quota="relaxed", today=today, marketplaces=1) as sim:
             point_settings_at(settings, sim)
             settings.AMAZON_RATELIMIT_STORAGE = "memory"
             settings.AMAZON_BACKFILL_DAYS = 5

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from cvrtracker.amazon.marketplaces import marketplace_today
-from cvrtracker.amazon.models import DataKioskQuery, SellerConnection
+from cvrtracker.amazon.models import LISTED, DataKioskQuery, SellerConnection
 from cvrtracker.amazon.services import connection_sync_marketplaces
 from cvrtracker.amazon.sync import datakiosk as dk
 from cvrtracker.amazon.tasks import datakiosk_step
@@ -60,6 +60,12 @@ class DataKioskTestCase(BaseTestCase):
             ],
             ignore_conflicts=True,
         )
+        # As the listings run leaves the marketplaces: something listed in the US only.
+        self.connection.marketplaces = [
+            {**m, LISTED: len(self.products) if m["id"] == US else 0}
+            for m in self.connection.marketplaces
+        ]
+        self.connection.save(update_fields=["marketplaces"])
 
     def fault(self, operation: str, **fault) -> None:
         self.sim_client.post("/_sim/faults", json_body={"operation": operation, **fault})
@@ -69,8 +75,12 @@ class DataKioskTestCase(BaseTestCase):
         drain(self, all_queries_settled, timeout=120)
 
     def truth(self, sku: str, start: date, end: date) -> dict[date, dict]:
+        # As Amazon showed them on the day the queries ran: units and sales of the last
+        # 30 days are still being revised (cancellations and returns).
         path = f"/_sim/sellers/{self.seller_id}/listings/{sku}/truth"
-        days = self.sim_client.get(path, params={"start": start, "end": end}).json()["days"]
+        as_of = self.sim.world.today(self.sim.world.sellers[0].home)
+        params = {"start": start, "end": end, "asOf": as_of}
+        days = self.sim_client.get(path, params=params).json()["days"]
         return {date.fromisoformat(d["date"]): d for d in days}
 
     def test_it_stores_two_years_of_every_asin_as_the_simulator_knows_them(self):

@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError
-from cvrtracker.amazon.models import ST_REFUSED, SalesTrafficDay, SellerConnection
+from cvrtracker.amazon.models import LISTED, ST_REFUSED, SalesTrafficDay, SellerConnection
 from cvrtracker.amazon.services import connection_sync_marketplaces
 from cvrtracker.amazon.sync.sales_traffic import (
     marketplace_ids,
+    sales_traffic_marketplace_ids,
     sales_traffic_plan,
     sales_traffic_record_error,
 )
@@ -24,52 +25,63 @@ from .helpers import connect_seller, counters, drain
 from .test_sales_traffic_plan import connection_in, market
 
 US, CA = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"
+DE, FR, IT, ES, GB, IE = (
+    "A1PA6795UKMFR9",
+    "A13V1IB3VIYZZH",
+    "APJ6JRA9NG5V4",
+    "A1RKKUPIHCS9HS",
+    "A1F83G8C2ARO7P",
+    "A28R8C7NBKEWEA",
+)
 
 
 class RefusedMarketplaceTestCase(BaseTestCase):
     @pytest.fixture(autouse=True)
-    def _sim(self, sync_sim, settings):
-        self.sim, self.settings = sync_sim, settings
-        self.connection = connect_seller(sync_sim, team=self.team, user=self.alice)
+    def _sim(self, sync_sim_eu, settings):
+        self.sim, self.settings = sync_sim_eu, settings
+        # The European seller sells in Ireland too, where Amazon refuses this report with
+        # 400 InvalidInput "Some of the marketplaces are not allowed for this Report"
+        # (models#4718).
+        self.connection = connect_seller(sync_sim_eu, team=self.team, user=self.alice, seller=1)
         connection_sync_marketplaces(connection=self.connection)
-        # The simulator's seller sells in the US only: Amazon refuses a report for
-        # Canada with a 400 InvalidInput naming the marketplaces, as it refuses Ireland
-        # ("Some of the marketplaces are not allowed for this Report", models#4718).
-        self.connection.marketplaces = [
-            *self.connection.marketplaces,
-            market(CA, name="Amazon.ca"),
-        ]
+        # As a listings run leaves them: something is listed in every marketplace.
+        self.connection.marketplaces = [{**m, LISTED: 5} for m in self.connection.marketplaces]
         # Only the report steps run: the daily sync would reload the marketplaces.
         self.connection.next_sync_at = timezone.now() + timedelta(days=1)
         self.connection.save()
 
     def test_a_marketplace_amazon_refuses_is_not_asked_again_and_the_seller_is_told(self):
         sales_traffic_plan(connection=self.connection)
-        us_days = SalesTrafficDay.objects.filter(marketplace_id=US)
-        drain(self, lambda: not us_days.exclude(status="done").exists())
+        others = SalesTrafficDay.objects.exclude(marketplace_id=IE)
+        assert set(others.values_list("marketplace_id", flat=True)) == {DE, FR, IT, ES, GB}
+        drain(self, lambda: not others.exclude(status="done").exists(), timeout=120)
         row = SellerConnection.objects.get()
-        refused = next(m for m in row.marketplaces if m["id"] == CA)
+        refused = next(m for m in row.marketplaces if m["id"] == IE)
         assert "400 InvalidInput" in refused[ST_REFUSED]
-        assert marketplace_ids(row) == [US]
-        canada = SalesTrafficDay.objects.filter(marketplace_id=CA)
-        assert canada.count() == 5 and set(canada.values_list("status", flat=True)) == {"given_up"}
+        assert IE not in sales_traffic_marketplace_ids(row)
+        assert IE in marketplace_ids(row)  # its orders and listings are still synced
+        ireland = SalesTrafficDay.objects.filter(marketplace_id=IE)
+        assert ireland.count() == 5 and set(ireland.values_list("status", flat=True)) == {
+            "given_up"
+        }
         calls = counters(self.sim, row.selling_partner_id)["createReport"]
         assert calls.get("http_400") == 1  # one refusal, no retries, no more requests
         assert row.last_error == ""  # not the connection's problem
-        # The next plan adds no Canadian day.
+        # The next plan adds no Irish day.
         sales_traffic_plan(connection=row)
-        assert SalesTrafficDay.objects.filter(marketplace_id=CA).count() == 5
+        assert SalesTrafficDay.objects.filter(marketplace_id=IE).count() == 5
         self.client.force_login(self.alice)
         page = self.client.get("/amazon/")
-        self.assertContains(page, "Amazon does not offer Sales &amp; Traffic reports in Amazon.ca")
+        name = next(m["name"] for m in row.marketplaces if m["id"] == IE)
+        self.assertContains(page, f"Amazon does not offer Sales &amp; Traffic reports in {name}")
 
     def test_the_refusal_is_kept_when_the_marketplaces_are_read_again(self):
         SellerConnection.objects.filter(pk=self.connection.pk).update(
             marketplaces=[{**m, ST_REFUSED: "refused"} for m in self.connection.marketplaces]
         )
         connection_sync_marketplaces(connection=self.connection)
-        us = next(m for m in SellerConnection.objects.get().marketplaces if m["id"] == US)
-        assert us[ST_REFUSED] == "refused" and us["name"] == "Amazon.com"
+        de = next(m for m in SellerConnection.objects.get().marketplaces if m["id"] == DE)
+        assert de[ST_REFUSED] == "refused" and de[LISTED] == 5 and de["name"]
 
 
 class PermanentErrorTestCase(BaseTestCase):

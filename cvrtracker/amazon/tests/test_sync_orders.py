@@ -26,7 +26,9 @@ class OrdersSyncTestCase(BaseTestCase):
     @pytest.fixture(autouse=True)
     def _sim(self, settings):
         # 20 products sell well over 100 orders in the first three days' window.
-        with running_simulator(asins=20, quota="relaxed", today=timezone.now().date()) as sim:
+        with running_simulator(
+            asins=20, quota="relaxed", today=timezone.now().date(), marketplaces=1
+        ) as sim:
             point_settings_at(settings, sim)
             settings.AMAZON_RATELIMIT_STORAGE = "memory"
             settings.AMAZON_JOB_QUOTA_WAIT_SECONDS = 5

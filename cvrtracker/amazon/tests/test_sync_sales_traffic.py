@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from cvrtracker.amazon.marketplaces import marketplace_today
-from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection
+from cvrtracker.amazon.models import LISTED, SalesTrafficDay, SellerConnection
 from cvrtracker.amazon.ratelimit import ST_INTERVAL_SECONDS
+from cvrtracker.amazon.services import connection_sync_marketplaces
 from cvrtracker.amazon.sync.sales_traffic import (
     THROTTLED,
     budget_for,
@@ -39,6 +40,16 @@ class SalesTrafficTestCase(BaseTestCase):
         self.connection = connect_seller(sync_sim, team=self.team, user=self.alice)
         self.seller_id = self.connection.selling_partner_id
 
+    def only_reports(self) -> None:
+        """The marketplaces as a listings run leaves them (something listed in the US only),
+        and no daily sync due: only the report rows run."""
+        connection_sync_marketplaces(connection=self.connection)
+        self.connection.marketplaces = [
+            {**m, LISTED: 5 if m["id"] == US else 0} for m in self.connection.marketplaces
+        ]
+        self.connection.next_sync_at = timezone.now() + timedelta(days=1)
+        self.connection.save()
+
     def sync_everything(self):
         drain(self, lambda: all_reports_finished() and all_jobs_succeeded())
 
@@ -62,7 +73,11 @@ class SalesTrafficTestCase(BaseTestCase):
         assert [d.day for d in by_request] == [d.day for d in days]
         assert max(in_flight) == 1
         # Each asked as the day at noon UTC, the same calendar date in every zone.
-        reports = self.sim.sim.reports.for_seller(self.seller_id)
+        reports = [
+            r
+            for r in self.sim.sim.reports.for_seller(self.seller_id)
+            if r.report_type == "GET_SALES_AND_TRAFFIC_REPORT"
+        ]
         assert len(reports) == 5
         for report in reports:
             assert report.data_start == report.data_end
@@ -102,11 +117,12 @@ class SalesTrafficTestCase(BaseTestCase):
         blocks = MetricBlock.objects.count()
         drain(self, all_reports_finished)
         assert MetricBlock.objects.count() == blocks
-        assert counters(self.sim, self.seller_id)["createReport"]["calls"] == 8
+        # 5 first pulls and 3 re-pulls (the listings run asked for its merchant reports).
+        assert sales_traffic_reports(self.sim, self.seller_id) == 8
 
     def test_the_budget_holds_back_requests_and_says_when_the_next_may_go(self):
         self.settings.AMAZON_ST_TIME_SCALE = 1  # Amazon's clock: one per 15 minutes
-        self.connection.refresh_from_db()
+        self.only_reports()
         sales_traffic_plan(connection=self.connection)
         for _ in range(3):
             with self.captureOnCommitCallbacks(execute=True):
@@ -124,7 +140,7 @@ class SalesTrafficTestCase(BaseTestCase):
         SimClient(self.sim).post(
             "/_sim/faults", json_body={"operation": "createReport", "throttle_ratio": 1}
         )
-        self.connection.refresh_from_db()
+        self.only_reports()
         sales_traffic_plan(connection=self.connection)
         for _ in range(3):
             with self.captureOnCommitCallbacks(execute=True):

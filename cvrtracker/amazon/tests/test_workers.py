@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def sim():
     with running_simulator(
-        asins=5, quota="relaxed", today=timezone.now().date(), st_budget=False
+        asins=5, quota="relaxed", today=timezone.now().date(), st_budget=False, marketplaces=1
     ) as server:
         yield server
 
