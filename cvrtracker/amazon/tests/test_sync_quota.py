@@ -21,7 +21,9 @@ class RealQuotaTestCase(BaseTestCase):
     @pytest.fixture(autouse=True)
     def _sim(self, settings):
         today = marketplace_today("ATVPDKIKX0DER")
-        with running_simulator(asins=5, quota="real", today=today, st_budget=False) as server:
+        with running_simulator(
+            asins=5, quota="real", today=today, st_budget=False, marketplaces=1
+        ) as server:
             point_settings_at(settings, server)
             settings.TASKS = {
                 "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}

@@ -172,7 +172,8 @@ def finished(state: dict) -> bool:
     reports = state.get("reports") or []
     return (
         bool(reports)
-        and all(status in ("done", "cancelled") for _, status in reports)
+        # given_up: Brazil, participating but never opened, once the listings run knew.
+        and all(status in ("done", "cancelled", "given_up") for _, status in reports)
         and state.get("jobs") == ["inventory", "listings", "orders"]
     )
 
