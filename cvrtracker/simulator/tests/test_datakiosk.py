@@ -242,3 +242,37 @@ def test_periods_narrow_months():
         (date(2026, 2, 1), date(2026, 2, 28)),
         (date(2026, 3, 1), date(2026, 3, 31)),
     ]
+
+
+def test_by_date_rows_equal_the_reports_by_date_rows(server, client, token):
+    """The account series is the same by both routes, sessions counted once per shopper."""
+    days = ["2026-11-10", "2026-11-20"]
+    rows = {r["startDate"]: r for r in lines(client, token, by_date(days[0], days[-1]))}
+    for day in days:
+        next_st_slot(server)
+        report_id = client.post(
+            "/reports/2021-06-30/reports",
+            token=token,
+            json_body={
+                "reportType": "GET_SALES_AND_TRAFFIC_REPORT",
+                "marketplaceIds": [MARKET],
+                "dataStartTime": day,
+                "dataEndTime": day,
+                "reportOptions": {"dateGranularity": "DAY", "asinGranularity": "CHILD"},
+            },
+        ).json()["reportId"]
+        advance(client, seconds=60)
+        report = client.get(f"/reports/2021-06-30/reports/{report_id}", token=token).json()
+        meta = client.get(
+            f"/reports/2021-06-30/documents/{report['reportDocumentId']}", token=token
+        ).json()
+        doc = json.loads(gzip.decompress(client.get(meta["url"]).body))
+        (row,) = doc["salesAndTrafficByDate"]
+        ours = rows[day]
+        assert ours["traffic"]["sessions"] == row["trafficByDate"]["sessions"]
+        assert ours["traffic"]["pageViews"] == row["trafficByDate"]["pageViews"]
+        assert ours["sales"]["unitsOrdered"] == row["salesByDate"]["unitsOrdered"]
+        assert ours["sales"]["orderedProductSales"] == row["salesByDate"]["orderedProductSales"]
+        # At account level a shopper counts once (docs#2357): fewer than the ASINs' sum.
+        by_asin = sum(r["trafficByAsin"]["sessions"] for r in doc["salesAndTrafficByAsin"])
+        assert 0 < ours["traffic"]["sessions"] < by_asin
