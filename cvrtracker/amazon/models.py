@@ -162,7 +162,13 @@ class SellerConnection(models.Model):
         """The report plan's recent marketplace days: fetched, planned, retrying, given up."""
         status = SalesTrafficDay.Status
         window = Q(pk__in=[])
-        for market in {m.get("id", "") for m in self.marketplaces}:
+        # Sites where nothing is listed or Amazon refuses the report are said apart.
+        asked = {
+            m.get("id", "")
+            for m in self.marketplaces
+            if m.get(LISTED) != 0 and not m.get(ST_REFUSED)
+        }
+        for market in asked:
             oldest = marketplace_today(market) - timedelta(days=settings.AMAZON_REPORT_DAYS)
             window |= Q(marketplace_id=market, day__gte=oldest)
         # One query per seller account: the settings page shows this for each of them.

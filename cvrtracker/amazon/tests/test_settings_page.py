@@ -71,7 +71,15 @@ class RecentDaysTestCase(BaseTestCase):
                     "isParticipating": True,
                     ST_REFUSED: "400 InvalidInput",
                 },
+                # Participating, never opened: nothing listed, its rows are not counted.
+                {"id": "A2Q3Y263D00KWC", "name": "Amazon.com.br", "listedSkus": 0},
             ],
+        )
+        SalesTrafficDay.objects.create(
+            connection=connection,
+            marketplace_id="A2Q3Y263D00KWC",
+            day=marketplace_today("A2Q3Y263D00KWC") - timedelta(days=1),
+            status="given_up",
         )
         today = marketplace_today("ATVPDKIKX0DER")
         for n, status in enumerate(["done", "cancelled", "due", "fatal", "given_up"], start=1):
