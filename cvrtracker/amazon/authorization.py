@@ -120,15 +120,18 @@ def connections_warn_reauthorization(*, now: datetime | None = None) -> int:
                 "expires_at": connection.authorization_expires_at(),
                 "reconnect_path": reconnect_path(connection),
             }
-            transaction.on_commit(lambda to=owner.email, ctx=context: _send(to, ctx))
+            transaction.on_commit(
+                lambda to=owner.email, ctx=context, c=connection.code: _send(to, ctx, c)
+            )
             sent += 1
     return sent
 
 
-def _send(to: str, context: dict) -> None:
+def _send(to: str, context: dict, connection_code) -> None:
     try:
         email_send(to=to, template="amazon-reauthorize", context=context)
     except OSError:
         # Recorded as sent: one lost email beats one every hour. The settings
         # page shows the same request from 30 days before the expiry.
-        logger.exception("could not send the re-authorization warning to %s", to)
+        # The connection, not the owner's address: no personal data in logs.
+        logger.exception("could not send the re-authorization warning of %s", connection_code)

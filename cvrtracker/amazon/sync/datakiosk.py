@@ -42,6 +42,7 @@ from cvrtracker.amazon.models import DataKioskQuery, SellerConnection
 from cvrtracker.amazon.services import connection_client
 from cvrtracker.amazon.sync.sales_traffic import listed_marketplace_ids, quota_retry
 from cvrtracker.amazon.sync.schedule import retry_delay
+from cvrtracker.amazon.sync.schedule import save_fields as _save
 from cvrtracker.metrics.datakiosk import by_date_query, parse_by_date, parse_trends, trends_query
 from cvrtracker.metrics.report import ReportFormatError
 from cvrtracker.metrics.services import metrics_ingest_account_days, metrics_merge_asin_days
@@ -159,12 +160,6 @@ def datakiosk_advance(*, item: DataKioskQuery) -> str:
     elif item.status == Status.REQUESTED:
         _poll(api, item)
     return item.status
-
-
-def _save(item: DataKioskQuery, **fields: object) -> None:
-    for name, value in fields.items():
-        setattr(item, name, value)
-    item.save(update_fields=list(fields))
 
 
 def _request(api: SpApiClient, item: DataKioskQuery) -> None:

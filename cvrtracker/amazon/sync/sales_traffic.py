@@ -47,6 +47,7 @@ from cvrtracker.amazon.ratelimit import (
 )
 from cvrtracker.amazon.services import connection_client, connection_refuse_sales_traffic
 from cvrtracker.amazon.sync.schedule import retry_delay
+from cvrtracker.amazon.sync.schedule import save_fields as _save
 from cvrtracker.metrics.report import ReportFormatError, parse_sales_traffic
 from cvrtracker.metrics.services import metrics_ingest_account_series, metrics_ingest_day
 
@@ -253,12 +254,6 @@ def _range(item: SalesTrafficDay) -> tuple[str, str, dict[str, str]]:
         "asinGranularity": "CHILD" if item.kind == Kind.DAY else "PARENT",
     }
     return report_instant(item.day), report_instant(end), options
-
-
-def _save(item: SalesTrafficDay, **fields: object) -> None:
-    for name, value in fields.items():
-        setattr(item, name, value)
-    item.save(update_fields=list(fields))
 
 
 def _refused_here(error: AmazonError) -> bool:

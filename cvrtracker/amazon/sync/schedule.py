@@ -71,3 +71,10 @@ def holds_claim(model: type[Model], pk: int, field: str, token: str | None) -> b
     if token is None:
         return True
     return model.objects.filter(pk=pk, **{field: datetime.fromisoformat(token)}).exists()
+
+
+def save_fields(row: Model, **fields: object) -> None:
+    """Set `fields` on a step row and write only those columns."""
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.save(update_fields=list(fields))
