@@ -30,6 +30,8 @@ class AuditEntry(models.Model):
         API_PRODUCTS_READ = "api.products.read", "Read product metrics through the API"
         API_PRODUCT_SERIES_READ = "api.product_series.read", "Read a product's days through the API"
         API_ACCOUNT_SERIES_READ = "api.account_series.read", "Read account days through the API"
+        API_CHANGES_READ = "api.changes.read", "Read listing changes through the API"
+        CHANGES_READ = "listings.changes.read", "Read listing changes"
         PRODUCT_TRACKED = "listings.product_tracked", "Started tracking a product"
         PRODUCT_UNTRACKED = "listings.product_untracked", "Stopped tracking a product"
 
@@ -41,6 +43,7 @@ class AuditEntry(models.Model):
         Action.API_PRODUCTS_READ,
         Action.API_PRODUCT_SERIES_READ,
         Action.API_ACCOUNT_SERIES_READ,
+        Action.API_CHANGES_READ,
     )
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -79,6 +79,11 @@ class Listing(models.Model):
     # does not show yet (field names only), and since when.
     pending_fields = models.JSONField(default=list, blank=True)
     edit_pending_since = models.DateTimeField(null=True, blank=True)
+    # The last sync that read the listing's content, and when: a snapshot is stored
+    # only when the content changed, so this dates "last seen unchanged" (the
+    # start of the interval a change is seen in).
+    content_sync_id = models.CharField(max_length=64, blank=True, default="")
+    content_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -189,3 +194,88 @@ class InventoryLevel(models.Model):
         return associated_data(
             InventoryLevel.TABLE, natural_row(connection_code, marketplace_id, sku), field
         )
+
+
+class ListingChange(models.Model):
+    """One dated change on a listing's history: seen between two syncs, inferred from the
+    daily metrics before tracking began, or derived from the metrics (Buy Box, stock-outs).
+
+    Plaintext is what queries filter on: the listing (and its marketplace, SKU and
+    ASIN), the field kind, the day and the source. What changed (action, before,
+    after, the price's % change, an issue's severity...) is one AES-256-GCM
+    ciphertext under the connection's data key (`payload_enc`, see changes.py).
+    """
+
+    TABLE = "listings_listingchange"
+
+    class Source(models.TextChoices):
+        # Two snapshots of the listing differ: seen between `seen_after` and `seen_at`.
+        OBSERVED = "observed", "Seen on the listing"
+        # A sustained step in daily ordered sales ÷ units before tracking began.
+        INFERRED = "inferred", "Inferred from sales"
+        # Read from the daily metrics: Buy Box share, stock-outs.
+        DERIVED = "derived", "From the daily metrics"
+
+    class Field(models.TextChoices):
+        TITLE = "title", "Title"
+        BULLET = "bullet", "Bullet point"
+        DESCRIPTION = "description", "Description"
+        MAIN_IMAGE = "main_image", "Main image"
+        IMAGE = "image", "Other image"
+        PRICE = "price", "Price"
+        FBA_STOCK = "fba_stock", "FBA stock"
+        MFN_STOCK = "mfn_stock", "Merchant stock"
+        STATUS = "status", "Status"
+        ISSUE = "issue", "Listing issue"
+        BRAND = "brand", "Brand"
+        PRODUCT_TYPE = "product_type", "Product type"
+        BUY_BOX = "buy_box", "Buy Box share"
+        STOCK_OUT = "stock_out", "Stock-out"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="listing_changes"
+    )
+    # Null for an inferred or derived change of an ASIN no listing row carries.
+    listing = models.ForeignKey(
+        Listing, on_delete=models.CASCADE, null=True, blank=True, related_name="changes"
+    )
+    marketplace_id = models.CharField(max_length=32)
+    asin = models.CharField(max_length=16, blank=True)
+    sku = models.CharField(max_length=200, blank=True)
+    field = models.CharField(max_length=16, choices=Field.choices)
+    # 1-based: a bullet's position, or an other image's place in the gallery; else null.
+    position = models.PositiveSmallIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    # The marketplace's local day the change is dated on (for an observed change,
+    # the day of `seen_at`).
+    day = models.DateField()
+    # The interval in which it happened: the last time the listing was seen in its
+    # old state and the sync that saw the new one (inferred and derived changes:
+    # the start of the last day before and the end of the day).
+    seen_after = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField()
+    # The snapshot that saw an observed change.
+    snapshot = models.ForeignKey(
+        ListingSnapshot, on_delete=models.CASCADE, null=True, blank=True, related_name="changes"
+    )
+    # Deterministic per change, so a retried sync or derivation stores it once.
+    key = models.CharField(max_length=200)
+    payload_enc = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "key"], name="listings_change_key")
+        ]
+        indexes = [
+            models.Index(fields=["connection", "-day", "-id"], name="listings_change_day"),
+            models.Index(fields=["listing", "-day"], name="listings_change_listing"),
+            models.Index(fields=["connection", "asin", "-day"], name="listings_change_asin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asin or self.sku} {self.field} {self.day}"
+
+    def aad(self, field: str) -> bytes:
+        return associated_data(self.TABLE, str(self.code), field)
