@@ -28,9 +28,23 @@ from cvrtracker.api.access import (
     get_owned_api_key_for_user,
 )
 from cvrtracker.api.decorators import InvalidQuery, api_view
-from cvrtracker.api.forms import ApiKeyForm, ProductTableForm, WindowForm, clean_asin
+from cvrtracker.api.forms import (
+    CHANGES_DEFAULT_LIMIT,
+    CHANGES_MAX_LIMIT,
+    ApiKeyForm,
+    ChangesForm,
+    ProductTableForm,
+    WindowForm,
+    clean_asin,
+)
 from cvrtracker.api.models import ApiKey
-from cvrtracker.api.payloads import Window, connection_json, day_json, product_row_json
+from cvrtracker.api.payloads import (
+    Window,
+    change_json,
+    connection_json,
+    day_json,
+    product_row_json,
+)
 from cvrtracker.api.services import api_key_create, api_key_record_read, api_key_revoke
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.billing.limits import API, PlanLimitError, history_start_for_team, team_can

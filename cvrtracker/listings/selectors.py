@@ -234,7 +234,5 @@ def listing_changes_page(
         )
         for change in found
     ]
-    next_cursor = (
-        changes_cursor_encode(connection=connection, change=found[-1]) if more else ""
-    )
+    next_cursor = changes_cursor_encode(connection=connection, change=found[-1]) if more else ""
     return ChangesPage(rows=rows, next_cursor=next_cursor)

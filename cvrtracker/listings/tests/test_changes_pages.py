@@ -39,39 +39,68 @@ class ChangesPageTestCase(BaseTestCase):
 class ProductChangesPageTests(ChangesPageTestCase):
     def test_it_shows_before_and_after_diffs_images_and_the_price_change(self):
         store(
-            self.connection, listing=self.kettle, field=Field.TITLE, day=DAY,
-            before="Blue Kettle 1L", after="Blue Kettle 1.5L",
+            self.connection,
+            listing=self.kettle,
+            field=Field.TITLE,
+            day=DAY,
+            before="Blue Kettle 1L",
+            after="Blue Kettle 1.5L",
         )
         store(
-            self.connection, listing=self.kettle, field=Field.BULLET, position=2, day=DAY,
-            before="Keeps tea hot for 6 hours.", after="Keeps tea hot for 12 hours.",
+            self.connection,
+            listing=self.kettle,
+            field=Field.BULLET,
+            position=2,
+            day=DAY,
+            before="Keeps tea hot for 6 hours.",
+            after="Keeps tea hot for 12 hours.",
         )
         store(
-            self.connection, listing=self.kettle, field=Field.MAIN_IMAGE, day=DAY,
-            action="changed", before="https://m.media-amazon.com/images/I/old1.jpg",
+            self.connection,
+            listing=self.kettle,
+            field=Field.MAIN_IMAGE,
+            day=DAY,
+            action="changed",
+            before="https://m.media-amazon.com/images/I/old1.jpg",
             after="https://m.media-amazon.com/images/I/new2.jpg",
         )
         store(
-            self.connection, listing=self.kettle, field=Field.PRICE, day=DAY, action="changed",
+            self.connection,
+            listing=self.kettle,
+            field=Field.PRICE,
+            day=DAY,
+            action="changed",
             before={"amount": "20.00", "currency": "USD"},
-            after={"amount": "18.00", "currency": "USD"}, pct=-10.0,
+            after={"amount": "18.00", "currency": "USD"},
+            pct=-10.0,
         )
         store(
-            self.connection, listing=self.kettle, field=Field.FBA_STOCK, day=DAY,
-            action="out_of_stock", before=12, after=0,
+            self.connection,
+            listing=self.kettle,
+            field=Field.FBA_STOCK,
+            day=DAY,
+            action="out_of_stock",
+            before=12,
+            after=0,
         )
         page = self.client.get(product_url(self.kettle))
         self.assertEqual(page.status_code, 200)
         self.assertContains(page, "Changes of B0KETTLE01")
-        self.assertContains(page, '<span class="before">Blue Kettle 1L</span> → '
-                                  '<span class="after">Blue Kettle 1.5L</span>', html=False)
+        self.assertContains(
+            page,
+            '<span class="before">Blue Kettle 1L</span> → '
+            '<span class="after">Blue Kettle 1.5L</span>',
+            html=False,
+        )
         self.assertContains(page, "Keeps tea hot for <del>6</del><ins>12</ins> hours.")
         self.assertContains(page, "Bullet point 2</strong> · Edited")
         self.assertContains(page, 'src="https://m.media-amazon.com/images/I/new2.jpg"')
         self.assertContains(page, "Before · old1.jpg")
-        self.assertContains(page, "20.00 USD</span> → <span class=\"after\">18.00 USD</span> "
-                                  "<strong>(-10.00%)</strong>")
-        self.assertContains(page, "12 in stock</span> → <span class=\"after\">0 in stock")
+        self.assertContains(
+            page,
+            '20.00 USD</span> → <span class="after">18.00 USD</span> <strong>(-10.00%)</strong>',
+        )
+        self.assertContains(page, '12 in stock</span> → <span class="after">0 in stock')
         self.assertContains(page, "Out of stock")
         # Seen between the previous sync (59 minutes before) and the one that saw it.
         self.assertContains(page, "between ")
@@ -79,33 +108,58 @@ class ProductChangesPageTests(ChangesPageTestCase):
 
     def test_inferred_and_derived_changes_are_marked_and_explained(self):
         store(
-            self.connection, asin="B0KETTLE01", field=Field.PRICE, source=Source.INFERRED,
-            day=DAY, action="changed", before={"amount": "20.00", "currency": "USD"},
-            after={"amount": "22.00", "currency": "USD"}, pct=10.0,
+            self.connection,
+            asin="B0KETTLE01",
+            field=Field.PRICE,
+            source=Source.INFERRED,
+            day=DAY,
+            action="changed",
+            before={"amount": "20.00", "currency": "USD"},
+            after={"amount": "22.00", "currency": "USD"},
+            pct=10.0,
         )
         store(
-            self.connection, listing=self.kettle, field=Field.BUY_BOX, source=Source.DERIVED,
-            day=DAY, action="lost", before=95.0, after=40.0,
+            self.connection,
+            listing=self.kettle,
+            field=Field.BUY_BOX,
+            source=Source.DERIVED,
+            day=DAY,
+            action="lost",
+            before=95.0,
+            after=40.0,
         )
         page = self.client.get(product_url(self.kettle))
         self.assertContains(page, '<span class="badge badge-inferred" title="Inferred:', count=1)
         self.assertContains(page, '<span class="badge badge-derived" title="Derived:', count=1)
         self.assertContains(page, "estimated from Amazon&#x27;s daily sales ÷ units")
         self.assertContains(page, "a day of Amazon&#x27;s daily metrics")
-        self.assertContains(page, "95%</span> → <span class=\"after\">40%")
+        self.assertContains(page, '95%</span> → <span class="after">40%')
 
     def test_amazon_text_is_shown_as_text_never_as_markup(self):
         store(
-            self.connection, listing=self.kettle, field=Field.TITLE, day=DAY,
-            before="Kettle", after="<script>alert('title')</script>",
+            self.connection,
+            listing=self.kettle,
+            field=Field.TITLE,
+            day=DAY,
+            before="Kettle",
+            after="<script>alert('title')</script>",
         )
         store(
-            self.connection, listing=self.kettle, field=Field.DESCRIPTION, day=DAY,
-            before="Plain text.", after="Plain <img src=x onerror=alert(1)> text.",
+            self.connection,
+            listing=self.kettle,
+            field=Field.DESCRIPTION,
+            day=DAY,
+            before="Plain text.",
+            after="Plain <img src=x onerror=alert(1)> text.",
         )
         store(
-            self.connection, listing=self.kettle, field=Field.IMAGE, position=1, day=DAY,
-            action="added", after="javascript:alert(1)",
+            self.connection,
+            listing=self.kettle,
+            field=Field.IMAGE,
+            position=1,
+            day=DAY,
+            action="added",
+            after="javascript:alert(1)",
         )
         page = self.client.get(product_url(self.kettle))
         body = page.content.decode()
@@ -152,8 +206,14 @@ class AccountChangesPageTests(ChangesPageTestCase):
     def test_it_filters_by_field_and_source(self):
         store(self.connection, listing=self.kettle, field=Field.TITLE, day=DAY, after="Title one")
         store(
-            self.connection, listing=self.mug, field=Field.BUY_BOX, source=Source.DERIVED,
-            day=DAY, action="lost", before=90.0, after=10.0,
+            self.connection,
+            listing=self.mug,
+            field=Field.BUY_BOX,
+            source=Source.DERIVED,
+            day=DAY,
+            action="lost",
+            before=90.0,
+            after=10.0,
         )
         titles = self.client.get(account_url(self.connection), {"field": "title"})
         self.assertContains(titles, "Title one")
@@ -179,9 +239,12 @@ class AccountChangesPageTests(ChangesPageTestCase):
     def test_older_changes_come_a_page_at_a_time_and_by_htmx(self):
         for n in range(55):
             store(
-                self.connection, listing=self.kettle, field=Field.TITLE, day=DAY,
-                after=f"Title number {n:02d}", at=(datetime(2026, 1, 1, tzinfo=UTC)
-                                                    + timedelta(minutes=n)).time(),
+                self.connection,
+                listing=self.kettle,
+                field=Field.TITLE,
+                day=DAY,
+                after=f"Title number {n:02d}",
+                at=(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n)).time(),
             )
         first = self.client.get(account_url(self.connection))
         self.assertContains(first, "Title number 54")
@@ -198,8 +261,13 @@ class AccountChangesPageTests(ChangesPageTestCase):
         self.assertEqual(len(self.reads()), 2)
 
     def test_the_plan_hides_changes_older_than_its_history_and_says_so(self):
-        store(self.connection, listing=self.kettle, field=Field.TITLE, day=date(2020, 1, 1),
-              after="Ancient title")
+        store(
+            self.connection,
+            listing=self.kettle,
+            field=Field.TITLE,
+            day=date(2020, 1, 1),
+            after="Ancient title",
+        )
         page = self.client.get(account_url(self.connection))
         self.assertNotContains(page, "Ancient title")
         self.assertContains(page, "Your plan shows changes from")

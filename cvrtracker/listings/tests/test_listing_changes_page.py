@@ -72,7 +72,11 @@ class ListingChangesPageTests(BaseTestCase):
     def test_it_filters_by_asin_field_source_and_days(self):
         title = store(self.connection, listing=self.kettle, field=Field.TITLE, day=DAY)
         bullet = store(
-            self.connection, listing=self.mug, field=Field.BULLET, position=2, day=DAY + timedelta(2)
+            self.connection,
+            listing=self.mug,
+            field=Field.BULLET,
+            position=2,
+            day=DAY + timedelta(2),
         )
         derived = store(
             self.connection,
@@ -98,8 +102,14 @@ class ListingChangesPageTests(BaseTestCase):
     def test_pages_cover_every_change_once_even_when_changes_arrive_between_pages(self):
         # Several changes share a day and even a sync time: the order must still be total.
         stored = [
-            store(self.connection, listing=self.kettle, field=Field.BULLET, position=n % 5 + 1,
-                  day=DAY + timedelta(n // 4), at=time(10 + n % 2))
+            store(
+                self.connection,
+                listing=self.kettle,
+                field=Field.BULLET,
+                position=n % 5 + 1,
+                day=DAY + timedelta(n // 4),
+                at=time(10 + n % 2),
+            )
             for n in range(23)
         ]
         seen: list[str] = []
@@ -108,7 +118,10 @@ class ListingChangesPageTests(BaseTestCase):
         # A newer change and an older one (an inferred price, stored late) arrive mid-way.
         store(self.connection, listing=self.kettle, field=Field.TITLE, day=DAY + timedelta(30))
         late = store(
-            self.connection, asin="B0KETTLE01", field=Field.PRICE, source=Source.INFERRED,
+            self.connection,
+            asin="B0KETTLE01",
+            field=Field.PRICE,
+            source=Source.INFERRED,
             day=DAY - timedelta(60),
         )
         while page.next_cursor:
