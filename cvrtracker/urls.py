@@ -4,6 +4,7 @@ urlpatterns = [
     path("", include("cvrtracker.front.urls")),
     path("accounts/", include("cvrtracker.accounts.urls")),
     path("amazon/", include("cvrtracker.amazon.urls")),
+    path("amazon/", include("cvrtracker.listings.urls")),
     path("billing/", include("cvrtracker.billing.urls")),
     path("api/v1/", include("cvrtracker.api.urls")),
     path("settings/api/", include("cvrtracker.api.settings_urls")),

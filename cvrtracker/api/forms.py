@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from django import forms
 from django.utils import timezone
 
+from cvrtracker.listings.forms import ChangeFiltersForm
 from cvrtracker.metrics.selectors import SORT_FIELDS
 
 # Two years, as far back as Amazon keeps Sales & Traffic and the Pro plan shows.
@@ -107,6 +108,27 @@ class ProductTableForm(WindowForm):
     def clean_limit(self) -> int:
         limit = self.cleaned_data["limit"]
         return DEFAULT_LIMIT if limit is None else limit
+
+
+CHANGES_DEFAULT_LIMIT, CHANGES_MAX_LIMIT = 100, 500
+
+
+class ChangesForm(ChangeFiltersForm):
+    """The change history's filters and cursor (listings/forms.py), and a page size."""
+
+    limit = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=CHANGES_MAX_LIMIT,
+        error_messages={
+            key: f"limit must be a whole number from 1 to {CHANGES_MAX_LIMIT}."
+            for key in ("invalid", "min_value", "max_value")
+        },
+    )
+
+    def clean_limit(self) -> int:
+        limit = self.cleaned_data["limit"]
+        return CHANGES_DEFAULT_LIMIT if limit is None else limit
 
 
 def clean_asin(value: str) -> str | None:

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.listings.selectors import ChangeRow
 from cvrtracker.metrics.report import ZERO_DECIMAL_CURRENCIES, Money
 from cvrtracker.metrics.selectors import DayMetrics, ProductRow
 
@@ -112,3 +113,32 @@ class Window:
                 "are kept, not deleted."
             )
         return window
+
+
+# What a change's payload may carry besides action, before and after (listings/changes.py).
+CHANGE_EXTRAS = ("pct", "severity", "suppresses", "from_position")
+
+
+def change_json(row: ChangeRow) -> dict:
+    """One listing change. `before`/`after` keep the payload's JSON values (a price is
+    {"amount": "12.99", "currency": "USD"}); null for both when the account's key is gone."""
+    change, payload = row.change, row.payload or {}
+    body = {
+        "id": str(change.code),
+        "asin": change.asin,
+        "sku": change.sku,
+        "marketplace": change.marketplace_id,
+        "field": change.field,
+        "position": change.position,
+        "source": change.source,
+        "action": payload.get("action"),
+        "before": payload.get("before"),
+        "after": payload.get("after"),
+        "day": change.day.isoformat(),
+        "seen_between": [
+            change.seen_after.isoformat() if change.seen_after else None,
+            change.seen_at.isoformat(),
+        ],
+    }
+    body.update({extra: payload[extra] for extra in CHANGE_EXTRAS if extra in payload})
+    return body

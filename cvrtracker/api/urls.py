@@ -15,4 +15,5 @@ urlpatterns = [
         name="product_series",
     ),
     path("connections/<uuid:code>/series", views.account_series, name="account_series"),
+    path("connections/<uuid:code>/changes", views.changes, name="changes"),
 ]

@@ -8,6 +8,7 @@ and answers.
 
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,12 +28,29 @@ from cvrtracker.api.access import (
     get_owned_api_key_for_user,
 )
 from cvrtracker.api.decorators import InvalidQuery, api_view
-from cvrtracker.api.forms import ApiKeyForm, ProductTableForm, WindowForm, clean_asin
+from cvrtracker.api.forms import (
+    CHANGES_DEFAULT_LIMIT,
+    CHANGES_MAX_LIMIT,
+    ApiKeyForm,
+    ChangesForm,
+    ProductTableForm,
+    WindowForm,
+    clean_asin,
+)
 from cvrtracker.api.models import ApiKey
-from cvrtracker.api.payloads import Window, connection_json, day_json, product_row_json
+from cvrtracker.api.payloads import (
+    Window,
+    change_json,
+    connection_json,
+    day_json,
+    product_row_json,
+)
 from cvrtracker.api.services import api_key_create, api_key_record_read, api_key_revoke
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.billing.limits import API, PlanLimitError, history_start_for_team, team_can
+from cvrtracker.lib import clock
+from cvrtracker.listings.models import ListingChange
+from cvrtracker.listings.selectors import listing_changes_page
 from cvrtracker.metrics.selectors import (
     metrics_account_series,
     metrics_product_series,
@@ -59,7 +77,7 @@ def _marketplaces(connection: SellerConnection) -> list[str]:
     return [m["id"] for m in connection.marketplaces if m.get("id")]
 
 
-def _invalid(form: WindowForm) -> InvalidQuery:
+def _invalid(form: forms.Form) -> InvalidQuery:
     errors = form.errors.get_json_data()
     every = [e["message"] for field_errors in errors.values() for e in field_errors]
     fields = {
@@ -177,6 +195,40 @@ def account_series(request: HttpRequest, key: ApiKey, code) -> JsonResponse:
     )
 
 
+@api_view
+def changes(request: HttpRequest, key: ApiKey, code) -> JsonResponse:
+    """The account's listing changes, newest first, a page at a time (`next` is the
+    cursor of the following page, null on the last)."""
+    connection = get_connection_for_key(key, code)
+    form = ChangesForm(request.GET, connection=connection)
+    if not form.is_valid():
+        raise _invalid(form)
+    history_start = history_start_for_team(key.team, today=clock.today())
+    filters = form.filters(earliest=history_start)
+    api_key_record_read(
+        key=key, action=Action.API_CHANGES_READ, request=request, connection=connection
+    )
+    page = listing_changes_page(
+        connection=connection,
+        filters=filters,
+        after=form.cleaned_data["cursor"],
+        limit=form.cleaned_data["limit"],
+    )
+    requested = form.cleaned_data["start"]
+    return JsonResponse(
+        {
+            "connection": str(connection.code),
+            "start": filters.start.isoformat() if filters.start else None,
+            "end": filters.end.isoformat() if filters.end else None,
+            "history_start": history_start.isoformat(),
+            "history_limited": requested is None or requested < history_start,
+            "limit": form.cleaned_data["limit"],
+            "changes": [change_json(row) for row in page.rows],
+            "next": page.next_cursor or None,
+        }
+    )
+
+
 # Settings → API ---------------------------------------------------------------------
 
 
@@ -208,6 +260,9 @@ def keys_page(request: HttpRequest) -> HttpResponse:
         "plan": team_can(membership.team, API),
         "api_root": f"{settings.SITE_ROOT}/api/v1",
         "rate_limit": settings.API_RATE_LIMIT_PER_MINUTE,
+        "change_fields": ", ".join(ListingChange.Field.values),
+        "changes_default_limit": CHANGES_DEFAULT_LIMIT,
+        "changes_max_limit": CHANGES_MAX_LIMIT,
     }
     return render(request, "api/keys.html", ctx)
 

@@ -1,18 +1,24 @@
-"""Reads of listings: the plan's count of tracked products, per-account summaries, titles."""
+"""Reads of listings: the plan's count of tracked products, per-account summaries, titles,
+and the change history (newest first, filtered, a cursor per page)."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.core import signing
+from django.db.models import Count, Q, QuerySet
 
 from cvrtracker.accounts.models import Team
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.lib.crypto import DecryptionError
 from cvrtracker.metrics.keys import ConnectionKeys
 
-from .models import Listing
+from .changes import listing_change_payload
+from .models import Listing, ListingChange
 
 
 @dataclass(frozen=True)
@@ -82,3 +88,151 @@ def listings_titles(*, connection: SellerConnection, listings: list[Listing]) ->
         for listing in listings
         if listing.title_enc
     }
+
+
+# The change history ----------------------------------------------------------------
+
+CHANGES_CURSOR_SALT = "cvrtracker.listings.changes.cursor"
+# A cursor is three short values and a signature; anything longer is not one of ours.
+CHANGES_CURSOR_MAX_LENGTH = 300
+
+
+class InvalidCursor(Exception):
+    """A page cursor that is malformed, tampered with, or from another seller account."""
+
+
+@dataclass(frozen=True)
+class ChangePosition:
+    """Where a page of changes ends: the last change's sort key (day, seen_at, code).
+
+    All three are public values, so a cursor leaks no database id; the order is
+    total (codes are unique), so pages neither skip nor repeat a change, and a
+    change stored later takes its place in the order without moving the others.
+    """
+
+    day: date
+    seen_at: datetime
+    code: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ChangeFilters:
+    """What to read: every product of the account, one product (`product`: all SKUs
+    and marketplaces of its ASIN), or one `listing`; narrowed by the other fields."""
+
+    product: Listing | None = None
+    listing: Listing | None = None
+    asin: str = ""
+    field: str = ""
+    source: str = ""
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    change: ListingChange
+    # The decrypted payload (changes.py); None when the account's key is destroyed.
+    payload: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    rows: list[ChangeRow]
+    # The cursor of the next (older) page; "" on the last page.
+    next_cursor: str
+
+
+def _cursor_salt(connection: SellerConnection) -> str:
+    # Bound to the account: a cursor of one seller account is refused on another.
+    return f"{CHANGES_CURSOR_SALT}:{connection.code}"
+
+
+def changes_cursor_encode(*, connection: SellerConnection, change: ListingChange) -> str:
+    """An opaque, signed cursor that continues after `change`."""
+    value = [change.day.isoformat(), change.seen_at.isoformat(), change.code.hex]
+    return signing.Signer(salt=_cursor_salt(connection)).sign_object(value)
+
+
+def changes_cursor_decode(*, connection: SellerConnection, cursor: str) -> ChangePosition:
+    """The position a cursor of this account points at; InvalidCursor otherwise."""
+    if len(cursor) > CHANGES_CURSOR_MAX_LENGTH:
+        raise InvalidCursor("cursor is not valid: use the `next` value of a previous answer.")
+    try:
+        value = signing.Signer(salt=_cursor_salt(connection)).unsign_object(cursor)
+        day, seen_at, code = value
+        position = ChangePosition(
+            day=date.fromisoformat(day),
+            seen_at=datetime.fromisoformat(seen_at),
+            code=uuid.UUID(hex=code),
+        )
+    except (signing.BadSignature, ValueError, TypeError, AttributeError):
+        raise InvalidCursor(
+            "cursor is not valid: use the `next` value of a previous answer."
+        ) from None
+    if position.seen_at.tzinfo is None:
+        raise InvalidCursor("cursor is not valid: use the `next` value of a previous answer.")
+    return position
+
+
+def _product_scope(listing: Listing) -> Q:
+    """Every SKU and marketplace of the listing's product (Listing.product_key)."""
+    if listing.asin:
+        return Q(asin=listing.asin)
+    return Q(asin="", sku=listing.sku)
+
+
+def listing_changes_query(
+    *, connection: SellerConnection, filters: ChangeFilters
+) -> QuerySet[ListingChange]:
+    """The account's changes that pass the filters, newest first (day, then when seen)."""
+    changes = ListingChange.objects.filter(connection=connection)
+    if filters.product is not None:
+        changes = changes.filter(_product_scope(filters.product))
+    if filters.listing is not None:
+        changes = changes.filter(listing=filters.listing)
+    if filters.asin:
+        changes = changes.filter(asin=filters.asin)
+    if filters.field:
+        changes = changes.filter(field=filters.field)
+    if filters.source:
+        changes = changes.filter(source=filters.source)
+    if filters.start is not None:
+        changes = changes.filter(day__gte=filters.start)
+    if filters.end is not None:
+        changes = changes.filter(day__lte=filters.end)
+    return changes.order_by("-day", "-seen_at", "-code")
+
+
+def listing_changes_page(
+    *,
+    connection: SellerConnection,
+    filters: ChangeFilters,
+    after: ChangePosition | None = None,
+    limit: int = 50,
+) -> ChangesPage:
+    """One page of the account's changes, newest first, starting after `after` (a
+    decoded cursor), with each payload decrypted (the account's key unwrapped once)."""
+    changes = listing_changes_query(connection=connection, filters=filters)
+    if after is not None:
+        changes = changes.filter(
+            Q(day__lt=after.day)
+            | Q(day=after.day, seen_at__lt=after.seen_at)
+            | Q(day=after.day, seen_at=after.seen_at, code__lt=after.code)
+        )
+    found = list(changes.select_related("listing")[: limit + 1])
+    more, found = len(found) > limit, found[:limit]
+    try:
+        keys: ConnectionKeys | None = ConnectionKeys(connection) if found else None
+    except DecryptionError:
+        # The account's key was destroyed: its changes stay listed, their content unreadable.
+        keys = None
+    rows = [
+        ChangeRow(
+            change=change,
+            payload=listing_change_payload(change=change, keys=keys) if keys else None,
+        )
+        for change in found
+    ]
+    next_cursor = changes_cursor_encode(connection=connection, change=found[-1]) if more else ""
+    return ChangesPage(rows=rows, next_cursor=next_cursor)
