@@ -143,6 +143,17 @@ def content_apply(old: dict, changes: list[FieldChange]) -> dict:
     return new
 
 
+def content_digest_view(content: dict) -> dict:
+    """What the content digest covers: the content with each stock quantity reduced to
+    in stock or not (None: unknown). Only crossing zero is a change, so a plain move of
+    stock (every order of a merchant-fulfilled listing) stores no new snapshot."""
+    view = dict(content)
+    for key, _ in STOCK_FIELDS:
+        quantity = view.get(key)
+        view[key] = quantity > 0 if isinstance(quantity, int) else None
+    return view
+
+
 def is_suppressing(issue: dict) -> bool:
     """True for an issue that hides the listing: an ERROR enforced by a suppression."""
     if issue.get("severity") != "ERROR":

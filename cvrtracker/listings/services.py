@@ -28,7 +28,7 @@ from cvrtracker.lib import clock
 from cvrtracker.metrics.keys import ConnectionKeys, canonical_json
 
 from .changes import NewChange, listing_changes_store
-from .diff import FieldChange, content_diff
+from .diff import FieldChange, content_diff, content_digest_view
 from .edits import edit_state_next
 from .merchant_listings import MerchantListing
 from .models import InventoryLevel, Listing, ListingChange, ListingSnapshot
@@ -256,7 +256,7 @@ def listing_record_snapshot(
     shown = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
     seller = seller_content_from(item, marketplace_id=listing.marketplace_id)
     keys = ConnectionKeys(listing.connection)
-    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(shown))
+    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(content_digest_view(shown)))
     seller_digest = keys.blind_index(SELLER_DIGEST, canonical_json(seller)) if seller else ""
     with transaction.atomic():
         locked = Listing.objects.select_for_update().get(pk=listing.pk)
@@ -273,7 +273,13 @@ def listing_record_snapshot(
         seen_after = locked.content_seen_at or (latest.taken_at if latest else None)
         locked.content_sync_id, locked.content_seen_at = sync_id, now
         if latest is not None and (latest.digest, latest.seller_digest) == (digest, seller_digest):
-            locked.save(update_fields=["content_sync_id", "content_seen_at", "updated_at"])
+            fields = ["content_sync_id", "content_seen_at", "updated_at"]
+            if _stock_moved(keys, locked, shown):
+                # Kept current on the listing, so a later stock-out says from how many.
+                content = {**shown, SELLER_SIDE: seller}
+                locked.content_enc = keys.data.encrypt_json(content, aad=locked.aad("content"))
+                fields.append("content_enc")
+            locked.save(update_fields=fields)
             snapshot = latest
         else:
             snapshot, previous = _store_snapshot(
@@ -295,6 +301,17 @@ def listing_record_snapshot(
     listing.edit_pending_since = locked.edit_pending_since
     listing.content_sync_id, listing.content_seen_at = sync_id, now
     return snapshot
+
+
+def _stock_moved(keys: ConnectionKeys, locked: Listing, shown: dict) -> bool:
+    """True when a quantity differs from the listing's content (the digest sees only in or
+    out of stock); reads the content only when the read has a quantity."""
+    if shown["fba_quantity"] is None and shown["mfn_quantity"] is None:
+        return False
+    if not locked.content_enc:
+        return True
+    previous = keys.data.decrypt_json(bytes(locked.content_enc), aad=locked.aad("content"))
+    return any(previous.get(key) != shown[key] for key in ("fba_quantity", "mfn_quantity"))
 
 
 def _store_snapshot(

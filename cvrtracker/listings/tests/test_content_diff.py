@@ -7,10 +7,10 @@ import copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvrtracker.listings.diff import FieldChange, content_apply, content_diff
+from cvrtracker.listings.diff import FieldChange, content_apply, content_diff, content_digest_view
 
 # No example database on disk, no deadline: two cores are shared by several test runs.
-PROPERTY = settings(database=None, deadline=None, max_examples=300)
+PROPERTY = settings(database=None, deadline=None, max_examples=150)
 
 SUPPRESSION = {
     "code": "90220",
@@ -382,3 +382,12 @@ def test_one_inserted_bullet_is_one_change(bullets, at, bullet):
     new = bullets[:at] + [bullet] + bullets[at:]
     changes = content_diff(content(bullets=bullets), content(bullets=new))
     assert len(changes) == 1 and changes[0].action == "added"
+
+
+@PROPERTY
+@given(contents(), contents(), QUANTITY, QUANTITY)
+def test_the_digest_never_hides_a_change(old, other, fba, mfn):
+    # A snapshot (and its changes) is stored only when the digest view differs.
+    for new in (other, {**old, "fba_quantity": fba, "mfn_quantity": mfn}):
+        if content_diff(old, new):
+            assert content_digest_view(old) != content_digest_view(new)

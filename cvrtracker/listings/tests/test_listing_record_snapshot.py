@@ -286,3 +286,28 @@ class RecordChangesTestCase(BaseTestCase):
         for secret in (b"Zorblax", b"987.65"):
             assert secret not in stored
         assert self.asin.encode() in stored  # what queries filter on stays plain
+
+    def test_a_plain_stock_move_stores_no_snapshot_and_a_stock_out_says_from_how_many(self):
+        def stock(quantity: int) -> None:
+            self.item["fulfillmentAvailability"] = [
+                {"fulfillmentChannelCode": "DEFAULT", "quantity": quantity}
+            ]
+
+        stock(12)
+        self.read("s1", T0)
+        stock(3)
+        self.read("s2", T0 + timedelta(hours=1))
+        assert ListingSnapshot.objects.count() == 1
+        stock(0)
+        self.read("s3", T0 + timedelta(hours=2))
+        assert ListingSnapshot.objects.count() == 2
+        assert self.changes() == [
+            ("mfn_stock", None, {"action": "out_of_stock", "before": 3, "after": 0})
+        ]
+        stock(20)
+        self.read("s4", T0 + timedelta(hours=3))
+        assert self.changes()[-1] == (
+            "mfn_stock",
+            None,
+            {"action": "back_in_stock", "before": 0, "after": 20},
+        )
