@@ -131,3 +131,35 @@ class ListingChangesSyncTestCase(BaseTestCase):
         assert ListingChange.objects.count() == 4
         assert ListingSnapshot.objects.count() == snapshots
         assert again.content_seen_at > listing.content_seen_at
+
+    def test_a_stock_out_a_suppression_and_their_end_are_changes_a_stock_move_is_not(self):
+        assert not self.product.fba  # merchant-fulfilled: its stock is in the listing
+        self.change(field="quantity", value=3)
+        self.sim_client.post("/_sim/clock", json_body={"hours": 1})
+        self.sync()
+        assert ListingChange.objects.count() == 0  # stock moved, still in stock
+        self.change(field="quantity", value=0)
+        self.change(field="issue", value="suppress")
+        self.sim_client.post("/_sim/clock", json_body={"hours": 1})
+        self.sync()
+        got = {change.field: payload for change, payload in self.stored_changes()}
+        assert sorted(got) == ["issue", "mfn_stock", "status"]
+        assert got["mfn_stock"] == {"action": "out_of_stock", "before": 3, "after": 0}
+        assert got["issue"]["action"] == "appeared" and got["issue"]["before"] is None
+        assert got["issue"]["after"]["code"] == "90220"
+        assert (got["issue"]["severity"], got["issue"]["suppresses"]) == ("ERROR", True)
+        assert got["status"] == {
+            "action": "changed",
+            "before": ["BUYABLE", "DISCOVERABLE"],
+            "after": [],
+        }
+        self.change(field="quantity", value=25)
+        self.change(field="issue", value=None)
+        self.sim_client.post("/_sim/clock", json_body={"hours": 1})
+        self.sync()
+        assert ListingChange.objects.count() == 6
+        latest = ListingChange.objects.order_by("-id")[:3]
+        keys = ConnectionKeys(self.connection)
+        assert sorted(
+            (c.field, listing_change_payload(change=c, keys=keys)["action"]) for c in latest
+        ) == [("issue", "cleared"), ("mfn_stock", "back_in_stock"), ("status", "changed")]
