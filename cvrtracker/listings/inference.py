@@ -9,8 +9,10 @@ product sales ÷ units ordered. A step is dated on selling day j when
     calendar days from j (at least PRICE_HOLD_SELLING_DAYS of them), differs by
     PRICE_MIN_PCT or more from the median of the PRICE_BEFORE_SELLING_DAYS selling
     days before j (at least PRICE_HOLD_SELLING_DAYS of those);
-  - day j itself, the hold window's last day and PRICE_AGREEMENT of its days are
-    nearer the new median than the old one.
+  - day j itself, the hold window's last day and PRICE_AGREEMENT (80%) of its days
+    are at the new level (within PRICE_TOLERANCE, 1%, or a third of the step when
+    that is less), and PRICE_BEFORE_AGREEMENT (two thirds) of the days before are
+    nearer the old median than the new one.
   Medians ignore a promotion of a day or two, B2B or quantity-discount days and a
   mixed first day; a product selling once a week needs five weeks of sales at the
   new price, never one sale. Two steps are at least the new level apart: a second
@@ -80,6 +82,8 @@ PRICE_HOLD_DAYS = 7
 PRICE_HOLD_SELLING_DAYS = 5
 PRICE_BEFORE_SELLING_DAYS = 14
 PRICE_AGREEMENT = 0.8
+PRICE_BEFORE_AGREEMENT = 2 / 3
+PRICE_TOLERANCE = 0.01
 STOCK_OUT_MIN_DAYS = 2
 STOCK_OUT_RATE_DAYS = 28
 STOCK_OUT_MIN_RATE_DAYS = 7
@@ -119,6 +123,8 @@ def price_steps(
     hold_selling_days: int = PRICE_HOLD_SELLING_DAYS,
     before_selling_days: int = PRICE_BEFORE_SELLING_DAYS,
     agreement: float = PRICE_AGREEMENT,
+    before_agreement: float = PRICE_BEFORE_AGREEMENT,
+    price_tolerance: float = PRICE_TOLERANCE,
 ) -> list[Step]:
     """Sustained steps of the daily average price (sales ÷ units, minor units), oldest
     first; before/after are the old and new median prices (floats, minor units)."""
@@ -145,18 +151,26 @@ def price_steps(
         new = np.nanmedian(hold, axis=1)
         old = np.nanmedian(before, axis=1)
         rel = new / old - 1
-        nearer_new = np.abs(hold - new[:, None]) < np.abs(hold - old[:, None])
+        # "At the new level": within PRICE_TOLERANCE of it (a third of the step when
+        # that is less). A price set by the seller repeats to the cent; days scattered by
+        # business or quantity discounts do not, so they never make a level.
+        tolerance = np.minimum(price_tolerance, np.abs(rel) / 3) * new
+        at_new = np.abs(hold - new[:, None]) <= tolerance[:, None]
+        nearer_old = np.abs(before - old[:, None]) < np.abs(before - new[:, None])
     rows = np.arange(n)
     complete = (rows + size <= n) & (selling + hold_days - 1 <= last_fetched)
-    enough_before = np.minimum(rows, w) >= h
-    last_new = nearer_new[rows, np.minimum(size, width) - 1]
+    count_before = np.minimum(rows, w)
+    enough_before = count_before >= h
+    last_new = at_new[rows, np.minimum(size, width) - 1]
     passed = (
         complete
         & enough_before
         & (np.abs(rel) >= threshold)
-        & nearer_new[:, 0]
+        & at_new[:, 0]
         & last_new
-        & (nearer_new.sum(axis=1) >= agreement * size - 1e-9)
+        & (at_new.sum(axis=1) >= agreement * size - 1e-9)
+        # The old level held too: not a median pulled down by a cluster of discount days.
+        & (nearer_old.sum(axis=1) >= before_agreement * count_before - 1e-9)
     )
     steps: list[Step] = []
     level, last = 0.0, -(10**9)
