@@ -210,7 +210,11 @@ def test_trailing_days_without_traffic_need_the_inventory_and_an_unlikely_run(se
     assert stock_outs(s, inventory_empty=None)[0] == []
     assert stock_outs(s, inventory_empty=False)[0] == []
     (step,) = stock_outs(s, inventory_empty=True)[0]
-    assert (step.action, step.day, step.extra) == ("out_of_stock", DAYS - 3, {"evidence": "inventory"})
+    assert (step.action, step.day, step.extra) == (
+        "out_of_stock",
+        DAYS - 3,
+        {"evidence": "inventory"},
+    )
     # At 0.3 units a day, three days without a sale say nothing about when it ran out.
     slow = series(seed, 0.3)
     slow["pending"][-3:] = True
