@@ -148,8 +148,8 @@ def price_steps(
     with np.errstate(all="ignore"), warnings.catch_warnings():
         # "All-NaN slice": the first rows have no day before; they are not used.
         warnings.simplefilter("ignore", RuntimeWarning)
-        new = np.nanmedian(hold, axis=1)
-        old = np.nanmedian(before, axis=1)
+        new = _row_medians(hold)
+        old = _row_medians(before)
         rel = new / old - 1
         # "At the new level": within PRICE_TOLERANCE of it (a third of the step when
         # that is less). A price set by the seller repeats to the cent; days scattered by
@@ -189,6 +189,17 @@ def price_steps(
         )
         level, last = float(new[j]), j
     return steps
+
+
+def _row_medians(values: np.ndarray) -> np.ndarray:
+    """The median of each row, NaN ignored (NaN for an all-NaN row); np.nanmedian is
+    several times slower on many short rows."""
+    ordered = np.sort(values, axis=1)  # NaN sorts last
+    count = (~np.isnan(values)).sum(axis=1)
+    rows = np.arange(len(values))
+    low = ordered[rows, np.maximum((count - 1) // 2, 0)]
+    high = ordered[rows, np.maximum(count // 2, 0)]
+    return np.where(count > 0, (low + high) / 2, np.nan)
 
 
 def stock_out_steps(
