@@ -57,20 +57,23 @@ def fill(connection, asins: list[str], days: list[date], rng: np.random.Generato
     noisy = rng.random((n, d)) < 0.1
     price = np.where(noisy, price * (1 - rng.uniform(0.02, 0.08, (n, d))), price)
     buy_box = np.full((n, d), 10000)
-    planted = {"price": 0, "stock_out": 0, "buy_box": 0}
+    planted: dict[str, set] = {"price": set(), "stock_out": set(), "buy_box": set()}
     for i in rng.choice(n, n // 10, replace=False):
         at = rng.integers(60, d - 60)
         price[i, at:] *= rng.choice([0.8, 0.9, 1.1])
-        planted["price"] += 1
+        # Dated on the first day that sells at the new price.
+        first = at + int(np.argmax(units[i, at:] > 0))
+        planted["price"].add((asins[i], days[first]))
     for i in rng.choice(n, n * 3 // 100, replace=False):
         at = rng.integers(60, d - 60)
         units[i, at : at + 10] = 0
+        units[i, at + 10] = max(1, units[i, at + 10])
         buy_box[i, at : at + 10] = 0
-        planted["stock_out"] += 2
+        planted["stock_out"] |= {(asins[i], days[at]), (asins[i], days[at + 10])}
     for i in rng.choice(n, n * 3 // 100, replace=False):
         at = rng.integers(60, d - 60)
         buy_box[i, at : at + 7] = 1500
-        planted["buy_box"] += 2
+        planted["buy_box"] |= {(asins[i], days[at]), (asins[i], days[at + 7])}
     keys = ConnectionKeys(connection)
     parents = list(asins)
     by_month: dict[date, dict[date, DayColumn]] = {}
@@ -129,7 +132,8 @@ def run(args: argparse.Namespace) -> None:
     planted = fill(connection, asins, days, rng)
     print(
         f"dataset: {len(asins)} ASINs x {len(days)} days, stored in "
-        f"{time.perf_counter() - started:.1f} s; planted {planted}"
+        f"{time.perf_counter() - started:.1f} s; planted "
+        f"{ {kind: len(events) for kind, events in planted.items()} }"
     )
 
     def timed(label: str, **kwargs) -> None:
@@ -144,11 +148,17 @@ def run(args: argparse.Namespace) -> None:
     timed("whole marketplace, first run:")
     timed("whole marketplace, again (nothing changed):")
     timed("one Data Kiosk chunk of 30 ASINs:", asins=asins[1000:1030])
-    found = {
-        kind: ListingChange.objects.filter(field=kind).count()
-        for kind in ("price", "stock_out", "buy_box")
-    }
-    print(f"events found: {found} (planted {planted})")
+    for kind, events in planted.items():
+        found = set(ListingChange.objects.filter(field=kind).values_list("asin", "day"))
+        near = {
+            (asin, day)
+            for asin, day in found - events
+            if any((asin, day + timedelta(days=k)) in events for k in range(-3, 4))
+        }
+        print(
+            f"{kind:<10} planted {len(events):4}, found on the day {len(found & events):4}, "
+            f"within 3 days {len(near):3}, elsewhere (false) {len(found - events - near):3}"
+        )
 
 
 if __name__ == "__main__":
