@@ -33,6 +33,22 @@ class Command(BaseCommand):
             help="how many of its region's marketplaces each seller sells in (default: all)",
         )
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--change-rate",
+            type=float,
+            default=None,
+            metavar="N",
+            help="background content changes per product and year "
+            "(default: $SIM_CHANGE_RATE, else about 0.027: 5%% of products changed once)",
+        )
+        parser.add_argument(
+            "--cvr-noise",
+            type=float,
+            default=None,
+            metavar="SIGMA",
+            help="sigma of each product-day's log-normal conversion shock "
+            "(default: $SIM_CVR_NOISE, else 0.15; 0 leaves only the binomial noise)",
+        )
         parser.add_argument("--quota", choices=("real", "relaxed"), default="real")
         parser.add_argument(
             "--today",
@@ -120,6 +136,8 @@ class Command(BaseCommand):
             sellers=options["sellers"],
             asins=options["asins"],
             marketplaces=options["marketplaces"],
+            cvr_noise=options["cvr_noise"],
+            change_rate=options["change_rate"],
             quota=options["quota"],
             today=options["today"],
             plain_http=options["plain_http"],
