@@ -451,8 +451,13 @@ class World:
         self.change_rate = change_rate_from_env(change_rate)
         self.seed = seed
         self.asin_count = asins
-        self.day0 = today or datetime.now(UTC).date()
-        self.clock = Clock(datetime.combine(self.day0, dtime(12, 0), tzinfo=UTC))
+        # Without a given day the simulated clock is the real one (until moved), so a client
+        # that sends the wall clock's "now" where Amazon wants a past moment (searchOrders'
+        # createdBefore) is refused here as on Amazon. A given day starts at its noon (UTC).
+        real_now = datetime.now(UTC)
+        self.day0 = today or real_now.date()
+        start = real_now if today is None else datetime.combine(today, dtime(12, 0), tzinfo=UTC)
+        self.clock = Clock(start)
         # The default marketplace of views that know only one (seller 0's first).
         self.marketplace = US
         self.catalog_lag = catalog_lag.CatalogLag.from_env()
