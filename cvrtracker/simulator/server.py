@@ -24,6 +24,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.http import HttpRequest, HttpResponse
 
+from .specs import check_models
 from .state import Simulator
 from .tls import default_ca_dir, load_or_create_ca, server_context
 from .world import World
@@ -97,6 +98,8 @@ class SimulatorServer:
         report_queue_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ):
+        """Raises specs.ModelsMissing when the SP-API models cannot be read."""
+        check_models()
         self.sim = Simulator(
             seed=seed,
             sellers=sellers,

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cvrtracker.simulator.reports import SALES_AND_TRAFFIC
 from cvrtracker.simulator.server import SimulatorServer
+from cvrtracker.simulator.specs import ModelsMissing
 from cvrtracker.simulator.tls import default_ca_dir
 
 
@@ -100,7 +101,7 @@ class Command(BaseCommand):
             server = self._start(options)
         except OSError as error:
             raise CommandError(f"cannot listen on port {options['port']}: {error}") from error
-        except ValueError as error:
+        except (ValueError, ModelsMissing) as error:
             raise CommandError(str(error)) from error
         stopping = threading.Event()
 
