@@ -106,6 +106,22 @@ def test_cancel_grants_nothing(client, seller):
     )
     assert answer.status == 200
     assert "Location" not in answer.headers
+    # Rendered as a paragraph, not shown as escaped markup.
+    assert "<p>The application got no access.</p>" in answer.body.decode()
+    assert "&lt;" not in answer.body.decode()
+
+
+def test_error_pages_render_their_text_as_paragraphs(client, seller):
+    unknown_app = client.get("/apps/authorize/consent", params={"application_id": "other"})
+    expired = client.post(
+        "/apps/authorize/consent",
+        form={"consent_token": "forged", "selling_partner_id": seller.id, "decision": "confirm"},
+    )
+    for answer in (unknown_app, expired):
+        assert answer.status == 400
+        html = answer.body.decode()
+        assert "&lt;p&gt;" not in html
+        assert re.search(r"<p>[A-Z][^<]+\.</p>", html)
 
 
 def test_the_log_in_uri_hop_ends_with_a_code(server, seller):
