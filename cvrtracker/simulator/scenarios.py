@@ -174,20 +174,25 @@ def _background_plan(world: World, seller: Seller, p: Product, count: int) -> li
 
 
 def _add_background(world: World, seller: Seller, p: Product, count: int, start: datetime) -> None:
-    for version, (days_back, name, effect) in enumerate(_background_plan(world, seller, p, count)):
-        at = start - timedelta(days=days_back)
-        current = _current(world.listing_at(seller, p, at), name)
+    plan = _background_plan(world, seller, p, count)
+    # The listing before the first of them, then each field as these changes leave it.
+    before = world.listing_at(seller, p, start - timedelta(days=plan[0][0] + 1))
+    copy = before["copy"]
+    now: dict[str, object] = {}
+    for version, (days_back, name, effect) in enumerate(plan):
+        current = now.get(name, _current(before, name))
         value = _scripted_value(world, seller, p, name, 1) if count == 1 else None
         step = 0
         while value is None or value == current:
-            value = _background_value(world, seller, p, name, version + 1 + step, current)
+            value = _background_value(world, seller, p, copy, name, version + 1 + step, current)
             step += 1
+        now[name] = value
         world.add_change(
             seller,
             p,
             name=name,
             value=value,
-            at=at,
+            at=start - timedelta(days=days_back),
             effect=effect,
             source="scripted",
             note="background change",
@@ -206,10 +211,10 @@ def _current(listing: dict, name: str) -> object:
 
 
 def _background_value(
-    world: World, seller: Seller, p: Product, name: str, version: int, current: object
+    world: World, seller: Seller, p: Product, copy: dict, name: str, version: int, current: object
 ) -> object:
-    """A new value of `name` for a later background change (versions differ)."""
-    copy = world.base_copy(seller, p)
+    """A new value of `name` for a later background change (versions differ); `copy` is the
+    product's base copy."""
     kind, _, arg = name.partition(":")
     if kind == "title":
         return content.rewritten_title(copy["title"], version)
