@@ -51,7 +51,9 @@ def _embedded_secret_key() -> str:
 
 DEBUG = env_bool("DEBUG")
 SECRET_KEY = env("SECRET_KEY") or _embedded_secret_key()
-SITE_ROOT = env("SITE_ROOT", "http://127.0.0.1:8000").rstrip("/")
+# The embedded run serves on PORT (make run, runall), so links, the Amazon callback and the
+# API examples follow it unless SITE_ROOT names the public address.
+SITE_ROOT = env("SITE_ROOT", f"http://127.0.0.1:{env('PORT', '8000')}").rstrip("/")
 SITE_NAME = "CVR Tracker"
 # Production serves over https; the embedded demo over plain http on loopback.
 SECURE = SITE_ROOT.startswith("https://")
