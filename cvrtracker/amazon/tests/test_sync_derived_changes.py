@@ -74,8 +74,14 @@ class SyncDerivesChangesTests(BaseTestCase):
             return not DataKioskQuery.objects.exclude(status=DataKioskQuery.Status.DONE).exists()
 
         drain(self, settled, timeout=120)
+        # The price cut shows in the sales from its first day with a sale.
+        world, today = self.sim.world, marketplace_today(US)
+        cut = today - timedelta(days=40)
+        seller = world.sellers[0]
+        while not world.day_stats(seller, self.products[3], cut, seller.home, today).units:
+            cut += timedelta(days=1)
         stories = {
-            (3, "price", "inferred", 40),
+            (3, "price", "inferred", (today - cut).days),
             (4, "stock_out", "derived", 25),
             (4, "stock_out", "derived", 15),
             (5, "buy_box", "derived", 12),
