@@ -362,14 +362,16 @@ def listing_changes_derive(
         result.asins += len(history.asins)
     # ASINs asked about (or, for a whole run, with stored events) that have no metrics
     # any more keep no inferred or derived event.
-    gone = ListingChange.objects.filter(
+    stored = ListingChange.objects.filter(
         connection=connection,
         marketplace_id=marketplace_id,
         source__in=[Source.INFERRED, Source.DERIVED],
-    ).exclude(asin__in=seen)
+    )
     if asins is not None:
-        gone = gone.filter(asin__in=asins)
-    result.removed += gone.delete()[0]
+        stored = stored.filter(asin__in=asins)
+    gone = sorted(set(stored.values_list("asin", flat=True).distinct()) - seen)
+    for i in range(0, len(gone), 500):
+        result.removed += stored.filter(asin__in=gone[i : i + 500]).delete()[0]
     return result
 
 

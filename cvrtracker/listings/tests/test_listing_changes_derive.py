@@ -9,7 +9,7 @@ import pytest
 
 from cvrtracker.amazon.marketplaces import day_start
 from cvrtracker.amazon.models import SellerConnection
-from cvrtracker.listings.changes import listing_change_payload
+from cvrtracker.listings.changes import NewChange, listing_change_payload, listing_changes_store
 from cvrtracker.listings.inference import listing_changes_derive
 from cvrtracker.listings.models import Listing, ListingChange, ListingSnapshot
 from cvrtracker.listings.services import inventory_upsert_fba
@@ -337,3 +337,24 @@ class RestatementTests(DeriveTestCase):
         )
         self.derive(asins=[product.asin])
         assert self.events() == [(product.asin, "buy_box", "derived", lost, "lost")]
+
+    def test_events_of_an_asin_without_metrics_any_more_are_removed(self):
+        self.store({date(2026, 9, 1): (4, 40, 100.0)})
+        listing_changes_store(
+            connection=self.connection,
+            changes=[
+                NewChange(
+                    key=f"der:buy_box:{US.id}:B0GONE0001:2026-08-01:lost",
+                    field=ListingChange.Field.BUY_BOX,
+                    source=ListingChange.Source.DERIVED,
+                    marketplace_id=US.id,
+                    day=date(2026, 8, 1),
+                    seen_at=day_start(US.id, date(2026, 8, 2)),
+                    payload={"action": "lost", "before": 100.0, "after": 10.0},
+                    asin="B0GONE0001",
+                )
+            ],
+        )
+        assert self.derive(asins=["B0TESTASIN"]).removed == 0  # not asked about
+        assert self.derive().removed == 1
+        assert not ListingChange.objects.exists()
