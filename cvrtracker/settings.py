@@ -51,7 +51,9 @@ def _embedded_secret_key() -> str:
 
 DEBUG = env_bool("DEBUG")
 SECRET_KEY = env("SECRET_KEY") or _embedded_secret_key()
-SITE_ROOT = env("SITE_ROOT", "http://127.0.0.1:8000").rstrip("/")
+# The embedded run serves on PORT (make run, runall), so links, the Amazon callback and the
+# API examples follow it unless SITE_ROOT names the public address.
+SITE_ROOT = env("SITE_ROOT", f"http://127.0.0.1:{env('PORT', '8000')}").rstrip("/")
 SITE_NAME = "CVR Tracker"
 # Production serves over https; the embedded demo over plain http on loopback.
 SECURE = SITE_ROOT.startswith("https://")
@@ -362,6 +364,9 @@ AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))
 # "not live" on the products page: Amazon may take days to merge it, or never
 # show it when another contributor's value wins (models#4028).
 LISTING_EDIT_LIVE_DAYS = float(env("LISTING_EDIT_LIVE_DAYS", "3"))
+# A product's Buy Box share (percent of page views) below this is "Buy Box lost" on its
+# change history (listings/inference.py), from the second such day in a row.
+LISTING_BUY_BOX_THRESHOLD_PCT = float(env("LISTING_BUY_BOX_THRESHOLD_PCT", "50"))
 AMAZON_SCHEDULER_INTERVAL_SECONDS = float(env("AMAZON_SCHEDULER_INTERVAL_SECONDS", "1"))
 # Data Kiosk history (cvrtracker/amazon/sync/datakiosk.py): marketplace filters of
 # ≤30 ASINs per trends query (Amazon documents no maximum, so one by default),

@@ -20,12 +20,14 @@ from cvrtracker.amazon.models import SellerConnection
 
 from .blocks import (
     BUY_BOX,
+    N_INT,
     ORDER_ITEMS,
     PAGE_VIEWS,
     PENDING,
     PERCENT_SCALE,
     PRESENT,
     SESSIONS,
+    SHARDS,
     UNIT_SESSION,
     UNITS,
     BlockData,
@@ -212,6 +214,130 @@ def metrics_days_fetched(
             if stamp and start <= day <= end:
                 found[day] = datetime.fromisoformat(stamp)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class AsinHistory:
+    """Every stored day of some ASINs of one shard, as [ASIN, day] arrays for analysis.
+
+    Days run from `first_day`, one column per calendar day. A day not fetched has
+    `fetched` False and zeros; a fetched day without the ASIN's row had no activity.
+    Traffic (sessions, page views, buy box) is unknown where `pending` is True.
+    """
+
+    asins: list[str]
+    first_day: date
+    currency: str
+    fetched: np.ndarray  # bool [days]
+    units: np.ndarray  # int64 [asins, days]
+    sales: np.ndarray  # int64 [asins, days], minor units
+    sessions: np.ndarray  # int64 [asins, days]
+    page_views: np.ndarray  # int64 [asins, days]
+    buy_box: np.ndarray  # float64 [asins, days], percent
+    pending: np.ndarray  # bool [asins, days]
+
+    def day(self, index: int) -> date:
+        return self.first_day + timedelta(days=index)
+
+
+def metrics_asin_histories(
+    *,
+    connection: SellerConnection,
+    marketplace_id: str,
+    asins: list[str] | None = None,
+    keys: ConnectionKeys | None = None,
+) -> Iterator[AsinHistory]:
+    """The whole stored history of `asins` (None: every ASIN) in one marketplace, one
+    AsinHistory per shard that has any of them, so a 50,000-ASIN seller is read a
+    sixteenth at a time. Every shard covers the same calendar days."""
+    keys = keys or ConnectionKeys(connection)
+    months = list(
+        MetricBlock.objects.filter(
+            connection=connection, marketplace_id=marketplace_id, granularity=Granularity.ASIN
+        )
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    if not months:
+        return
+    first, last = min(months), max(months)
+    end = month_of(last + timedelta(days=31)) - timedelta(days=1)
+    n_days = (end - first).days + 1
+    # Whether a whole day is pending is an account-level fact (see metrics_product_series).
+    pending_days = np.zeros(n_days, bool)
+    for day in _account_series(keys, connection, marketplace_id, first, end):
+        if day.pending:
+            pending_days[(day.day - first).days] = True
+    wanted = None if asins is None else sorted(set(asins))
+    shards = range(SHARDS) if wanted is None else sorted({shard_of(a) for a in wanted})
+    for shard in shards:
+        history = _shard_history(
+            keys, connection, marketplace_id, shard, wanted, first, n_days, pending_days
+        )
+        if history is not None:
+            yield history
+
+
+def _shard_history(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    shard: int,
+    wanted: list[str] | None,
+    first: date,
+    n_days: int,
+    pending_days: np.ndarray,
+) -> AsinHistory | None:
+    blocks = MetricBlock.objects.filter(
+        connection=connection,
+        marketplace_id=marketplace_id,
+        granularity=Granularity.ASIN,
+        shard=shard,
+    ).order_by("month")
+    parts = []
+    fetched = np.zeros(n_days, bool)
+    currency = ""
+    for block in blocks:
+        offset = (block.month - first).days
+        stamps = [bool(s) for s in block.fetched[: block.n_days]]
+        fetched[offset : offset + len(stamps)] |= stamps
+        data = block_data(block, keys)
+        if not data.keys:
+            continue
+        currency = data.currency or currency
+        rows = np.arange(len(data.keys))
+        if wanted is not None:
+            rows = rows[np.isin(np.array(data.keys), wanted)]
+            if not len(rows):
+                continue
+        parts.append((offset, [data.keys[i] for i in rows], data, rows))
+    asins = sorted({a for _, names, _, _ in parts for a in names})
+    if not asins:
+        return None
+    n = len(asins)
+    ints = np.zeros((N_INT, n, n_days), np.int64)
+    sales = np.zeros((n, n_days), np.int64)
+    flags = np.zeros((n, n_days), np.uint8)
+    lookup = np.array(asins)
+    for offset, names, data, rows in parts:
+        at = np.searchsorted(lookup, np.array(names))
+        width = data.n_days
+        ints[:, at, offset : offset + width] = data.ints[:, rows, :]
+        sales[at, offset : offset + width] = data.sales[rows, :]
+        flags[at, offset : offset + width] = data.flags[rows, :]
+    pending = ((flags & PENDING) > 0) | pending_days[None, :]
+    return AsinHistory(
+        asins=asins,
+        first_day=first,
+        currency=currency,
+        fetched=fetched,
+        units=ints[UNITS],
+        sales=sales,
+        sessions=ints[SESSIONS],
+        page_views=ints[PAGE_VIEWS],
+        buy_box=ints[BUY_BOX] / PERCENT_SCALE,
+        pending=pending,
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -429,9 +429,17 @@ def build_document(
         return None
     text = "\n".join(lines) + "\n"
     if corrupt:
-        # A document cut in the middle of a line: valid gzip, malformed JSONL.
-        text = text[: len(text) // 2 + 7]
+        text = cut_mid_line(text)
     return gzip.compress(text.encode(), mtime=0)
+
+
+def cut_mid_line(text: str) -> str:
+    """`text` (JSON lines) cut inside its middle line, never at a line's end, whatever the
+    numbers: valid gzip, malformed JSONL (a prefix of a JSON object does not parse)."""
+    start = text.rfind("\n", 0, len(text) // 2) + 1
+    end = text.find("\n", start)
+    end = len(text) if end < 0 else end
+    return text[: start + max(1, (end - start) // 2)]
 
 
 def error_document(message: str) -> bytes:

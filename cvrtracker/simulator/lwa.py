@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
+
 CODE_LIFETIME = timedelta(minutes=5)
 ACCESS_TOKEN_LIFETIME = 3600
 
@@ -24,6 +26,23 @@ DEFAULT_APPLICATION_ID = "amzn1.sp.solution.simulator"
 DEFAULT_REDIRECT_URIS = (
     "http://127.0.0.1:8000/amazon/callback/,http://localhost:8000/amazon/callback/"
 )
+
+
+def default_redirect_uris() -> str:
+    """The demo app's registered callbacks: the port-8000 ones, and the running site's
+    (settings.AMAZON_REDIRECT_URI, which follows PORT and SITE_ROOT) under 127.0.0.1 and
+    localhost alike, so `PORT=9000 make run` connects without MD5101."""
+    uris = DEFAULT_REDIRECT_URIS.split(",")
+    site = getattr(settings, "AMAZON_REDIRECT_URI", "") if settings.configured else ""
+    if site:
+        for uri in (
+            site,
+            site.replace("//127.0.0.1:", "//localhost:"),
+            site.replace("//localhost:", "//127.0.0.1:"),
+        ):
+            if uri not in uris:
+                uris.append(uri)
+    return ",".join(uris)
 
 
 @dataclass(frozen=True)
@@ -43,7 +62,7 @@ class AppRegistration:
 
     @classmethod
     def from_env(cls) -> AppRegistration:
-        uris = os.environ.get("SIM_REDIRECT_URIS", DEFAULT_REDIRECT_URIS)
+        uris = os.environ.get("SIM_REDIRECT_URIS") or default_redirect_uris()
         return cls(
             client_id=os.environ.get("SIM_LWA_CLIENT_ID", DEFAULT_CLIENT_ID),
             client_secret=os.environ.get("SIM_LWA_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),

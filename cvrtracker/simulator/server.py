@@ -24,6 +24,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.http import HttpRequest, HttpResponse
 
+from .specs import check_models
 from .state import Simulator
 from .tls import default_ca_dir, load_or_create_ca, server_context
 from .world import World
@@ -83,6 +84,8 @@ class SimulatorServer:
         sellers: int = 1,
         asins: int = 200,
         marketplaces: int | None = None,
+        cvr_noise: float | None = None,
+        change_rate: float | None = None,
         quota: str = "real",
         today: date | None = None,
         plain_http: bool = False,
@@ -95,11 +98,15 @@ class SimulatorServer:
         report_queue_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ):
+        """Raises specs.ModelsMissing when the SP-API models cannot be read."""
+        check_models()
         self.sim = Simulator(
             seed=seed,
             sellers=sellers,
             asins=asins,
             marketplaces=marketplaces,
+            cvr_noise=cvr_noise,
+            change_rate=change_rate,
             quota=quota,
             today=today,
             grants_file=grants_file,

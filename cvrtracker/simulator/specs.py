@@ -58,6 +58,26 @@ def specs_dir() -> Path:
     return Path(settings.SPECS_DIR) / "sp-api"
 
 
+class ModelsMissing(Exception):
+    """The SP-API models the simulator answers from are not where settings.SPECS_DIR says."""
+
+
+def check_models() -> None:
+    """Load every model the simulator serves from, or raise ModelsMissing saying what and where.
+
+    Without them every SP-API call would fail inside the view, so a simulator that cannot
+    read them must not start.
+    """
+    folder = specs_dir()
+    try:
+        operations()
+    except (OSError, ValueError, LookupError) as error:
+        raise ModelsMissing(
+            f"cannot read the SP-API models under {folder} ({error}); set SPECS_DIR to the "
+            "folder that holds sp-api/ (the official models, shared/specs)"
+        ) from error
+
+
 @cache
 def load_model(model_file: str) -> dict:
     return json.loads((specs_dir() / model_file).read_text())

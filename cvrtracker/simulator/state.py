@@ -47,6 +47,8 @@ class Simulator:
         sellers: int = 1,
         asins: int = 200,
         marketplaces: int | None = None,
+        cvr_noise: float | None = None,
+        change_rate: float | None = None,
         quota: str = "real",
         today: date | None = None,
         app: AppRegistration | None = None,
@@ -57,12 +59,19 @@ class Simulator:
         report_queue_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ):
-        """Options left None come from the environment (SIM_ST_BUDGET, SIM_ST_OTHER_APPS_PER_DAY,
-        SIM_ST_SCOPE, SIM_REPORT_QUEUE_SECONDS); `monotonic` is the quota clock (tests)."""
+        """Options left None come from the environment (SIM_CVR_NOISE, SIM_CHANGE_RATE,
+        SIM_ST_BUDGET, SIM_ST_OTHER_APPS_PER_DAY, SIM_ST_SCOPE, SIM_REPORT_QUEUE_SECONDS);
+        `monotonic` is the quota clock (tests)."""
         self.seed = seed
         self.quota = quota
         self.world = World(
-            seed=seed, sellers=sellers, asins=asins, today=today, marketplaces=marketplaces
+            seed=seed,
+            sellers=sellers,
+            asins=asins,
+            today=today,
+            marketplaces=marketplaces,
+            cvr_noise=cvr_noise,
+            change_rate=change_rate,
         )
         self.app = app or AppRegistration.from_env()
         self.grants = Grants(self.app, store=grants_file)

@@ -4,10 +4,16 @@ A product's day is a pure function of (seed, seller, product, date) plus the
 product's list of changes, so reports, orders, inventory and listings all read
 the same numbers and any single day can be computed without the others.
 
-Conversion model, per product and day:
-    sessions = base × weekday × season × noise      (suppressed or inactive: ×0.05)
+Conversion model, per product and day (the constants and their reasons are in noise.py):
+    sessions = base × weekday × season × account_s × noise   (suppressed or inactive: ×0.05)
+               noise: log-normal (sigma SESSION_SIGMA), 1% of days a spike of 1.5 to 4×
     cvr      = base_cvr × Π(content effects) × (price / launch price) ^ -elasticity
-    units    = sessions × cvr × buy-box share        (0 while out of stock)
+               × account_c × shock                             shock: log-normal, mean 1,
+                                                               sigma SIM_CVR_NOISE (0.15)
+    units    ~ Binomial(sessions, min(cvr, 0.9) × buy-box share)  (0 while out of stock)
+account_s and account_c are the seller's day (noise.account_factor): holidays, paydays,
+its promotions, a slow wave and, on conversion, an AR(1) drift. Ground truth's
+multipliers are the content and price effects alone: the shocks average 1.
 
 Each seller sells in several marketplaces of its region (MARKETPLACES): the first
 one carries the whole catalogue at full traffic and the catalogue prices; the
@@ -35,9 +41,14 @@ from hashlib import blake2b
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import catalog_lag, content
+from . import catalog_lag, content, noise
 from .hashing import digest, unit, units
-from .scenarios import script_seller
+from .scenarios import (
+    background_count,
+    background_product_share,
+    change_rate_from_env,
+    script_seller,
+)
 
 HISTORY_DAYS = 730
 # Amazon's Sales & Traffic numbers settle late: sales show within a day, sessions
@@ -51,8 +62,11 @@ REVISION_DAYS = 30
 CANCEL_RATE = 0.06
 WEEKDAY_FACTOR = (0.95, 0.93, 0.95, 0.97, 1.0, 1.10, 1.10)  # Monday first
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_UNPACK8 = struct.Struct(">8I").unpack
+_UNPACK12 = struct.Struct(">12I").unpack
 _SCALE = 1.0 / 2**32  # as hashing.units
+_TWO_PI_SCALE = 2 * math.pi * _SCALE
+_SESSION_MEAN_FIX = noise.SESSION_SIGMA**2 / 2  # so the session noise averages 1
+_SPIKE_SPAN = (noise.SPIKE_HIGH - noise.SPIKE_LOW) / noise.SPIKE_SHARE
 CONTENT_FIELDS = ("title", "description", "bullet", "image")
 
 
@@ -301,8 +315,8 @@ class Seller:
         self.home = self.marketplaces[0]
         self._offered: dict[str, bytes] = {}
         self._products: list[Product] | None = None
-        # Products picked for one background change in their history (5%).
-        self.background: list[int] = []
+        # Products with background changes in their history, and how many (scenarios.py).
+        self.background: dict[int, int] = {}
         self.by_sku: dict[str, Product] = {}
         self.by_asin: dict[str, Product] = {}
         self._lock = threading.Lock()
@@ -324,6 +338,7 @@ class Seller:
     def _build_products(self) -> list[Product]:
         seed, s, n = self.world.seed, self.index, self.world.asin_count
         day0 = self.world.day0
+        background_share = background_product_share(self.world.change_rate)
         products: list[Product] = []
         parent, left = "", 0
         prefixes = {
@@ -332,8 +347,8 @@ class Seller:
         for i in range(n):
             u = units(13, seed, s, i, "product")
             ids = _base36(digest(seed, s, i, "ids", size=31))
-            if u[12] < 0.05:
-                self.background.append(i)
+            if u[12] < background_share:
+                self.background[i] = background_count(self.world.change_rate, u[12])
             asin = "B0" + ids[:8]
             if left == 0:
                 left = 1 if u[0] < 0.6 else 2 + int(u[1] * 3)
@@ -417,9 +432,14 @@ class World:
         asins: int = 200,
         today: date | None = None,
         marketplaces: int | None = None,
+        cvr_noise: float | None = None,
+        change_rate: float | None = None,
     ):
         """`marketplaces` caps how many of its region's marketplaces each seller sells in
-        (None: all of them; 1: a single-marketplace world, as cheap as before)."""
+        (None: all of them; 1: a single-marketplace world, as cheap as before).
+        `cvr_noise` is the sigma of each product-day's conversion shock (None:
+        SIM_CVR_NOISE or 0.15), `change_rate` the background content changes per product
+        and year (None: SIM_CHANGE_RATE or the historical default, scenarios.py)."""
         if not 5 <= asins <= 50_000:
             raise ValueError("a seller has between 5 and 50,000 products")
         if not 1 <= sellers <= 9:
@@ -427,10 +447,17 @@ class World:
         if marketplaces is not None and marketplaces < 1:
             raise ValueError("a seller sells in at least one marketplace")
         self.marketplace_limit = marketplaces
+        self.cvr_noise = noise.cvr_noise_from_env(cvr_noise)
+        self.change_rate = change_rate_from_env(change_rate)
         self.seed = seed
         self.asin_count = asins
-        self.day0 = today or datetime.now(UTC).date()
-        self.clock = Clock(datetime.combine(self.day0, dtime(12, 0), tzinfo=UTC))
+        # Without a given day the simulated clock is the real one (until moved), so a client
+        # that sends the wall clock's "now" where Amazon wants a past moment (searchOrders'
+        # createdBefore) is refused here as on Amazon. A given day starts at its noon (UTC).
+        real_now = datetime.now(UTC)
+        self.day0 = today or real_now.date()
+        start = real_now if today is None else datetime.combine(today, dtime(12, 0), tzinfo=UTC)
+        self.clock = Clock(start)
         # The default marketplace of views that know only one (seller 0's first).
         self.marketplace = US
         self.catalog_lag = catalog_lag.CatalogLag.from_env()
@@ -562,8 +589,20 @@ class World:
                 market.id.encode(),
             )
             scale = market.traffic
-        u0, u1, u2, u3, u4, u5, u6, u7 = _UNPACK8(blake2b(key, digest_size=32).digest())
-        sessions_f = product.base_sessions * scale * season_factor(day) * (0.75 + 0.5 * _SCALE * u0)
+        u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, _, u11 = _UNPACK12(
+            blake2b(key, digest_size=48).digest()
+        )
+        # Two independent normals (Box-Muller): the day's session noise and conversion shock.
+        radius = math.sqrt(-2.0 * math.log(1.0 - u8 * _SCALE))
+        angle = _TWO_PI_SCALE * u9
+        traffic = math.exp(noise.SESSION_SIGMA * radius * math.cos(angle) - _SESSION_MEAN_FIX)
+        spike = u0 * _SCALE
+        if spike < noise.SPIKE_SHARE:
+            traffic *= noise.SPIKE_LOW + _SPIKE_SPAN * spike
+        account_s, account_c = noise.account_factor(self.seed, seller.index, day_ord)
+        sessions_f = product.base_sessions * scale * season_factor(day) * account_s * traffic
+        sigma = self.cvr_noise
+        shock = account_c * math.exp(sigma * radius * math.sin(angle) - 0.5 * sigma * sigma)
         if product.changes:
             st = self.state_on(product, day, market)
             price = st.price_cents
@@ -581,7 +620,11 @@ class World:
         if market is not seller.home:
             price = seller.local_price(price, market)
         sessions = int(sessions_f + u1 * _SCALE)
-        sold = int(sessions * min(cvr, 0.9) * buy_box / 100.0 + u5 * _SCALE) if in_stock else 0
+        if in_stock and cvr > 0.0:
+            p = min(cvr * shock, noise.CVR_CAP) * buy_box / 100.0
+            sold = noise.binomial(sessions, p, u5 * _SCALE, u11 * _SCALE)
+        else:
+            sold = 0
         doubles = min(sold // 2, int(sold * 0.08 + u6 * _SCALE))
         pending = 0
         if as_of is not None:

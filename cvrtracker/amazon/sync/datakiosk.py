@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -43,6 +44,7 @@ from cvrtracker.amazon.services import connection_client
 from cvrtracker.amazon.sync.sales_traffic import listed_marketplace_ids, quota_retry
 from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.amazon.sync.schedule import save_fields as _save
+from cvrtracker.listings.tasks import derive_listing_changes
 from cvrtracker.metrics.datakiosk import by_date_query, parse_by_date, parse_trends, trends_query
 from cvrtracker.metrics.report import ReportFormatError
 from cvrtracker.metrics.services import metrics_ingest_account_days, metrics_merge_asin_days
@@ -284,6 +286,16 @@ def _fetch(api: SpApiClient, item: DataKioskQuery, document_id: str | None) -> N
             metrics_ingest_account_days(rows=rows, **common)
         else:
             metrics_merge_asin_days(asins=item.asins, rows=rows, **common)
+            # Two years of these ASINs arrived: their inferred and derived changes.
+            transaction.on_commit(
+                partial(
+                    derive_listing_changes.enqueue,
+                    item.connection_id,
+                    item.marketplace_id,
+                    list(item.asins),
+                ),
+                robust=True,
+            )
         # Only a row still holding this query is finished.
         DataKioskQuery.objects.filter(
             pk=item.pk, status=Status.REQUESTED, query_id=item.query_id

@@ -30,6 +30,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -48,6 +49,7 @@ from cvrtracker.amazon.ratelimit import (
 from cvrtracker.amazon.services import connection_client, connection_refuse_sales_traffic
 from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.amazon.sync.schedule import save_fields as _save
+from cvrtracker.listings.tasks import derive_listing_changes
 from cvrtracker.metrics.report import ReportFormatError, parse_sales_traffic
 from cvrtracker.metrics.services import metrics_ingest_account_series, metrics_ingest_day
 
@@ -425,6 +427,12 @@ def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
                 marketplace_id=item.marketplace_id,
                 day=item.day,
                 report=report,
+            )
+            # A day's report touches nearly every ASIN, and a re-pulled day restates
+            # units and traffic: derive the marketplace's events again, once committed.
+            transaction.on_commit(
+                partial(derive_listing_changes.enqueue, connection.pk, item.marketplace_id),
+                robust=True,
             )
         _finish(item, Status.DONE, pending=report.pending)
 

@@ -62,10 +62,8 @@ def synced_simulator(settings, **options) -> Iterator:
     from cvrtracker.amazon.marketplaces import marketplace_today
 
     today = marketplace_today("ATVPDKIKX0DER")
-    options = {"marketplaces": 1, **options}
-    with running_simulator(
-        asins=5, quota="relaxed", today=today, st_budget=False, **options
-    ) as server:
+    options = {"marketplaces": 1, "asins": 5, **options}
+    with running_simulator(quota="relaxed", today=today, st_budget=False, **options) as server:
         point_settings_at(settings, server)
         settings.TASKS = {
             "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}

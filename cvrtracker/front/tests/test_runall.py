@@ -95,3 +95,24 @@ def test_the_relaxed_simulator_speeds_up_the_sales_and_traffic_budget_alike(monk
     monkeypatch.setenv("SIM_QUOTA", "relaxed")
     monkeypatch.setenv("AMAZON_ST_TIME_SCALE", "10")
     assert child_environment(simulated=True)["AMAZON_ST_TIME_SCALE"] == "10"
+
+
+def test_the_demo_simulator_takes_its_world_from_the_environment(monkeypatch):
+    from cvrtracker.front.management.commands.runall import simulator_command
+    from cvrtracker.simulator.management.commands.amazonsim import Command as Amazonsim
+
+    def parsed():
+        argv = simulator_command()
+        assert argv[0] == "amazonsim"
+        return vars(Amazonsim().create_parser("manage.py", "amazonsim").parse_args(argv[1:]))
+
+    for name in ("SIM_SEED", "SIM_SELLERS", "SIM_CHANGE_RATE"):
+        monkeypatch.delenv(name, raising=False)
+    options = parsed()
+    # Seller 0 is the demo team's; the others are left for a newcomer's consent flow.
+    assert (options["seed"], options["sellers"], options["change_rate"]) == (42, 3, None)
+    monkeypatch.setenv("SIM_SEED", "7")
+    monkeypatch.setenv("SIM_SELLERS", "5")
+    monkeypatch.setenv("SIM_CHANGE_RATE", "2.5")
+    options = parsed()
+    assert (options["seed"], options["sellers"], options["change_rate"]) == (7, 5, 2.5)

@@ -114,3 +114,20 @@ def test_it_takes_the_sales_and_traffic_budget_options(tmp_path: Path):
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_it_refuses_to_start_without_the_api_models(tmp_path: Path):
+    # Without them every SP-API call would answer 500 with nothing logged.
+    env = {**os.environ, "SIM_CA_DIR": str(tmp_path / "ca"), "SPECS_DIR": str(tmp_path / "no")}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "amazonsim", "--port", "0", "--asins", "5"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "Amazon SP-API simulator at" not in done.stdout
+    assert str(tmp_path / "no" / "sp-api") in done.stderr
+    assert "SPECS_DIR" in done.stderr

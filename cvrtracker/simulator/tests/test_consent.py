@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import urllib.request
 from urllib.parse import parse_qs, urlparse
 
-from cvrtracker.simulator.testing import SimClient
+from django.conf import settings as django_settings
+
+from cvrtracker.simulator.testing import SimClient, running_simulator
 
 APP_ID = "amzn1.sp.solution.simulator"
 CALLBACK = "http://127.0.0.1:8000/amazon/callback/"
 
 
-def confirm_consent(client: SimClient, seller_id: str, state: str = "xyz") -> str:
+def confirm_consent(
+    client: SimClient, seller_id: str, state: str = "xyz", redirect_uri: str = CALLBACK
+) -> str:
     """Open the consent page, press Confirm, and return the redirect Location."""
     page = client.get(
         "/apps/authorize/consent",
@@ -19,7 +29,7 @@ def confirm_consent(client: SimClient, seller_id: str, state: str = "xyz") -> st
             "application_id": APP_ID,
             "state": state,
             "version": "beta",
-            "redirect_uri": CALLBACK,
+            "redirect_uri": redirect_uri,
         },
     )
     assert page.status == 200
@@ -106,6 +116,22 @@ def test_cancel_grants_nothing(client, seller):
     )
     assert answer.status == 200
     assert "Location" not in answer.headers
+    # Rendered as a paragraph, not shown as escaped markup.
+    assert "<p>The application got no access.</p>" in answer.body.decode()
+    assert "&lt;" not in answer.body.decode()
+
+
+def test_error_pages_render_their_text_as_paragraphs(client, seller):
+    unknown_app = client.get("/apps/authorize/consent", params={"application_id": "other"})
+    expired = client.post(
+        "/apps/authorize/consent",
+        form={"consent_token": "forged", "selling_partner_id": seller.id, "decision": "confirm"},
+    )
+    for answer in (unknown_app, expired):
+        assert answer.status == 400
+        html = answer.body.decode()
+        assert "&lt;p&gt;" not in html
+        assert re.search(r"<p>[A-Z][^<]+\.</p>", html)
 
 
 def test_the_log_in_uri_hop_ends_with_a_code(server, seller):
@@ -139,3 +165,51 @@ def test_the_log_in_uri_hop_ends_with_a_code(server, seller):
     assert final["spapi_oauth_code"][0]
     forged = client.get("/apps/authorize/confirm", params={"amazon_state": "x", "state": "s"})
     assert forged.status == 400
+
+
+def test_it_accepts_the_running_sites_callback_on_its_port(settings):
+    # PORT=9000 make run: the site sends AMAZON_REDIRECT_URI on port 9000 (settings follow
+    # PORT); the simulator's app must list it, as 127.0.0.1 and as localhost.
+    settings.AMAZON_REDIRECT_URI = "http://127.0.0.1:9000/amazon/callback/"
+    with running_simulator() as server:
+        client = SimClient(server)
+        seller = server.world.sellers[0]
+        for callback in (
+            "http://127.0.0.1:9000/amazon/callback/",
+            "http://localhost:9000/amazon/callback/",
+            CALLBACK,
+        ):
+            location = confirm_consent(client, seller.id, redirect_uri=callback)
+            assert location.startswith(callback + "?")
+        refused = client.get(
+            "/apps/authorize/consent",
+            params={
+                "application_id": APP_ID,
+                "version": "beta",
+                "redirect_uri": "http://127.0.0.1:9001/amazon/callback/",
+            },
+        )
+        assert "MD5101" in refused.body.decode()
+
+
+def test_the_amazonsim_command_takes_the_port_of_make_run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("SITE_ROOT", "AMAZON_REDIRECT_URI")}
+    env.update(PORT="9000", SIM_CA_DIR=str(tmp_path / "ca"))
+    env.pop("SIM_REDIRECT_URIS", None)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "amazonsim", "--port", "0", "--asins", "5", "--plain-http"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = re.search(r"(http://127\.0\.0\.1:\d+)", process.stdout.readline()).group(1)
+        with urllib.request.urlopen(url + "/_sim/", timeout=10) as answer:  # noqa: S310 - loopback
+            uris = json.load(answer)["app"]["redirectUris"]
+        assert "http://127.0.0.1:9000/amazon/callback/" in uris
+        assert "http://localhost:9000/amazon/callback/" in uris
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)

@@ -276,3 +276,13 @@ def test_by_date_rows_equal_the_reports_by_date_rows(server, client, token):
         # At account level a shopper counts once (docs#2357): fewer than the ASINs' sum.
         by_asin = sum(r["trafficByAsin"]["sessions"] for r in doc["salesAndTrafficByAsin"])
         assert 0 < ours["traffic"]["sessions"] < by_asin
+
+
+@pytest.mark.parametrize("sizes", [(1,), (3, 3), (40, 2, 2, 2), (5, 9, 14, 2, 30, 7), (2,) * 50])
+def test_a_cut_never_falls_on_a_line_end(sizes):
+    # Halfway plus a few characters can be a line's end, and then the "cut" document parses.
+    text = "".join(json.dumps({"k": "x" * n}) + "\n" for n in sizes)
+    cut = dk.cut_mid_line(text)
+    assert 0 < len(cut) < len(text)
+    with pytest.raises(json.JSONDecodeError):
+        [json.loads(line) for line in cut.splitlines()]

@@ -175,3 +175,32 @@ def test_it_refuses_a_window_ending_less_than_two_minutes_ago(client, token):
     )
     assert fine.status == 200
     assert fine.json()["lastUpdatedBefore"] == early
+
+
+def test_a_simulator_started_for_today_refuses_created_before_now_as_amazon_does():
+    # Started without a day, the simulated clock is the wall clock: a client that sends
+    # createdBefore=now (a bug on Amazon) meets Amazon's 400 here too, not an echo.
+    from datetime import UTC, datetime, timedelta
+
+    from cvrtracker.simulator.testing import SimClient, running_simulator
+
+    with running_simulator(today=None) as server:
+        client = SimClient(server)
+        token = client.access_token(server.world.sellers[0].id)
+        now = datetime.now(UTC)
+        simulated = datetime.fromisoformat(
+            client.get("/_sim/").json()["now"].replace("Z", "+00:00")
+        )
+        assert abs(simulated - now) < timedelta(minutes=1)
+        for created, before in (("createdAfter", "createdBefore"), ("lastUpdatedAfter", None)):
+            params = {created: (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            params[before or "lastUpdatedBefore"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            refused = client.get(PATH, token=token, params=params)
+            assert refused.status == 400
+            assert "2 minutes" in refused.json()["errors"][0]["message"]
+            assert "createdBefore" not in refused.json()
+        params = {
+            "createdAfter": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "createdBefore": (now - timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        assert client.get(PATH, token=token, params=params).status == 200

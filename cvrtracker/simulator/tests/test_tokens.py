@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
+from cvrtracker.simulator.specs import operations
+
 from .conftest import advance
 
 
 def _details(answer) -> str:
     assert answer.status == 403
+    # Every model lists x-amzn-RequestId on its 403 answers (SDKs read it into the error).
+    uuid.UUID(answer.headers["x-amzn-RequestId"])
     (error,) = answer.json()["errors"]
     assert error["code"] == "Unauthorized"
     assert error["message"] == "Access to requested resource is denied."
@@ -52,4 +58,15 @@ def test_it_refuses_another_sellers_listings(client, token):
         token=token,
         params={"marketplaceIds": "ATVPDKIKX0DER"},
     )
-    assert answer.status == 403
+    _details(answer)
+
+
+def test_every_model_lists_the_request_id_on_its_403():
+    for op in operations().values():
+        assert "x-amzn-RequestId" in op.spec["responses"]["403"]["headers"], op.operation_id
+
+
+def test_each_403_has_its_own_request_id(client):
+    first = client.get("/sellers/v1/marketplaceParticipations")
+    second = client.get("/sellers/v1/marketplaceParticipations")
+    assert first.headers["x-amzn-RequestId"] != second.headers["x-amzn-RequestId"]

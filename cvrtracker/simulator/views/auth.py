@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods
 
 from ..lwa import GrantError
@@ -17,7 +18,11 @@ CONSENT_MAX_AGE = 600
 LOGIN_SALT = "simulator.login"
 
 
-def _page(title: str, body: str, status: int = 200) -> HttpResponse:
+def _page(title: str, body: SafeString | str, status: int = 200) -> HttpResponse:
+    """A page with `body`: markup built with format_html, or plain text shown as a paragraph
+    (escaped, never rendered as markup)."""
+    if not isinstance(body, SafeString):
+        body = format_html("<p>{}</p>", body)
     html = format_html(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{}</title>"
         "<meta name='referrer' content='no-referrer'></head><body>"
@@ -51,7 +56,7 @@ def consent(request: HttpRequest) -> HttpResponse:
     if params.get("application_id") != app.application_id:
         return _page(
             "We could not authorize the application",
-            "<p>No application is registered under this application ID.</p>",
+            "No application is registered under this application ID.",
             400,
         )
     if app.draft and params.get("version") != "beta":
@@ -94,12 +99,12 @@ def _confirm(request: HttpRequest) -> HttpResponse:
         request, request.POST.get("consent_token", ""), CONSENT_SALT, CONSENT_MAX_AGE
     )
     if payload is None:
-        return _page("This consent page has expired", "<p>Start again from the app.</p>", 400)
+        return _page("This consent page has expired", "Start again from the app.", 400)
     seller = sim.world.seller(request.POST.get("selling_partner_id", ""))
     if seller is None:
-        return _page("Unknown account", "<p>Choose one of the accounts offered.</p>", 400)
+        return _page("Unknown account", "Choose one of the accounts offered.", 400)
     if request.POST.get("decision") != "confirm":
-        return _page("Authorization cancelled", "<p>The application got no access.</p>")
+        return _page("Authorization cancelled", "The application got no access.")
     if sim.app.login_uri:
         amazon_state = sign_page(
             request, {"seller": seller.id, "redirect_uri": payload["redirect_uri"]}, LOGIN_SALT
@@ -137,7 +142,7 @@ def login_callback(request: HttpRequest) -> HttpResponse:
     if payload is None:
         return _page(
             "We could not authorize the application",
-            "<p>The sign-in took too long or the link was altered. Start again from the app.</p>",
+            "The sign-in took too long or the link was altered. Start again from the app.",
             400,
         )
     redirect_uri = request.GET.get("redirect_uri") or payload["redirect_uri"]

@@ -58,8 +58,13 @@ def not_found(message: str, code: str = "NotFound") -> HttpResponse:
     return json_response(error_body(code, message, ""), 404)
 
 
-def unauthorized(details: str) -> HttpResponse:
-    return json_response(error_body("Unauthorized", DENIED, details), 403)
+def unauthorized(details: str, request_id: str | None = None) -> HttpResponse:
+    """Amazon's 403; every model lists x-amzn-RequestId among its headers."""
+    return json_response(
+        error_body("Unauthorized", DENIED, details),
+        403,
+        **{"x-amzn-RequestId": request_id or str(uuid.uuid4())},
+    )
 
 
 def requested_marketplaces(
@@ -159,15 +164,15 @@ def sp_operation(
             request_id = str(uuid.uuid4())
             if not token:
                 sim.counters.count(None, operation_id, "unauthorized")
-                return unauthorized(TOKEN_MISSING)
+                return unauthorized(TOKEN_MISSING, request_id)
             access, dead_seller = sim.grants.lookup(token)
             if access is None or access.seller_id is None:
                 sim.counters.count(dead_seller, operation_id, "unauthorized")
-                return unauthorized(TOKEN_INVALID)
+                return unauthorized(TOKEN_INVALID, request_id)
             seller = sim.world.seller(access.seller_id)
             if access.expires <= sim.clock.now():
                 sim.counters.count(access.seller_id, operation_id, "unauthorized")
-                return unauthorized(TOKEN_EXPIRED)
+                return unauthorized(TOKEN_EXPIRED, request_id)
             assert seller is not None  # noqa: S101 - tokens are only issued for known sellers
             fault = sim.faults.get(operation_id)
             if fault.latency_ms:

@@ -39,7 +39,22 @@ def simulator_command() -> list[str]:
         simulator_quota(),
         "--asins",
         os.environ.get("SIM_ASINS", "200"),
+        *simulator_world_options(),
     ]
+
+
+def simulator_world_options() -> list[str]:
+    """The demo world: its seed, a few sellers beyond the demo team's (seller 0) so that a
+    newcomer who signs up can try the consent flow, and the background change rate."""
+    options = [
+        "--seed",
+        os.environ.get("SIM_SEED", "42"),
+        "--sellers",
+        os.environ.get("SIM_SELLERS", "3"),
+    ]
+    if os.environ.get("SIM_CHANGE_RATE"):
+        options += ["--change-rate", os.environ["SIM_CHANGE_RATE"]]
+    return options
 
 
 def child_environment(*, simulated: bool) -> dict[str, str]:
@@ -73,6 +88,8 @@ class Command(BaseCommand):
             commands[name] = [*manage, *extra]
 
         env = child_environment(simulated="simulator" in commands)
+        # The children's settings.SITE_ROOT (links, the Amazon callback) follow the port served.
+        env["PORT"] = str(port)
         children: dict[str, subprocess.Popen] = {}
         stopping = False
 

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cvrtracker.simulator.reports import SALES_AND_TRAFFIC
 from cvrtracker.simulator.server import SimulatorServer
+from cvrtracker.simulator.specs import ModelsMissing
 from cvrtracker.simulator.tls import default_ca_dir
 
 
@@ -33,6 +34,22 @@ class Command(BaseCommand):
             help="how many of its region's marketplaces each seller sells in (default: all)",
         )
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--change-rate",
+            type=float,
+            default=None,
+            metavar="N",
+            help="background content changes per product and year "
+            "(default: $SIM_CHANGE_RATE, else about 0.027: 5%% of products changed once)",
+        )
+        parser.add_argument(
+            "--cvr-noise",
+            type=float,
+            default=None,
+            metavar="SIGMA",
+            help="sigma of each product-day's log-normal conversion shock "
+            "(default: $SIM_CVR_NOISE, else 0.15; 0 leaves only the binomial noise)",
+        )
         parser.add_argument("--quota", choices=("real", "relaxed"), default="real")
         parser.add_argument(
             "--today",
@@ -84,7 +101,7 @@ class Command(BaseCommand):
             server = self._start(options)
         except OSError as error:
             raise CommandError(f"cannot listen on port {options['port']}: {error}") from error
-        except ValueError as error:
+        except (ValueError, ModelsMissing) as error:
             raise CommandError(str(error)) from error
         stopping = threading.Event()
 
@@ -120,6 +137,8 @@ class Command(BaseCommand):
             sellers=options["sellers"],
             asins=options["asins"],
             marketplaces=options["marketplaces"],
+            cvr_noise=options["cvr_noise"],
+            change_rate=options["change_rate"],
             quota=options["quota"],
             today=options["today"],
             plain_http=options["plain_http"],

@@ -1,0 +1,40 @@
+"""Background entry points of the listings app."""
+
+from __future__ import annotations
+
+import logging
+
+from django.tasks import task
+
+from cvrtracker.amazon.models import SellerConnection
+
+from .inference import listing_changes_derive
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def derive_listing_changes(
+    connection_id: int, marketplace_id: str, asins: list[str] | None = None
+) -> int:
+    """Recompute the inferred and derived changes after new metrics were stored; returns
+    how many rows were added, updated or removed (-1 when the connection is gone)."""
+    connection = (
+        SellerConnection.objects.filter(pk=connection_id)
+        .exclude(wrapped_data_key=None)
+        .exclude(status=SellerConnection.Status.DISCONNECTED)
+        .first()
+    )
+    if connection is None:
+        return -1
+    try:
+        result = listing_changes_derive(
+            connection=connection, marketplace_id=marketplace_id, asins=asins
+        )
+    except Exception:
+        # The metrics are stored; the next ingest derives again. Say why this one failed.
+        logger.exception(
+            "deriving listing changes of %s %s failed", connection.code, marketplace_id
+        )
+        raise
+    return result.added + result.updated + result.removed
