@@ -361,9 +361,10 @@ AMAZON_ORDERS_OVERLAP_SECONDS = int(env("AMAZON_ORDERS_OVERLAP_SECONDS", "300"))
 AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))
 # Minutes from the end of one listings sweep (every tracked listing read, changes
 # recorded) to the start of the next: a change on Amazon shows within about this
-# long plus one sweep. Hourly by default; a 10,000-product sweep takes about 5
-# minutes of the seller's Catalog Items quota (bench/listings_sweep.py), so less
-# than 15 minutes would leave little of it to the seller's other tools.
+# long plus one sweep. Hourly by default. A sweep reads 20 listings, and their 20
+# catalog items, a call: 10,000 products take about 6 minutes, over 4 of them
+# bound by the Catalog Items quota (2 calls/s; bench/listings_sweep.py). Hourly
+# uses 6% of that quota; every 15 minutes already 20%, left to other tools.
 LISTINGS_SWEEP_MINUTES_RANGE = (15, 1440)
 
 
