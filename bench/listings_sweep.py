@@ -136,6 +136,7 @@ def bench_size(products: int, *, tick: float) -> None:
         # One INFO line per SP-API call would bury the figures.
         logging.getLogger("cvrtracker").setLevel(logging.WARNING)
         from django.core.management import call_command
+        from django.db.models import Count
 
         from cvrtracker.amazon.models import SellerConnection, SyncJob
         from cvrtracker.listings import services
@@ -158,10 +159,17 @@ def bench_size(products: int, *, tick: float) -> None:
         snapshots = ListingSnapshot.objects.count()
 
         sku = Listing.objects.filter(tracking=Listing.Tracking.TRACKED).order_by("sku")[0].sku
+        from django.utils import timezone
+
+        changed_at = timezone.now()
         changed = change_title(url, ca, seller_id, sku)
         changes_before = ListingChange.objects.count()
         second, second_pauses = run_sweep(job.pk, tick=tick)
         after = sim_counters(url, ca, seller_id)
+        new_snapshots = ListingSnapshot.objects.count() - snapshots
+        new_changes = dict(
+            ListingChange.objects.values_list("field").annotate(n=Count("id")).order_by()
+        )
 
         for label, seconds, pauses, calls in (
             ("first sweep ", first, first_pauses, calls_between(before, middle)),
@@ -170,7 +178,10 @@ def bench_size(products: int, *, tick: float) -> None:
             print(f"  {label}: {seconds:7.1f} s ({pauses} pauses)")
             for operation, count in calls.items():
                 print(f"    {operation:<20} {count['calls']:6d} calls, {count['throttled']} 429s")
-        print(f"  tracked listings {tracked}, snapshots after the first sweep {snapshots}")
+        print(
+            f"  tracked listings {tracked}; snapshots stored by the first sweep {snapshots}, "
+            f"by the second {new_snapshots}; changes stored by the second {new_changes}"
+        )
         calls = calls_between(middle, after)
         catalog_floor = calls["searchCatalogItems"]["calls"] / (2 * 0.95)
         print(
@@ -187,7 +198,12 @@ def bench_size(products: int, *, tick: float) -> None:
             change = found.get()
             print(
                 f"    in the history after one sweep: yes, seen_between "
-                f"{change.seen_after.isoformat()} and {change.seen_at.isoformat()}"
+                f"{change.seen_after.isoformat()} and {change.seen_at.isoformat()}, "
+                f"{(change.seen_at - changed_at).total_seconds():.1f} s after the change"
+            )
+            print(
+                f"    at most {SWEEP_MINUTES} min + one sweep ({second / 60:.1f} min) "
+                "for any listing: the change waits for the next sweep, then for its page"
             )
         else:
             print(
