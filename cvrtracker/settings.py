@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -360,6 +361,31 @@ AMAZON_ORDERS_OVERLAP_SECONDS = int(env("AMAZON_ORDERS_OVERLAP_SECONDS", "300"))
 # Listings and orders runs stop after this many pages and go on at the next tick,
 # so one big seller never holds a worker for long.
 AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))
+# Minutes from the end of one listings sweep (every tracked listing read, changes
+# recorded) to the start of the next: a change on Amazon shows within about this
+# long plus one sweep. Hourly by default. A sweep reads 20 listings, and their 20
+# catalog items, a call: 10,000 products take about 6 minutes, over 4 of them
+# bound by the Catalog Items quota (2 calls/s; bench/listings_sweep.py). Hourly
+# uses 6% of that quota; every 15 minutes already 20%, left to other tools.
+LISTINGS_SWEEP_MINUTES_RANGE = (15, 1440)
+
+
+def _listings_sweep_minutes() -> int:
+    raw = env("LISTINGS_SWEEP_MINUTES", "60")
+    low, high = LISTINGS_SWEEP_MINUTES_RANGE
+    try:
+        minutes = int(raw)
+    except ValueError:
+        minutes = None
+    if minutes is None or not low <= minutes <= high:
+        raise ImproperlyConfigured(
+            f"LISTINGS_SWEEP_MINUTES must be a whole number of minutes from {low} to "
+            f"{high} (one day); it is {raw!r}."
+        )
+    return minutes
+
+
+LISTINGS_SWEEP_MINUTES = _listings_sweep_minutes()
 # A seller's edit the detail page has not shown after this many days is flagged
 # "not live" on the products page: Amazon may take days to merge it, or never
 # show it when another contributor's value wins (models#4028).

@@ -44,6 +44,7 @@ from cvrtracker.amazon.services import (
     connection_disconnect,
 )
 from cvrtracker.amazon.sync.sales_traffic import sales_traffic_budget_usage
+from cvrtracker.amazon.sync.schedule import listings_sweep_words
 from cvrtracker.billing.limits import (
     CONNECT_SELLER_ACCOUNT,
     TRACK_PRODUCT,
@@ -82,6 +83,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "connections": connections,
         "regions": Region.choices,
         "refusal": _tracking_refusal(membership.team) if waiting else None,
+        "sweep_every": listings_sweep_words(),
     }
     return render(request, "amazon/settings.html", ctx)
 

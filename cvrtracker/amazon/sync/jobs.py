@@ -12,7 +12,7 @@ from cvrtracker.amazon.sync.catalog import inventory_sync, listings_sync
 from cvrtracker.amazon.sync.datakiosk import datakiosk_plan
 from cvrtracker.amazon.sync.orders import orders_sync
 from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
-from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, INTERVALS
+from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, interval
 
 RUNNERS = {
     SyncJob.Kind.LISTINGS: listings_sync,
@@ -63,7 +63,7 @@ def sync_job_run(*, job: SyncJob) -> int:
         attempts=0,
         last_error="",
         last_success_at=now,
-        next_run_at=now + INTERVALS[job.kind],
+        next_run_at=now + interval(job.kind),
     )
     SellerConnection.objects.filter(pk=job.connection_id).update(**{SYNCED_AT[job.kind]: now})
     if job.kind == SyncJob.Kind.LISTINGS:

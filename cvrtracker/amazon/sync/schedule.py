@@ -18,9 +18,8 @@ from django.utils import timezone
 
 from cvrtracker.amazon.models import SyncJob
 
-# How often each kind of data is refreshed once it is complete.
+# How often each kind of data is refreshed once it is complete; listings: see interval().
 INTERVALS = {
-    SyncJob.Kind.LISTINGS: timedelta(hours=6),
     SyncJob.Kind.INVENTORY: timedelta(hours=1),
     SyncJob.Kind.ORDERS: timedelta(minutes=30),
 }
@@ -41,6 +40,25 @@ class JobPaused(Exception):  # noqa: N818 - a signal to the task, not a failure
     def __init__(self, retry_after: float = 0.0):
         super().__init__(f"paused, again in {retry_after:.0f} s")
         self.retry_after = retry_after
+
+
+def interval(kind: str) -> timedelta:
+    """Time from the end of a `kind` run to the start of the next one.
+
+    Listings follow LISTINGS_SWEEP_MINUTES: the sweep is what finds content
+    changes, so its interval bounds how late a change is seen.
+    """
+    if kind == SyncJob.Kind.LISTINGS:
+        return timedelta(minutes=settings.LISTINGS_SWEEP_MINUTES)
+    return INTERVALS[kind]
+
+
+def listings_sweep_words() -> str:
+    """The listings sweep interval as the settings page says it: "hour", "90 minutes"."""
+    minutes = settings.LISTINGS_SWEEP_MINUTES
+    if minutes % 60:
+        return f"{minutes} minutes"
+    return "hour" if minutes == 60 else f"{minutes // 60} hours"
 
 
 def lease() -> timedelta:
