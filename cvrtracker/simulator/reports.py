@@ -191,6 +191,10 @@ def build_sales_and_traffic(
         chunk: list[dict] = []
         first = True
         for r, row in enumerate(rows):
+            if not (row[_S] or row[_PV] or row[_U] or row[_OI] or row[_SALES]):
+                # Amazon leaves out ASINs with no activity (sp-api-semantics.md §4), as Data
+                # Kiosk does: both sources then agree on which cells exist.
+                continue
             if asin_granularity == "PARENT":
                 ident = {"parentAsin": order[r]}
             else:
