@@ -23,6 +23,7 @@ from cvrtracker.billing.limits import (
     team_require_writable,
     tracked_products_room,
 )
+from cvrtracker.lib import clock
 from cvrtracker.metrics.keys import ConnectionKeys, canonical_json
 
 from .edits import edit_state_next
@@ -258,7 +259,7 @@ def listing_record_snapshot(
         existing = locked.snapshots.filter(sync_id=sync_id).first()
         if existing is not None:
             return existing
-        now = timezone.now()
+        now = clock.now()
         previous = (
             keys.data.decrypt_json(bytes(locked.content_enc), aad=locked.aad("content"))
             if locked.content_enc
@@ -366,7 +367,7 @@ def inventory_upsert_fba(
     so they can be written before knowing whether the row exists.
     """
     keys = ConnectionKeys(connection)
-    now = timezone.now()
+    now = clock.now()
     rows: dict[str, InventoryLevel] = {}
     for summary in summaries:
         sku = summary.get("sellerSku")
@@ -398,7 +399,7 @@ def inventory_upsert_mfn(
     """Store the merchant-fulfilled quantity of one SKU (fulfillmentAvailability DEFAULT)."""
     keys = ConnectionKeys(connection)
     aad = InventoryLevel.aad_for(keys.connection_code, marketplace_id, sku, "mfn_quantity")
-    now = timezone.now()
+    now = clock.now()
     level, _ = InventoryLevel.objects.update_or_create(
         connection=connection,
         marketplace_id=marketplace_id,

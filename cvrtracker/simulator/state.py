@@ -49,6 +49,7 @@ class Simulator:
         marketplaces: int | None = None,
         quota: str = "real",
         today: date | None = None,
+        start_days_ago: int = 0,
         app: AppRegistration | None = None,
         grants_file: Path | None = None,
         st_budget: bool | None = None,
@@ -62,7 +63,12 @@ class Simulator:
         self.seed = seed
         self.quota = quota
         self.world = World(
-            seed=seed, sellers=sellers, asins=asins, today=today, marketplaces=marketplaces
+            seed=seed,
+            sellers=sellers,
+            asins=asins,
+            today=today,
+            marketplaces=marketplaces,
+            start_days_ago=start_days_ago,
         )
         self.app = app or AppRegistration.from_env()
         self.grants = Grants(self.app, store=grants_file)

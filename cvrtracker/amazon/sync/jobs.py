@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.utils import timezone
-
 from cvrtracker.amazon.models import SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_sync_marketplaces
 from cvrtracker.amazon.sync.catalog import inventory_sync, listings_sync
@@ -13,6 +11,7 @@ from cvrtracker.amazon.sync.datakiosk import datakiosk_plan
 from cvrtracker.amazon.sync.orders import orders_sync
 from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
 from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, INTERVALS
+from cvrtracker.lib import clock
 
 RUNNERS = {
     SyncJob.Kind.LISTINGS: listings_sync,
@@ -34,7 +33,7 @@ def connection_sync(*, connection: SellerConnection) -> None:
     connection_sync_marketplaces(connection=connection)
     sales_traffic_plan(connection=connection)
     datakiosk_plan(connection=connection)
-    now = timezone.now()
+    now = clock.now()
     SyncJob.objects.bulk_create(
         [SyncJob(connection=connection, kind=kind, next_run_at=now) for kind in SyncJob.Kind],
         ignore_conflicts=True,
@@ -55,7 +54,7 @@ def sync_job_run(*, job: SyncJob) -> int:
         SyncJob.objects.filter(pk=job.pk, run_id="").update(run_id=run_id)
         job.refresh_from_db()
     count = RUNNERS[job.kind](job=job)
-    now = timezone.now()
+    now = clock.now()
     cursor = job.cursor if job.kind == SyncJob.Kind.ORDERS else {}
     SyncJob.objects.filter(pk=job.pk, run_id=job.run_id).update(
         run_id="",
