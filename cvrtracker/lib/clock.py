@@ -54,7 +54,7 @@ def now() -> datetime:
     """The current instant (aware, UTC): the system's, or the simulator's when followed."""
     if _bound is not None:
         return _bound()
-    if follows_simulator():
+    if settings.TRACKER_CLOCK == SIMULATOR and not settings.AMAZON_PRODUCTION:
         return timezone.now() + simulator_offset()
     return timezone.now()
 
@@ -65,12 +65,14 @@ def today() -> date:
 
 
 def follows_simulator() -> bool:
-    """True when now() is the simulator's clock (never against Amazon)."""
+    """True when now() is the simulator's clock (never against Amazon), or bound to one."""
+    if _bound is not None:
+        return True
     return settings.TRACKER_CLOCK == SIMULATOR and not settings.AMAZON_PRODUCTION
 
 
 @contextmanager
-def following(source: Callable[[], datetime]) -> Iterator[None]:
+def following(source: Callable[[], datetime] | None) -> Iterator[None]:
     """Within the block, now() is `source()` (an in-process simulator's world.clock.now)."""
     global _bound
     previous, _bound = _bound, source
