@@ -291,7 +291,7 @@ class SyncJob(models.Model):
     """The schedule of one kind of sync of one connection (listings, inventory, orders).
 
     `run_id` names the run in progress and survives a crash, so a re-run after a
-    killed worker writes the same snapshots (one per listing per run).
+    killed worker writes the same snapshots (at most one per listing per run).
     `cursor` keeps an incremental position (the orders' lastUpdatedAfter).
     """
 

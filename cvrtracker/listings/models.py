@@ -1,4 +1,4 @@
-"""Listings, their per-sync snapshots and inventory levels, encrypted per connection.
+"""Listings, their snapshots and changes, and inventory levels, encrypted per connection.
 
 Plaintext is limited to identifiers (marketplace, SKU, ASIN), statuses that
 queries filter on, and timestamps. Titles, bullets, descriptions, image links,
@@ -126,7 +126,9 @@ class Listing(models.Model):
 
 
 class ListingSnapshot(models.Model):
-    """The content of a listing as one sync saw it; one per listing and sync."""
+    """The content of a listing as the sync that first saw it read it: a snapshot is stored
+    only when the content differs from the listing's previous one (at most one per listing
+    and sync); the listing's content_seen_at says when it was last read unchanged."""
 
     TABLE = "listings_listingsnapshot"
 

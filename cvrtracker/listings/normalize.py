@@ -6,7 +6,13 @@ later issues compare between snapshots, so it is small, stable and ordered:
     {"title", "bullets": [...], "description",
      "images": [{"variant", "link"}], "price": {"amount", "currency"} | None,
      "fba_quantity", "mfn_quantity", "status": [...],
-     "issues": [{"code", "severity", "message", "enforcement": [...]}]}
+     "issues": [{"code", "severity", "message", "enforcement": [...]}],
+     "brand", "product_type"}
+
+"brand" and "product_type" are there only when Amazon gives them (the catalog's
+summaries and productTypes, else for the product type the listing's summary):
+contents stored before they were kept have neither, and a missing key means
+"not known", never "removed" (see diff.py).
 
 Catalog values win over the listing's own attributes: the catalog is the merged
 detail page customers see, the listing only this seller's contribution to it.
@@ -39,7 +45,7 @@ def listing_content_from(
     catalog_attributes = catalog.get("attributes") or {}
     catalog_summary = _for_marketplace(catalog.get("summaries"), marketplace_id) or {}
     fba, mfn = _quantities(item.get("fulfillmentAvailability"))
-    return {
+    content = {
         "title": (
             catalog_summary.get("itemName")
             or summary.get("itemName")
@@ -63,6 +69,17 @@ def listing_content_from(
         "status": sorted(str(s) for s in summary.get("status") or []),
         "issues": [_issue(i) for i in item.get("issues") or [] if isinstance(i, dict)],
     }
+    brand = catalog_summary.get("brand") or _first_value(
+        catalog_attributes, "brand", marketplace_id
+    )
+    if brand:
+        content["brand"] = str(brand)
+    product_type = (_for_marketplace(catalog.get("productTypes"), marketplace_id) or {}).get(
+        "productType"
+    ) or summary.get("productType")
+    if product_type:
+        content["product_type"] = str(product_type)
+    return content
 
 
 # The detail-page fields a seller edits and a catalog merges, in both sides.

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from cvrtracker.accounts.models import Team, User
+from cvrtracker.amazon.marketplaces import marketplace_day
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import audit_record
@@ -26,9 +27,11 @@ from cvrtracker.billing.limits import (
 from cvrtracker.lib import clock
 from cvrtracker.metrics.keys import ConnectionKeys, canonical_json
 
+from .changes import NewChange, listing_changes_store
+from .diff import FieldChange, content_diff, content_digest_view
 from .edits import edit_state_next
 from .merchant_listings import MerchantListing
-from .models import InventoryLevel, Listing, ListingSnapshot
+from .models import InventoryLevel, Listing, ListingChange, ListingSnapshot
 from .normalize import (
     MFN_CHANNEL,
     SELLER_SIDE,
@@ -231,72 +234,165 @@ def _product_states(
 def listing_record_snapshot(
     *, listing: Listing, item: dict, catalog_item: dict | None, sync_id: str
 ) -> ListingSnapshot | None:
-    """The listing's snapshot for this sync, created on the first call for (listing, sync_id).
+    """Record one sync's read of the listing; returns its latest snapshot.
 
-    The snapshot keeps both sides: what shoppers saw (the catalog first, its
-    digest is the content digest) and what the seller submitted (the listing's
-    attributes, under "seller"). Against the previous snapshot it dates a change
-    of the detail page and tells the seller's own edit from another
-    contributor's, and keeps the seller's edits not live yet (listings/edits.py).
+    A snapshot keeps both sides: what shoppers saw (the catalog first, its digest
+    is the content digest) and what the seller submitted (the listing's
+    attributes, under "seller"). A new one is stored only when either digest
+    differs from the latest snapshot's; then the field-level changes of what
+    shoppers saw (diff.py) are stored with it, in the same transaction, dated
+    between the last read that saw the old content and this one. Every read sets
+    the listing's content_sync_id and content_seen_at ("last seen unchanged").
+    Against the previous content it also dates a change of the detail page, tells
+    the seller's own edit from another contributor's, and keeps the seller's edits
+    not live yet (listings/edits.py).
 
     Returns None, and stores nothing, for a listing that is not tracked (also one
-    stopped since listings_admit). Also updates the listing's current content.
-    Calling it again for the same sync (a retried job) returns the existing
-    snapshot unchanged.
+    stopped since listings_admit). Calling it again for the same sync (a retried
+    job) stores nothing and returns the latest snapshot.
     """
     if item.get("sku") != listing.sku:
         raise ValueError("the item is not this listing's")
     shown = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
     seller = seller_content_from(item, marketplace_id=listing.marketplace_id)
     keys = ConnectionKeys(listing.connection)
-    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(shown))
+    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(content_digest_view(shown)))
     seller_digest = keys.blind_index(SELLER_DIGEST, canonical_json(seller)) if seller else ""
-    content = {**shown, SELLER_SIDE: seller}
     with transaction.atomic():
         locked = Listing.objects.select_for_update().get(pk=listing.pk)
         if not locked.is_tracked:
             return None
-        existing = locked.snapshots.filter(sync_id=sync_id).first()
-        if existing is not None:
-            return existing
+        latest = locked.latest_snapshot()
+        if latest is not None and sync_id in (locked.content_sync_id, latest.sync_id):
+            return latest
+        # A retry of a sync that a later sync's read already followed.
+        earlier = locked.snapshots.filter(sync_id=sync_id).first()
+        if earlier is not None:
+            return earlier
         now = clock.now()
-        previous = (
-            keys.data.decrypt_json(bytes(locked.content_enc), aad=locked.aad("content"))
-            if locked.content_enc
-            else None
-        )
-        state = edit_state_next(
-            previous=content_sides(previous),
-            current=(shown, seller),
-            pending_fields=locked.pending_fields or [],
-            pending_since=locked.edit_pending_since,
-            now=now,
-        )
-        if state.catalog_changed:
-            locked.catalog_changed_at = now
-            locked.catalog_changed_by = state.changed_by
-        locked.pending_fields = list(state.pending_fields)
-        locked.edit_pending_since = state.pending_since
-        locked.content_enc = keys.data.encrypt_json(content, aad=locked.aad("content"))
-        locked.save(
-            update_fields=[
-                "content_enc",
-                "catalog_changed_at",
-                "catalog_changed_by",
-                "pending_fields",
-                "edit_pending_since",
-                "updated_at",
-            ]
-        )
-        snapshot = ListingSnapshot(listing=locked, sync_id=sync_id, taken_at=now)
-        snapshot.content_enc = keys.data.encrypt_json(content, aad=snapshot.aad("content"))
-        snapshot.digest = digest
-        snapshot.seller_digest = seller_digest
-        snapshot.save()
+        seen_after = locked.content_seen_at or (latest.taken_at if latest else None)
+        locked.content_sync_id, locked.content_seen_at = sync_id, now
+        if latest is not None and (latest.digest, latest.seller_digest) == (digest, seller_digest):
+            fields = ["content_sync_id", "content_seen_at", "updated_at"]
+            if _stock_moved(keys, locked, shown):
+                # Kept current on the listing, so a later stock-out says from how many.
+                content = {**shown, SELLER_SIDE: seller}
+                locked.content_enc = keys.data.encrypt_json(content, aad=locked.aad("content"))
+                fields.append("content_enc")
+            locked.save(update_fields=fields)
+            snapshot = latest
+        else:
+            snapshot, previous = _store_snapshot(
+                keys, locked, shown=shown, seller=seller, sync_id=sync_id, now=now
+            )
+            snapshot.digest, snapshot.seller_digest = digest, seller_digest
+            snapshot.save()
+            if latest is not None and latest.digest != digest:
+                _store_changes(
+                    keys,
+                    listing.connection,
+                    locked,
+                    snapshot,
+                    changes=content_diff(content_sides(previous)[0], shown),
+                    seen_after=seen_after,
+                )
     for name in ("catalog_changed_at", "catalog_changed_by", "pending_fields"):
         setattr(listing, name, getattr(locked, name))
     listing.edit_pending_since = locked.edit_pending_since
+    listing.content_sync_id, listing.content_seen_at = sync_id, now
     return snapshot
+
+
+def _stock_moved(keys: ConnectionKeys, locked: Listing, shown: dict) -> bool:
+    """True when a quantity differs from the listing's content (the digest sees only in or
+    out of stock); reads the content only when the read has a quantity."""
+    if shown["fba_quantity"] is None and shown["mfn_quantity"] is None:
+        return False
+    if not locked.content_enc:
+        return True
+    previous = keys.data.decrypt_json(bytes(locked.content_enc), aad=locked.aad("content"))
+    return any(previous.get(key) != shown[key] for key in ("fba_quantity", "mfn_quantity"))
+
+
+def _store_snapshot(
+    keys: ConnectionKeys,
+    locked: Listing,
+    *,
+    shown: dict,
+    seller: dict | None,
+    sync_id: str,
+    now: datetime,
+) -> tuple[ListingSnapshot, dict | None]:
+    """A new snapshot of the locked listing (digests not set, not saved) and the previous
+    content; updates the listing's content and edit state (saved)."""
+    content = {**shown, SELLER_SIDE: seller}
+    previous = (
+        keys.data.decrypt_json(bytes(locked.content_enc), aad=locked.aad("content"))
+        if locked.content_enc
+        else None
+    )
+    state = edit_state_next(
+        previous=content_sides(previous),
+        current=(shown, seller),
+        pending_fields=locked.pending_fields or [],
+        pending_since=locked.edit_pending_since,
+        now=now,
+    )
+    if state.catalog_changed:
+        locked.catalog_changed_at = now
+        locked.catalog_changed_by = state.changed_by
+    locked.pending_fields = list(state.pending_fields)
+    locked.edit_pending_since = state.pending_since
+    locked.content_enc = keys.data.encrypt_json(content, aad=locked.aad("content"))
+    locked.save(
+        update_fields=[
+            "content_enc",
+            "catalog_changed_at",
+            "catalog_changed_by",
+            "pending_fields",
+            "edit_pending_since",
+            "content_sync_id",
+            "content_seen_at",
+            "updated_at",
+        ]
+    )
+    snapshot = ListingSnapshot(listing=locked, sync_id=sync_id, taken_at=now)
+    snapshot.content_enc = keys.data.encrypt_json(content, aad=snapshot.aad("content"))
+    return snapshot, previous
+
+
+def _store_changes(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    listing: Listing,
+    snapshot: ListingSnapshot,
+    *,
+    changes: list[FieldChange],
+    seen_after: datetime | None,
+) -> int:
+    """Store the observed changes a new snapshot saw: dated on the marketplace's day of the
+    read that saw them, between the last read that saw the old content and that read."""
+    day = marketplace_day(listing.marketplace_id, snapshot.taken_at)
+    return listing_changes_store(
+        connection=connection,
+        keys=keys,
+        changes=[
+            NewChange(
+                key=f"obs:{snapshot.code}:{c.field}:{c.position or ''}:{c.discriminator}",
+                field=c.field,
+                source=ListingChange.Source.OBSERVED,
+                marketplace_id=listing.marketplace_id,
+                day=day,
+                seen_after=seen_after,
+                seen_at=snapshot.taken_at,
+                position=c.position,
+                payload=c.payload(),
+                listing=listing,
+                snapshot=snapshot,
+            )
+            for c in changes
+        ],
+    )
 
 
 def listing_tracking_set(

@@ -29,7 +29,8 @@ from cvrtracker.listings.services import (
 logger = logging.getLogger(__name__)
 
 LISTING_DATA = ["summaries", "attributes", "offers", "fulfillmentAvailability", "issues"]
-CATALOG_DATA = ["attributes", "images", "summaries"]
+# productTypes: the detail page's product type (listings/normalize.py), at no extra call.
+CATALOG_DATA = ["attributes", "images", "productTypes", "summaries"]
 # Every SKU of a marketplace, active or not; not a Sales & Traffic report, so
 # it costs nothing of that report's 96-a-day budget.
 MERCHANT_LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"

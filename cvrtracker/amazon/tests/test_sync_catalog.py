@@ -27,7 +27,7 @@ class CatalogSyncTestCase(BaseTestCase):
     def run_job(self, kind):
         return run_until_done(SyncJob.objects.get(kind=kind))
 
-    def test_each_listings_run_takes_one_snapshot_per_listing(self):
+    def test_each_listings_run_reads_every_listing_and_snapshots_only_changes(self):
         assert self.run_job("listings") == 5
         products = self.sim.world.sellers[0].products
         assert Listing.objects.count() == 5
@@ -38,8 +38,13 @@ class CatalogSyncTestCase(BaseTestCase):
         # searchCatalogItems was asked once for the page's five ASINs.
         calls = counters(self.sim, self.connection.selling_partner_id)
         assert calls["searchCatalogItems"]["calls"] == 1
+        first_reads = dict(Listing.objects.values_list("sku", "content_sync_id"))
         assert self.run_job("listings") == 5
-        assert ListingSnapshot.objects.count() == 10
+        # Nothing changed on Amazon: every listing was read again, no snapshot stored.
+        assert ListingSnapshot.objects.count() == 5
+        again = dict(Listing.objects.values_list("sku", "content_sync_id"))
+        assert again.keys() == first_reads.keys()
+        assert all(again[sku] and again[sku] != first_reads[sku] for sku in again)
         assert SyncJob.objects.get(kind="listings").run_id == ""
 
     def test_a_resumed_run_keeps_one_snapshot_per_listing(self):
@@ -62,6 +67,7 @@ class CatalogSyncTestCase(BaseTestCase):
     def test_a_damaged_merchant_report_is_a_clear_error_and_loses_nothing(self):
         self.run_job("listings")
         before = dict(Listing.objects.values_list("sku", "tracking"))
+        first_seen = max(Listing.objects.values_list("content_seen_at", flat=True))
         SimClient(self.sim).post(
             "/_sim/faults", json_body={"operation": "getReportDocument", "corrupt_document": True}
         )
@@ -74,7 +80,9 @@ class CatalogSyncTestCase(BaseTestCase):
         assert "report" not in SyncJob.objects.get(pk=job.pk).cursor
         SimClient(self.sim).request("DELETE", "/_sim/faults")
         assert self.run_job("listings") == 5
-        assert ListingSnapshot.objects.count() == 10
+        assert ListingSnapshot.objects.count() == 5
+        # Read again (by the new run), unchanged.
+        assert not Listing.objects.filter(content_seen_at__lte=first_seen).exists()
 
     def test_inventory_has_fba_details_and_merchant_quantities(self):
         self.run_job("inventory")

@@ -78,7 +78,8 @@ class CatalogPlanLimitTestCase(PlanTestCase):
         SimClient(self.sim).request("DELETE", "/_sim/counters")
         self.sync_listings()
         assert dict(Listing.objects.values_list("sku", "tracking")) == first
-        assert ListingSnapshot.objects.count() == 2 * STARTER_PRODUCTS
+        # Unchanged listings get no second snapshot.
+        assert ListingSnapshot.objects.count() == STARTER_PRODUCTS
 
     def test_after_an_upgrade_the_next_sync_tracks_the_rest(self):
         self.put_on_starter()
@@ -89,7 +90,7 @@ class CatalogPlanLimitTestCase(PlanTestCase):
         assert "See the plans" not in page
         self.sync_listings()
         assert len(tracked_skus()) == PRODUCTS
-        assert ListingSnapshot.objects.count() == STARTER_PRODUCTS + PRODUCTS
+        assert ListingSnapshot.objects.count() == PRODUCTS
         assert "Tracking 70 of 70 products." in self.amazon_page()
 
     def test_after_a_downgrade_nothing_is_untracked(self):
@@ -97,7 +98,7 @@ class CatalogPlanLimitTestCase(PlanTestCase):
         self.put_on_starter()
         self.sync_listings()
         assert len(tracked_skus()) == PRODUCTS
-        assert ListingSnapshot.objects.count() == 2 * PRODUCTS
+        assert ListingSnapshot.objects.count() == PRODUCTS
         page = self.amazon_page()
         assert "Tracking 70 of 70 products." in page
         assert "See the plans" not in page

@@ -32,6 +32,8 @@ def test_it_maps_a_simulator_listing_and_its_catalog_item():
         "mfn_quantity",
         "status",
         "issues",
+        "brand",
+        "product_type",
     }
     assert content["title"] == summary["itemName"]
     assert content["bullets"] == [b["value"] for b in catalog["attributes"]["bullet_point"]]
@@ -42,6 +44,9 @@ def test_it_maps_a_simulator_listing_and_its_catalog_item():
     ]
     assert content["price"] == {"amount": item["offers"][0]["price"]["amount"], "currency": "USD"}
     assert content["status"] == sorted(summary["status"])
+    assert content["brand"] == catalog["summaries"][0]["brand"]
+    # The catalog was asked without productTypes: the listing's own product type.
+    assert content["product_type"] == summary["productType"]
 
 
 def test_without_a_catalog_item_it_falls_back_to_the_listing():
@@ -98,3 +103,26 @@ def test_catalog_thumbnails_are_dropped():
     ]
     assert content["bullets"] == ["Blusão moletom com capuz plus size"]
     assert content["title"] == "Sample Product Title"
+
+
+def test_brand_and_product_type_come_from_the_catalog_when_it_gives_them():
+    item = sample("amzn-samples_listingsItems_getListingsItem_powersports_issue_enforcement.json")
+    catalog = {
+        "asin": "B0FFR5DH5P",
+        "summaries": [{"marketplaceId": "ATVPDKIKX0DER", "brand": "Moto Parts Co"}],
+        "productTypes": [{"marketplaceId": "ATVPDKIKX0DER", "productType": "VEHICLE_PART"}],
+    }
+    content = listing_content_from(item, catalog)
+    assert (content["brand"], content["product_type"]) == ("Moto Parts Co", "VEHICLE_PART")
+    # Without a catalog item: no brand (the listing's own is the seller's, not the detail
+    # page's), and the product type of the listing's summary.
+    content = listing_content_from(item, None)
+    assert "brand" not in content
+    assert content["product_type"] == "POWERSPORTS_PROTECTIVE_GEAR"
+
+
+def test_a_catalog_item_without_summaries_gives_its_brand_attribute():
+    catalog = sample("amzn-samples_catalogItems_getCatalogItem_BR.json")
+    item = sample("amzn-samples_listingsItems_getListingsItem_minimal_handmade.json")
+    content = listing_content_from(item, catalog)
+    assert content["brand"] == "Debex"
