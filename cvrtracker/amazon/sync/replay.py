@@ -49,6 +49,8 @@ MARGIN = timedelta(minutes=30)
 # A job that keeps failing is left for the next day (its backoff is recorded on it).
 JOB_ATTEMPTS = 3
 DAY_JOBS = (SyncJob.Kind.LISTINGS, SyncJob.Kind.INVENTORY)
+# A report being made at the present is looked at again this often (not the 2 s poll).
+PRESENT_POLL_SECONDS = 0.25
 
 
 class ReplayRefused(Exception):
@@ -268,4 +270,5 @@ def _wait(sim: SimulatorClock, present: datetime, seconds: float) -> None:
     if target < present:
         _advance_to(sim, target)
     else:
-        time.sleep(seconds)
+        # At the present the clock runs at its own (real) pace: look again soon.
+        time.sleep(min(seconds, PRESENT_POLL_SECONDS))
