@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -23,6 +24,7 @@ from .helpers import connect_seller
 
 US = "ATVPDKIKX0DER"
 DAYS = 14
+ONE_DAY = timedelta(days=1)
 
 
 def replay_settings(settings, sim) -> None:
@@ -152,3 +154,220 @@ class ReplayRefusalTestCase(BaseTestCase):
         self.settings.TRACKER_CLOCK = "system"
         with clock.following(None), pytest.raises(CommandError, match="TRACKER_CLOCK"):
             call_command("amazon_replay", stdout=StringIO())
+
+
+# -- every change in the replayed window, and nothing else --------------------------------
+
+WINDOW = 31
+WARNING_ISSUE = {
+    "code": "18027",
+    "message": "The image does not meet our requirements.",
+    "severity": "WARNING",
+    "attributeNames": ["main_product_image_locator"],
+    "categories": ["INVALID_ATTRIBUTE"],
+}
+CONTENT = {"title": "title", "description": "description", "bullet": "bullet"}
+
+
+@pytest.fixture
+def window_sim(settings):
+    """past_sim over 31 days: the scripted stories of the last month happen in it."""
+    with (
+        running_simulator(
+            asins=20, marketplaces=1, start_days_ago=WINDOW, st_budget=False, quota="relaxed"
+        ) as server,
+        clock.following(server.world.clock.now),
+    ):
+        replay_settings(settings, server)
+        yield server
+    client._http.cache_clear()
+
+
+def add_changes(world, seller, start) -> None:
+    """Changes of every kind on the products the script leaves alone (10 to 19), at seeded
+    moments of the window, with the world's own catalog lags (3 to 48 h, 5% never shown)."""
+    rng = random.Random(9)  # noqa: S311 - test data, not secrets
+    day = timedelta(days=1)
+
+    def at(low: float, high: float):
+        return start + timedelta(seconds=rng.uniform(low, high) * 86400)
+
+    products = seller.products
+    edits = [
+        (10, "title", lambda p: f"{world.base_copy(seller, p)['title']} - Improved"),
+        (11, "description", lambda p: "A new description, written for the replay test."),
+        (12, "bullet:3", lambda p: "A fourth bullet rewritten for the replay test."),
+        (13, "image:MAIN", lambda p: world.image(seller, p, "MAIN", 5)),
+        (14, "image:PT01", lambda p: world.image(seller, p, "PT01", 5)),
+        (15, "price", lambda p: p.launch_price_cents // 100 * 90 - 1),
+        (16, "title", lambda p: f"{world.base_copy(seller, p)['title']} (2-pack)"),
+    ]
+    for index, name, value in edits:
+        p = products[index]
+        world.add_change(seller, p, name=name, value=value(p), at=at(1, WINDOW - 3))
+    # A stock-out and its end, an inactive spell, a warning that comes and goes.
+    for index, name, out, back in (
+        (17, "quantity", 0, None),
+        (18, "status", "INACTIVE", "ACTIVE"),
+        (19, "issue", WARNING_ISSUE, None),
+    ):
+        p = products[index]
+        begin = at(1, WINDOW - 8)
+        world.add_change(seller, p, name=name, value=out, at=begin)
+        end_value = p.base_quantity if name == "quantity" else back
+        world.add_change(seller, p, name=name, value=end_value, at=begin + day * rng.uniform(2, 5))
+
+
+def expected_changes(row: dict, product, base_url: str) -> list[tuple]:
+    """(field, position, action, before, after) the tracker must observe for one ground
+    truth change; None in a slot: not compared. Status changes that follow from stock,
+    status and suppressions are matched separately."""
+    kind, _, arg = row["field"].partition(":")
+    old, new = row["old"], row["new"]
+
+    def link(image_id):
+        return f"{base_url}/images/I/{image_id}.jpg"
+
+    def money(cents):
+        return {"amount": f"{cents / 100:.2f}", "currency": "USD"}
+
+    if kind in ("title", "description"):
+        return [(kind, None, "edited", old, new)]
+    if kind == "bullet":
+        return [("bullet", int(arg) + 1, "edited", old, new)]
+    if kind == "image" and arg == "MAIN":
+        return [("main_image", None, "edited", link(old), link(new))]
+    if kind == "image":
+        return [("image", int(arg[2:]), "edited", link(old), link(new))]
+    if kind == "price":
+        return [("price", None, "changed", money(old), money(new))]
+    if kind == "quantity" and not product.fba and (old > 0) != (new > 0):
+        action = "out_of_stock" if new <= 0 else "back_in_stock"
+        return [("mfn_stock", None, action, old, new)]
+    if kind == "issue":
+        issue = new or old
+        return [("issue", None, "appeared" if new else "cleared", None, None, issue["code"])]
+    return []
+
+
+def moves_status(row: dict) -> bool:
+    """True when the change moves the listing's Amazon status (BUYABLE, DISCOVERABLE)."""
+    kind = row["field"]
+    if kind == "quantity":
+        return (row["old"] > 0) != (row["new"] > 0)
+    if kind == "status":
+        return True
+    if kind == "issue":
+        return any(
+            a.get("action") in ("SEARCH_SUPPRESSED", "LISTING_SUPPRESSED")
+            for issue in (row["old"], row["new"])
+            if issue
+            for a in (issue.get("enforcements") or {}).get("actions", [])
+        )
+    return False
+
+
+@pytest.mark.slow
+class ReplayGroundTruthTestCase(BaseTestCase):
+    @pytest.fixture(autouse=True)
+    def _sim(self, window_sim):
+        self.sim = window_sim
+
+    def test_every_change_of_the_window_is_found_and_nothing_else(self):
+        from cvrtracker.listings.changes import listing_change_payload
+        from cvrtracker.listings.models import ListingChange
+        from cvrtracker.metrics.keys import ConnectionKeys
+
+        world = self.sim.world
+        seller = world.sellers[0]
+        add_changes(world, seller, world.clock.now())
+        connection = connect_seller(self.sim, team=self.team, user=self.alice)
+        self.replay_all()
+        keys = ConnectionKeys(connection)
+        listings = {
+            row.sku: row for row in Listing.objects.filter(connection=connection, marketplace_id=US)
+        }
+        first_seen = {
+            listing.sku: ListingSnapshot.objects.filter(listing=listing)
+            .order_by("taken_at")
+            .first()
+            .taken_at
+            for listing in listings.values()
+        }
+        observed = [
+            (change, listing_change_payload(change=change, keys=keys))
+            for change in ListingChange.objects.filter(connection=connection, source="observed")
+        ]
+        truth = world.ground_truth(seller)
+        explained: set[int] = set()
+        checked: list[str] = []
+        for row in truth:
+            product = seller.product(row["sku"])
+            shown = datetime.fromisoformat((row["catalogAt"] or row["at"]).replace("Z", "+00:00"))
+            listing = listings[row["sku"]]
+            if not first_seen[row["sku"]] < shown <= listing.content_seen_at:
+                continue  # before tracking began, or not seen yet
+            wanted = expected_changes(row, product, self.sim.base_url)
+            if not row["reachesCatalog"]:
+                wanted = []  # the detail page never shows it: no change for shoppers
+            # Only the Buy Box (not on the listing: derived from the metrics) and edits the
+            # detail page never shows leave the listing as it was.
+            assert (
+                wanted
+                or moves_status(row)
+                or row["field"] == "buy_box"
+                or not row["reachesCatalog"]
+            ), row
+            checked.append(row["field"])
+            for field, position, action, before, after, *code in wanted:
+                match = [
+                    change
+                    for change, payload in observed
+                    if change.sku == row["sku"]
+                    and change.field == field
+                    and change.position == position
+                    and payload["action"] == action
+                    and (before is None or payload["before"] == before)
+                    and (after is None or payload["after"] == after)
+                    and (not code or (payload["after"] or payload["before"])["code"] == code[0])
+                    and change.seen_after < shown <= change.seen_at
+                ]
+                assert len(match) == 1, (row, field, match)
+                change = match[0]
+                explained.add(change.pk)
+                # Dated on the day the detail page showed it, or the next one when it
+                # showed in the last half hour before midnight, after that day's sync.
+                effective = date.fromisoformat(row["effectiveDate"])
+                assert change.day == marketplace_day(US, change.seen_at)
+                assert change.seen_at - shown < timedelta(days=1)
+                late = marketplace_day(US, shown + timedelta(minutes=31)) != effective
+                assert change.day == effective or (late and change.day == effective + ONE_DAY)
+            if moves_status(row):
+                match = [
+                    change
+                    for change, _ in observed
+                    if change.sku == row["sku"]
+                    and change.field == "status"
+                    and change.seen_after < shown <= change.seen_at
+                ]
+                assert len(match) == 1, (row, match)
+                explained.add(match[0].pk)
+        unexplained = [(c.sku, c.field, c.day, p) for c, p in observed if c.pk not in explained]
+        assert unexplained == []
+        # The month's scripted stories and the added changes, of every kind, were in it.
+        kinds = {field.partition(":")[0] for field in checked}
+        assert kinds == {
+            "title",
+            "description",
+            "bullet",
+            "image",
+            "price",
+            "quantity",
+            "status",
+            "issue",
+            "buy_box",
+        }, kinds
+        assert len(checked) >= 20, checked
+
+    def replay_all(self) -> None:
+        call_command("amazon_replay", stdout=StringIO())
