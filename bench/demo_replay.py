@@ -1,4 +1,4 @@
-"""How long `make run` takes to show the demo's history: the 90-day replay, then two years of metrics.
+"""How long `make run` takes to show the demo's history: 90 replayed days, two years of metrics.
 
     SPECS_DIR=/work/shared/specs .venv/bin/python bench/demo_replay.py [--days 90] [--asins 200]
 

@@ -595,19 +595,42 @@ def inventory_upsert_mfn(
     *, connection: SellerConnection, marketplace_id: str, sku: str, quantity: int | None
 ) -> InventoryLevel:
     """Store the merchant-fulfilled quantity of one SKU (fulfillmentAvailability DEFAULT)."""
-    keys = ConnectionKeys(connection)
-    aad = InventoryLevel.aad_for(keys.connection_code, marketplace_id, sku, "mfn_quantity")
-    now = clock.now()
-    level, _ = InventoryLevel.objects.update_or_create(
-        connection=connection,
-        marketplace_id=marketplace_id,
-        sku=sku,
-        defaults={
-            "mfn_quantity_enc": keys.data.encrypt_json(quantity, aad=aad),
-            "mfn_updated_at": now,
-        },
+    inventory_upsert_mfn_page(
+        connection=connection, marketplace_id=marketplace_id, quantities={sku: quantity}
     )
-    return level
+    return InventoryLevel.objects.get(connection=connection, marketplace_id=marketplace_id, sku=sku)
+
+
+def inventory_upsert_mfn_page(
+    *, connection: SellerConnection, marketplace_id: str, quantities: dict[str, int | None]
+) -> int:
+    """The merchant-fulfilled quantities of a page of SKUs (fulfillmentAvailability
+    DEFAULT), in one statement; returns how many."""
+    keys = ConnectionKeys(connection)
+    now = clock.now()
+    levels = [
+        InventoryLevel(
+            connection=connection,
+            marketplace_id=marketplace_id,
+            sku=sku,
+            mfn_quantity_enc=keys.data.encrypt_json(
+                quantity,
+                aad=InventoryLevel.aad_for(
+                    keys.connection_code, marketplace_id, sku, "mfn_quantity"
+                ),
+            ),
+            mfn_updated_at=now,
+            updated_at=now,
+        )
+        for sku, quantity in quantities.items()
+    ]
+    InventoryLevel.objects.bulk_create(
+        levels,
+        update_conflicts=True,
+        unique_fields=["connection", "marketplace_id", "sku"],
+        update_fields=["mfn_quantity_enc", "mfn_updated_at", "updated_at"],
+    )
+    return len(levels)
 
 
 def inventory_quantities(*, connection: SellerConnection, level: InventoryLevel) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from cvrtracker.listings.models import Listing
 from cvrtracker.listings.normalize import MFN_CHANNEL
 from cvrtracker.listings.services import (
     inventory_upsert_fba,
-    inventory_upsert_mfn,
+    inventory_upsert_mfn_page,
     listings_admit,
     listings_admit_report,
     listings_record_snapshots,
@@ -175,17 +175,18 @@ def _store_listings(
         if listings[item["sku"]].is_tracked
     ]
     listings_record_snapshots(reads=reads, sync_id=run_id)
-    for item in items:
-        # Merchant-fulfilled stock is only in the listing (channel DEFAULT); it is
-        # inventory, kept for every SKU like FBA stock.
-        for entry in item.get("fulfillmentAvailability") or []:
-            if entry.get("fulfillmentChannelCode") == MFN_CHANNEL:
-                inventory_upsert_mfn(
-                    connection=connection,
-                    marketplace_id=market,
-                    sku=item["sku"],
-                    quantity=entry.get("quantity"),
-                )
+    # Merchant-fulfilled stock is only in the listing (channel DEFAULT); it is
+    # inventory, kept for every SKU like FBA stock.
+    quantities = {
+        item["sku"]: entry.get("quantity")
+        for item in items
+        for entry in item.get("fulfillmentAvailability") or []
+        if entry.get("fulfillmentChannelCode") == MFN_CHANNEL
+    }
+    if quantities:
+        inventory_upsert_mfn_page(
+            connection=connection, marketplace_id=market, quantities=quantities
+        )
     return len(items)
 
 

@@ -156,6 +156,8 @@ def connections_replay(
     day = min(marketplace_day(m, clock.now()) for m in markets) - timedelta(days=1)
     while True:
         day += timedelta(days=1)
+        # The first listings run tells the sites where nothing is listed (Brazil, often).
+        markets = _evening_markets(connections)
         evening = min(day_start(m, day + timedelta(days=1)) for m in markets) - margin
         if evening <= clock.now():
             continue
