@@ -234,7 +234,10 @@ def _run_due(
             return 1
     kinds = [*DAY_JOBS, SyncJob.Kind.ORDERS] if orders else list(DAY_JOBS)
     failures = 0
-    jobs = SyncJob.objects.filter(connection=connection, kind__in=kinds, next_run_at__lte=now)
+    # After the connection sync: the jobs it made due are due now.
+    jobs = SyncJob.objects.filter(
+        connection=connection, kind__in=kinds, next_run_at__lte=clock.now()
+    )
     for job in jobs.order_by("kind"):
         failures += not _run_job(job, sim, present, plan_metrics=plan_metrics)
     return failures
