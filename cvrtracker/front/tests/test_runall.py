@@ -95,3 +95,20 @@ def test_the_relaxed_simulator_speeds_up_the_sales_and_traffic_budget_alike(monk
     monkeypatch.setenv("SIM_QUOTA", "relaxed")
     monkeypatch.setenv("AMAZON_ST_TIME_SCALE", "10")
     assert child_environment(simulated=True)["AMAZON_ST_TIME_SCALE"] == "10"
+
+
+def test_the_demo_follows_the_simulators_clock_and_starts_it_90_days_back(monkeypatch):
+    from cvrtracker.front.management.commands.runall import child_environment
+
+    for name in ("SIM_REPLAY_DAYS", "TRACKER_CLOCK", "SIM_QUOTA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DEMO_CONNECT", "1")
+    env = child_environment(simulated=True)
+    assert (env["TRACKER_CLOCK"], env["SIM_REPLAY_DAYS"]) == ("simulator", "90")
+    monkeypatch.setenv("SIM_REPLAY_DAYS", "0")
+    assert child_environment(simulated=True)["SIM_REPLAY_DAYS"] == "0"
+    # Against Amazon (no simulator started) the clock is the system's.
+    assert "TRACKER_CLOCK" not in child_environment(simulated=False)
+    monkeypatch.delenv("DEMO_CONNECT")
+    monkeypatch.delenv("SIM_REPLAY_DAYS")
+    assert "SIM_REPLAY_DAYS" not in child_environment(simulated=True)
