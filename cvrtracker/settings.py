@@ -316,6 +316,12 @@ AMAZON_CONSENT_URLS = {
 }
 # Extra CA to trust for Amazon calls: only the simulator's, and only when set.
 AMAZON_CA_FILE = env("AMAZON_CA_FILE", "" if AMAZON_PRODUCTION else str(VAR_DIR / "sim" / "ca.pem"))
+# The tracker's clock (cvrtracker/lib/clock.py): "system", or "simulator" to follow the
+# simulator's clock (GET /_sim/clock, re-read at most once per TRACKER_CLOCK_CACHE_SECONDS),
+# so that jumping it moves the tracker's days with it. `make run` sets "simulator"; it is
+# refused with AMAZON_PRODUCTION (front/checks.py) and ignored there.
+TRACKER_CLOCK = env("TRACKER_CLOCK", "system")
+TRACKER_CLOCK_CACHE_SECONDS = float(env("TRACKER_CLOCK_CACHE_SECONDS", "1"))
 # Rate-limit state shared by every worker: Redis when REDIS_URL is set, else the
 # database; "memory" is per process (tests only).
 AMAZON_RATELIMIT_STORAGE = env("AMAZON_RATELIMIT_STORAGE", "redis" if REDIS_URL else "database")

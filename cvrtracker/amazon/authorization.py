@@ -27,6 +27,7 @@ from cvrtracker.amazon.models import (
     OperatorAlarm,
     SellerConnection,
 )
+from cvrtracker.lib import clock
 from cvrtracker.lib.emails import email_send
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def connections_warn_reauthorization(*, now: datetime | None = None) -> int:
     Safe to run as often as wanted and from several schedulers: each warning is
     claimed by a conditional update before it is sent.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     due = SellerConnection.objects.filter(
         status=SellerConnection.Status.ACTIVE,
         reauthorize_warned_at=None,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from cvrtracker.lib import clock
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def marketplace_day(marketplace_id: str, moment: datetime) -> date:
 
 def marketplace_today(marketplace_id: str, now: datetime | None = None) -> date:
     """The marketplace's current business day: it is still running, never complete."""
-    return marketplace_day(marketplace_id, now or timezone.now())
+    return marketplace_day(marketplace_id, now or clock.now())
 
 
 def day_start(marketplace_id: str, day: date) -> datetime:

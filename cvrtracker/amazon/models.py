@@ -15,10 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from cvrtracker.accounts.models import Team, User
 from cvrtracker.amazon.marketplaces import marketplace_today
+from cvrtracker.lib import clock
 from cvrtracker.lib.crypto import DataKey, associated_data, key_provider, new_data_key
 
 
@@ -144,7 +144,7 @@ class SellerConnection(models.Model):
         expires = self.authorization_expires_at()
         if not self.is_active or expires is None:
             return None
-        return expires if expires - (now or timezone.now()) <= REAUTHORIZE_NOTICE else None
+        return expires if expires - (now or clock.now()) <= REAUTHORIZE_NOTICE else None
 
     def marketplace_names(self) -> list[str]:
         return [m.get("name") or m.get("id", "") for m in self.marketplaces]

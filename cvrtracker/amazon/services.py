@@ -24,6 +24,7 @@ from cvrtracker.amazon.client import (
     TokenGrant,
 )
 from cvrtracker.amazon.models import LISTED, ST_REFUSED, SellerConnection
+from cvrtracker.lib import clock
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def connection_connect(
     _store_access_token(connection, grant)
     connection.status = Status.ACTIVE
     connection.last_error, connection.last_error_at = "", None
-    connection.next_sync_at = timezone.now()
+    connection.next_sync_at = clock.now()
     # A connect or a renewal through the consent page: Amazon's 365 days start again.
     connection.authorized_at = connection.next_sync_at
     connection.reauthorize_warned_at = None
@@ -128,13 +129,13 @@ def connection_authorize(
 
 def _store_access_token(connection: SellerConnection, grant: TokenGrant) -> None:
     connection.access_token_enc = connection.seal("access_token", grant.access_token)
-    connection.access_token_expires_at = timezone.now() + timedelta(seconds=grant.expires_in)
+    connection.access_token_expires_at = clock.now() + timedelta(seconds=grant.expires_in)
 
 
 def _usable(connection: SellerConnection) -> bool:
     expires = connection.access_token_expires_at
     return bool(connection.access_token_enc) and bool(
-        expires and expires - TOKEN_MARGIN > timezone.now()
+        expires and expires - TOKEN_MARGIN > clock.now()
     )
 
 
@@ -224,7 +225,7 @@ def connection_sync_marketplaces(*, connection: SellerConnection) -> list[dict]:
                     market[key] = learned[market["id"]][key]
         connection.marketplaces = marketplaces
         connection.store_name_enc = connection.seal("store_name", store_name)
-        connection.marketplaces_synced_at = timezone.now()
+        connection.marketplaces_synced_at = clock.now()
         connection.last_error, connection.last_error_at = "", None
         connection.save(
             update_fields=[
@@ -275,7 +276,7 @@ def connection_refuse_sales_traffic(
 
 def connection_record_error(*, connection: SellerConnection, error: AmazonError) -> None:
     """Tell the seller what went wrong; a revoked grant stops the connection for good."""
-    now = timezone.now()
+    now = clock.now()
     if isinstance(error, RevokedAuthorization):
         # The refresh token is worthless now; drop it with the access token so
         # that nothing can call Amazon for this seller until they reconnect.

@@ -15,7 +15,6 @@ from functools import partial
 
 from django.db import transaction
 from django.tasks import task
-from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError, RevokedAuthorization
 from cvrtracker.amazon.models import DataKioskQuery, SalesTrafficDay, SellerConnection, SyncJob
@@ -25,6 +24,7 @@ from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
 from cvrtracker.amazon.sync.sales_traffic import sales_traffic_advance, sales_traffic_record_error
 from cvrtracker.amazon.sync.schedule import JobPaused, holds_claim, retry_delay
 from cvrtracker.billing.limits import SYNC, team_can
+from cvrtracker.lib import clock
 
 logger = logging.getLogger(__name__)
 ACTIVE = SellerConnection.Status.ACTIVE
@@ -73,7 +73,7 @@ def _back_off(
     type(row).objects.filter(pk=row.pk).update(
         attempts=attempts,
         last_error=str(error)[:300],
-        **{field: timezone.now() + retry_delay(attempts)},
+        **{field: clock.now() + retry_delay(attempts)},
     )
 
 
@@ -152,7 +152,7 @@ def run_sync_job(job_id: int, claim: str | None = None) -> int:
         return sync_job_run(job=job)
     except JobPaused as paused:
         wait = timedelta(seconds=paused.retry_after)
-        SyncJob.objects.filter(pk=job.pk).update(next_run_at=timezone.now() + wait)
+        SyncJob.objects.filter(pk=job.pk).update(next_run_at=clock.now() + wait)
         return -1
     except AmazonError as error:
         _back_off(job, "next_run_at", error)

@@ -20,7 +20,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -53,6 +52,7 @@ from cvrtracker.billing.limits import (
     team_can,
     team_is_read_only,
 )
+from cvrtracker.lib import clock
 from cvrtracker.listings.selectors import (
     listings_for_page,
     listings_titles,
@@ -105,7 +105,7 @@ def products(request: HttpRequest, code: str) -> HttpResponse:
     rows = list(page.object_list)
     titles = listings_titles(connection=connection, listings=rows)
     markets = {m.get("id"): m.get("name") or m.get("id") for m in connection.marketplaces}
-    now = timezone.now()
+    now = clock.now()
     for row in rows:
         row.title = titles.get(row.pk, "")
         row.marketplace_name = markets.get(row.marketplace_id, row.marketplace_id)

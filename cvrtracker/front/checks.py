@@ -1,8 +1,9 @@
-"""Deployment checks Django cannot know about: run by `manage.py check --deploy`."""
+"""Checks Django cannot know about: the deployment ones run by `manage.py check --deploy`."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+from cvrtracker.lib.clock import CHOICES, SIMULATOR
 from cvrtracker.lib.crypto import decode_master_key
 
 
@@ -26,4 +27,27 @@ def check_master_key(app_configs, **kwargs):
         decode_master_key(settings.MASTER_KEY)
     except ValueError as error:
         return [Error(f"MASTER_KEY is unusable: {error}", id="cvrtracker.E002")]
+    return []
+
+
+@register()
+def check_tracker_clock(app_configs, **kwargs):
+    """TRACKER_CLOCK names a clock, and follows the simulator only when Amazon is the simulator."""
+    if settings.TRACKER_CLOCK not in CHOICES:
+        return [
+            Error(
+                f"TRACKER_CLOCK is {settings.TRACKER_CLOCK!r}.",
+                hint=f"Set it to one of {', '.join(CHOICES)}.",
+                id="cvrtracker.E003",
+            )
+        ]
+    if settings.TRACKER_CLOCK == SIMULATOR and settings.AMAZON_PRODUCTION:
+        return [
+            Error(
+                "TRACKER_CLOCK=simulator with AMAZON_PRODUCTION: the tracker would take its "
+                "days from a simulator while talking to Amazon.",
+                hint="Leave TRACKER_CLOCK unset (system) in production.",
+                id="cvrtracker.E004",
+            )
+        ]
     return []

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.lib import clock
 from cvrtracker.lib.crypto import associated_data
 from cvrtracker.metrics.keys import natural_row
 
@@ -121,7 +121,7 @@ class Listing(models.Model):
         """True when a seller's edit has waited LISTING_EDIT_LIVE_DAYS for the detail page."""
         if self.edit_pending_since is None:
             return False
-        waited = (now or timezone.now()) - self.edit_pending_since
+        waited = (now or clock.now()) - self.edit_pending_since
         return waited >= timedelta(days=settings.LISTING_EDIT_LIVE_DAYS)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -73,21 +73,17 @@ def listings_admit(
     )
     listings = {row.sku: row for row in Listing.objects.filter(**where, sku__in=list(by_sku))}
     keys = ConnectionKeys(connection)
-    now = timezone.now()
+    changed = []
     for sku, listing in listings.items():
         # The sync hands these rows on to listing_record_snapshot: with the
         # connection cached, that costs no query per listing to find its key.
         listing.connection = connection
         summary = _summary(by_sku[sku], marketplace_id)
-        listing.asin = str(summary.get("asin") or listing.asin)
-        listing.status = _status([str(s) for s in summary.get("status") or []])
-        title = str(summary.get("itemName") or "")
-        listing.title_enc = keys.data.encrypt_str(title, aad=listing.aad("title"))
-        listing.updated_at = now
-    # Tracking is left out: a seller may stop a product while this page is stored.
-    Listing.objects.bulk_update(
-        list(listings.values()), ["asin", "status", "title_enc", "updated_at"]
-    )
+        asin = str(summary.get("asin") or listing.asin)
+        status = _status([str(s) for s in summary.get("status") or []])
+        if _set_row(keys, listing, asin=asin, status=status, title=summary.get("itemName")):
+            changed.append(listing)
+    _save_rows(changed)
     _track_waiting(connection, [listings[sku] for sku in by_sku])
     return {sku: listings[sku] for sku in by_sku}
 
@@ -119,17 +115,20 @@ def listings_admit_report(
         )
         listings = list(Listing.objects.filter(**where, sku__in=list(chunk)).order_by("sku"))
         now = timezone.now()
+        changed = []
         for listing in listings:
             row = chunk[listing.sku]
             listing.connection = connection
-            listing.asin = row.asin or listing.asin
-            if not listing.is_tracked or not listing.content_enc:
+            if listing.is_tracked and listing.content_enc:
                 # A tracked listing's status and title come from its own read.
+                status, title = listing.status, None
+            else:
                 active = row.is_active
-                listing.status = Listing.Status.BUYABLE if active else Listing.Status.INACTIVE
-                listing.title_enc = keys.data.encrypt_str(row.title, aad=listing.aad("title"))
-            listing.updated_at = now
-        Listing.objects.bulk_update(listings, ["asin", "status", "title_enc", "updated_at"])
+                status = Listing.Status.BUYABLE if active else Listing.Status.INACTIVE
+                title = row.title
+            if _set_row(keys, listing, asin=row.asin or listing.asin, status=status, title=title):
+                changed.append(listing)
+        _save_rows(changed)
         _track_waiting(connection, listings)
         _upsert_mfn_quantities(keys, connection, marketplace_id, list(chunk.values()), now)
     return len(ordered)
@@ -165,6 +164,39 @@ def _upsert_mfn_quantities(
             unique_fields=["connection", "marketplace_id", "sku"],
             update_fields=["mfn_quantity_enc", "mfn_updated_at", "updated_at"],
         )
+
+
+def _set_row(
+    keys: ConnectionKeys, listing: Listing, *, asin: str, status: str, title: object
+) -> bool:
+    """Set the listing's ASIN, status and title (None: keep it); True when one changed.
+
+    A sync reads every listing again and again, mostly unchanged: only changed rows
+    are written (one bulk_update of 500 rows costs as much as the rest of a page).
+    """
+    new_title = None if title is None else str(title)
+    old_title = (
+        keys.data.decrypt_str(bytes(listing.title_enc), aad=listing.aad("title"))
+        if listing.title_enc and new_title is not None
+        else None
+    )
+    if (asin, status) == (listing.asin, listing.status) and (
+        new_title is None or new_title == old_title
+    ):
+        return False
+    listing.asin, listing.status = asin, status
+    if new_title is not None and new_title != old_title:
+        listing.title_enc = keys.data.encrypt_str(new_title, aad=listing.aad("title"))
+    return True
+
+
+def _save_rows(listings: list[Listing]) -> None:
+    # Tracking is left out: a seller may stop a product while a page is stored.
+    now = timezone.now()
+    for listing in listings:
+        listing.updated_at = now
+    if listings:
+        Listing.objects.bulk_update(listings, ["asin", "status", "title_enc", "updated_at"])
 
 
 def _summary(item: dict, marketplace_id: str) -> dict:
@@ -251,13 +283,8 @@ def listing_record_snapshot(
     stopped since listings_admit). Calling it again for the same sync (a retried
     job) stores nothing and returns the latest snapshot.
     """
-    if item.get("sku") != listing.sku:
-        raise ValueError("the item is not this listing's")
-    shown = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
-    seller = seller_content_from(item, marketplace_id=listing.marketplace_id)
     keys = ConnectionKeys(listing.connection)
-    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(content_digest_view(shown)))
-    seller_digest = keys.blind_index(SELLER_DIGEST, canonical_json(seller)) if seller else ""
+    shown, seller, digest, seller_digest = _read(keys, listing, item, catalog_item)
     with transaction.atomic():
         locked = Listing.objects.select_for_update().get(pk=listing.pk)
         if not locked.is_tracked:
@@ -303,14 +330,89 @@ def listing_record_snapshot(
     return snapshot
 
 
-def _stock_moved(keys: ConnectionKeys, locked: Listing, shown: dict) -> bool:
+def _read(
+    keys: ConnectionKeys, listing: Listing, item: dict, catalog_item: dict | None
+) -> tuple[dict, dict | None, str, str]:
+    """What one read shows (canonical), the seller's side, and their digests."""
+    if item.get("sku") != listing.sku:
+        raise ValueError("the item is not this listing's")
+    shown = listing_content_from(item, catalog_item, marketplace_id=listing.marketplace_id)
+    seller = seller_content_from(item, marketplace_id=listing.marketplace_id)
+    digest = keys.blind_index(CONTENT_DIGEST, canonical_json(content_digest_view(shown)))
+    seller_digest = keys.blind_index(SELLER_DIGEST, canonical_json(seller)) if seller else ""
+    return shown, seller, digest, seller_digest
+
+
+def listings_record_snapshots(
+    *, reads: list[tuple[Listing, dict, dict | None]], sync_id: str
+) -> None:
+    """listing_record_snapshot for a page of (listing, item, catalog item) reads of one
+    connection, with the same result.
+
+    Most reads find a listing as its latest snapshot left it: those are marked seen in
+    one statement (three queries and a transaction per listing were most of a sync's
+    time); the others, and retries of this sync, go through listing_record_snapshot.
+    """
+    if not reads:
+        return
+    keys = ConnectionKeys(reads[0][0].connection)
+    latest = ListingSnapshot.objects.filter(listing=OuterRef("pk")).order_by("-taken_at", "-id")
+    rows = {
+        row[0]: row[1:]
+        for row in Listing.objects.filter(
+            pk__in=[listing.pk for listing, _, _ in reads], tracking=Listing.Tracking.TRACKED
+        )
+        .annotate(
+            latest_digest=Subquery(latest.values("digest")[:1]),
+            latest_seller_digest=Subquery(latest.values("seller_digest")[:1]),
+            latest_sync_id=Subquery(latest.values("sync_id")[:1]),
+        )
+        .values_list(
+            "pk",
+            "content_sync_id",
+            "content_enc",
+            "latest_digest",
+            "latest_seller_digest",
+            "latest_sync_id",
+        )
+    }
+    quiet, others = [], []
+    for listing, item, catalog_item in reads:
+        shown, _, digest, seller_digest = _read(keys, listing, item, catalog_item)
+        row = rows.get(listing.pk)
+        if (
+            row is not None
+            and row[2:4] == (digest, seller_digest)
+            and sync_id not in (row[0], row[4])
+            and not _stock_moved(keys, listing, shown, content_enc=row[1])
+        ):
+            quiet.append(listing)
+        else:
+            others.append((listing, item, catalog_item))
+    if quiet:
+        now = clock.now()
+        Listing.objects.filter(
+            pk__in=[listing.pk for listing in quiet], tracking=Listing.Tracking.TRACKED
+        ).update(content_sync_id=sync_id, content_seen_at=now, updated_at=now)
+        for listing in quiet:
+            listing.content_sync_id, listing.content_seen_at = sync_id, now
+    for listing, item, catalog_item in others:
+        listing_record_snapshot(
+            listing=listing, item=item, catalog_item=catalog_item, sync_id=sync_id
+        )
+
+
+def _stock_moved(
+    keys: ConnectionKeys, locked: Listing, shown: dict, *, content_enc: bytes | None = None
+) -> bool:
     """True when a quantity differs from the listing's content (the digest sees only in or
     out of stock); reads the content only when the read has a quantity."""
     if shown["fba_quantity"] is None and shown["mfn_quantity"] is None:
         return False
-    if not locked.content_enc:
+    content_enc = locked.content_enc if content_enc is None else content_enc
+    if not content_enc:
         return True
-    previous = keys.data.decrypt_json(bytes(locked.content_enc), aad=locked.aad("content"))
+    previous = keys.data.decrypt_json(bytes(content_enc), aad=locked.aad("content"))
     return any(previous.get(key) != shown[key] for key in ("fba_quantity", "mfn_quantity"))
 
 
@@ -463,7 +565,7 @@ def inventory_upsert_fba(
     so they can be written before knowing whether the row exists.
     """
     keys = ConnectionKeys(connection)
-    now = timezone.now()
+    now = clock.now()
     rows: dict[str, InventoryLevel] = {}
     for summary in summaries:
         sku = summary.get("sellerSku")
@@ -493,19 +595,42 @@ def inventory_upsert_mfn(
     *, connection: SellerConnection, marketplace_id: str, sku: str, quantity: int | None
 ) -> InventoryLevel:
     """Store the merchant-fulfilled quantity of one SKU (fulfillmentAvailability DEFAULT)."""
-    keys = ConnectionKeys(connection)
-    aad = InventoryLevel.aad_for(keys.connection_code, marketplace_id, sku, "mfn_quantity")
-    now = timezone.now()
-    level, _ = InventoryLevel.objects.update_or_create(
-        connection=connection,
-        marketplace_id=marketplace_id,
-        sku=sku,
-        defaults={
-            "mfn_quantity_enc": keys.data.encrypt_json(quantity, aad=aad),
-            "mfn_updated_at": now,
-        },
+    inventory_upsert_mfn_page(
+        connection=connection, marketplace_id=marketplace_id, quantities={sku: quantity}
     )
-    return level
+    return InventoryLevel.objects.get(connection=connection, marketplace_id=marketplace_id, sku=sku)
+
+
+def inventory_upsert_mfn_page(
+    *, connection: SellerConnection, marketplace_id: str, quantities: dict[str, int | None]
+) -> int:
+    """The merchant-fulfilled quantities of a page of SKUs (fulfillmentAvailability
+    DEFAULT), in one statement; returns how many."""
+    keys = ConnectionKeys(connection)
+    now = clock.now()
+    levels = [
+        InventoryLevel(
+            connection=connection,
+            marketplace_id=marketplace_id,
+            sku=sku,
+            mfn_quantity_enc=keys.data.encrypt_json(
+                quantity,
+                aad=InventoryLevel.aad_for(
+                    keys.connection_code, marketplace_id, sku, "mfn_quantity"
+                ),
+            ),
+            mfn_updated_at=now,
+            updated_at=now,
+        )
+        for sku, quantity in quantities.items()
+    ]
+    InventoryLevel.objects.bulk_create(
+        levels,
+        update_conflicts=True,
+        unique_fields=["connection", "marketplace_id", "sku"],
+        update_fields=["mfn_quantity_enc", "mfn_updated_at", "updated_at"],
+    )
+    return len(levels)
 
 
 def inventory_quantities(*, connection: SellerConnection, level: InventoryLevel) -> dict[str, Any]:

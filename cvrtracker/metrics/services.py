@@ -13,9 +13,9 @@ from datetime import date, timedelta
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.lib import clock
 
 from .blocks import (
     I32,
@@ -331,7 +331,7 @@ def _write(
         parts = column.by_shard() if granularity == Granularity.ASIN else [column]
         for shard, part in enumerate(parts):
             by_block[(month_of(day), shard)].append((day.day - 1, part))
-    fetched_at = timezone.now().isoformat()
+    fetched_at = clock.now().isoformat()
     # Blocks in ascending (month, shard) order, account blocks after ASIN blocks:
     # every writer takes row locks in the same order, so two syncs of one seller
     # never deadlock.

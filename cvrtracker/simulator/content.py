@@ -7,6 +7,7 @@ a 50,000-product catalogue costs no memory until a listing is actually read.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .hashing import pick, unit
 
@@ -147,6 +148,14 @@ def brand_for(seed: int, seller_index: int, brand_index: int) -> str:
 
 def base_copy(seed: int, seller_index: int, index: int, brand: str, cat: Category) -> dict:
     """The launch copy of a product: title, five bullets, description, colour and size."""
+    # Every listing read builds it again (several times per call): keep the drawn text,
+    # hand out a fresh dict and list so that no caller can change the cached one.
+    copy = _base_copy(seed, seller_index, index, brand, cat)
+    return {**copy, "bullets": list(copy["bullets"])}
+
+
+@lru_cache(maxsize=65_536)
+def _base_copy(seed: int, seller_index: int, index: int, brand: str, cat: Category) -> dict:
     key = (seed, seller_index, index)
     noun = pick(cat.nouns, *key, "noun")
     adj = pick(cat.adjectives, *key, "adj")
@@ -192,6 +201,7 @@ def rewritten_bullet(bullet: str, version: int) -> str:
     return f"{leads[version % len(leads)]}: " + bullet.split(": ", 1)[-1]
 
 
+@lru_cache(maxsize=262_144)
 def image_id(seed: int, seller_index: int, index: int, variant: str, version: int = 0) -> str:
     """An Amazon-style image id (e.g. 71aB3cD4eFL) for a product image variant."""
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

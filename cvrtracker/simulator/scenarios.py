@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from . import content
@@ -86,7 +86,9 @@ def _scripted_value(world: World, seller: Seller, p: Product, name: str, version
 
 
 def script_seller(world: World, seller: Seller, products: list[Product]) -> None:
-    start = world.clock.now().replace(hour=9, minute=30, second=0, microsecond=0)
+    # Anchored on the world's first day, not on its clock: a clock started in the past
+    # (a replay), or moved before the catalogue is first built, dates nothing differently.
+    start = datetime.combine(world.day0, time(9, 30), tzinfo=UTC)
     for index, offset, name, effect, note in SCRIPT:
         if index >= len(products):
             continue

@@ -47,7 +47,12 @@ class SimulatorHandler(WSGIHandler):
     def get_response(self, request: HttpRequest) -> HttpResponse:
         request.urlconf = "cvrtracker.simulator.urls"
         request.sim = self.sim  # type: ignore[attr-defined]
-        return super().get_response(request)
+        response = super().get_response(request)
+        # With a length the connection stays open for the client's next call (Django's
+        # server closes it otherwise): one TLS handshake per client, not one per call.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        return response
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -62,6 +67,9 @@ class _Server(ThreadedWSGIServer):
         # Handshake in the request thread, not in the accept loop, so a slow or
         # broken client cannot stall everyone else.
         sock, address = self.socket.accept()
+        # Headers and body leave in separate writes: without this, a kept-alive
+        # connection waits for the client's delayed ACK (40 ms) on every answer.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.ssl_context is not None:
             sock = self.ssl_context.wrap_socket(
                 sock, server_side=True, do_handshake_on_connect=False
@@ -88,6 +96,7 @@ class SimulatorServer:
         change_rate: float | None = None,
         quota: str = "real",
         today: date | None = None,
+        start_days_ago: int = 0,
         plain_http: bool = False,
         ca_dir: Path | None = None,
         grants_file: Path | None = None,
@@ -109,6 +118,7 @@ class SimulatorServer:
             change_rate=change_rate,
             quota=quota,
             today=today,
+            start_days_ago=start_days_ago,
             grants_file=grants_file,
             st_budget=st_budget,
             st_other_apps_per_day=st_other_apps_per_day,

@@ -51,6 +51,7 @@ class Simulator:
         change_rate: float | None = None,
         quota: str = "real",
         today: date | None = None,
+        start_days_ago: int = 0,
         app: AppRegistration | None = None,
         grants_file: Path | None = None,
         st_budget: bool | None = None,
@@ -72,6 +73,7 @@ class Simulator:
             marketplaces=marketplaces,
             cvr_noise=cvr_noise,
             change_rate=change_rate,
+            start_days_ago=start_days_ago,
         )
         self.app = app or AppRegistration.from_env()
         self.grants = Grants(self.app, store=grants_file)

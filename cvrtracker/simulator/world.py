@@ -159,16 +159,26 @@ UNOPENED = {"NA": (BR,), "EU": ()}
 
 
 class Clock:
-    """Simulated time: starts at `start`, runs at real speed, and can jump forward."""
+    """Simulated time: starts at `start`, runs at real speed, and can jump forward.
 
-    def __init__(self, start: datetime):
+    A clock started `behind` its present (a world replayed from the past) shows
+    `start` at first while its present is `start + behind`; jumps catch it up.
+    """
+
+    def __init__(self, start: datetime, behind: timedelta = timedelta(0)):
         self._start = start
+        self._behind = behind.total_seconds()
         self._real_start = time.time()
         self._offset = 0.0
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=time.time() - self._real_start + self._offset)
+
+    def present(self) -> datetime:
+        """The instant the clock shows once it has caught up (now, if it never was behind)."""
+        elapsed = time.time() - self._real_start
+        return self._start + timedelta(seconds=elapsed + max(self._behind, self._offset))
 
     def today(self) -> date:
         return self.now().date()
@@ -434,30 +444,40 @@ class World:
         marketplaces: int | None = None,
         cvr_noise: float | None = None,
         change_rate: float | None = None,
+        start_days_ago: int = 0,
     ):
         """`marketplaces` caps how many of its region's marketplaces each seller sells in
         (None: all of them; 1: a single-marketplace world, as cheap as before).
         `cvr_noise` is the sigma of each product-day's conversion shock (None:
         SIM_CVR_NOISE or 0.15), `change_rate` the background content changes per product
-        and year (None: SIM_CHANGE_RATE or the historical default, scenarios.py)."""
+        and year (None: SIM_CHANGE_RATE or the historical default, scenarios.py).
+
+        `start_days_ago` starts the clock that many days before `today` (the day the
+        scripted stories and the history are anchored on), so that a replay can live
+        through those days (see the README: the demo replays 90 days)."""
         if not 5 <= asins <= 50_000:
             raise ValueError("a seller has between 5 and 50,000 products")
         if not 1 <= sellers <= 9:
             raise ValueError("between 1 and 9 sellers")
         if marketplaces is not None and marketplaces < 1:
             raise ValueError("a seller sells in at least one marketplace")
+        if not 0 <= start_days_ago <= HISTORY_DAYS:
+            raise ValueError(f"the clock starts between 0 and {HISTORY_DAYS} days ago")
         self.marketplace_limit = marketplaces
         self.cvr_noise = noise.cvr_noise_from_env(cvr_noise)
         self.change_rate = change_rate_from_env(change_rate)
         self.seed = seed
         self.asin_count = asins
-        # Without a given day the simulated clock is the real one (until moved), so a client
-        # that sends the wall clock's "now" where Amazon wants a past moment (searchOrders'
-        # createdBefore) is refused here as on Amazon. A given day starts at its noon (UTC).
-        real_now = datetime.now(UTC)
-        self.day0 = today or real_now.date()
-        start = real_now if today is None else datetime.combine(today, dtime(12, 0), tzinfo=UTC)
-        self.clock = Clock(start)
+        # A given first day starts at its noon (tests: the same numbers on any run day).
+        # Without one the clock is the real one (until moved): a client that sends the wall
+        # clock's "now" where Amazon wants a past moment (searchOrders' createdBefore) is
+        # refused here as on Amazon, and a tracker on the system clock agrees with it.
+        started = datetime.now(UTC)
+        self.day0 = today or started.date()
+        if today is not None:
+            started = datetime.combine(today, dtime(12, 0), tzinfo=UTC)
+        behind = timedelta(days=start_days_ago)
+        self.clock = Clock(started - behind, behind)
         # The default marketplace of views that know only one (seller 0's first).
         self.marketplace = US
         self.catalog_lag = catalog_lag.CatalogLag.from_env()

@@ -20,10 +20,10 @@ from cvrtracker.listings.models import Listing
 from cvrtracker.listings.normalize import MFN_CHANNEL
 from cvrtracker.listings.services import (
     inventory_upsert_fba,
-    inventory_upsert_mfn,
-    listing_record_snapshot,
+    inventory_upsert_mfn_page,
     listings_admit,
     listings_admit_report,
+    listings_record_snapshots,
 )
 
 logger = logging.getLogger(__name__)
@@ -169,25 +169,24 @@ def _store_listings(
             marketplace_id=market, asins=asins[start : start + 20], included_data=CATALOG_DATA
         ):
             catalog[found.get("asin", "")] = found
-    for item in items:
-        listing = listings[item["sku"]]
-        if listing.is_tracked:
-            listing_record_snapshot(
-                listing=listing,
-                item=item,
-                catalog_item=catalog.get(listing.asin),
-                sync_id=run_id,
-            )
-        # Merchant-fulfilled stock is only in the listing (channel DEFAULT); it is
-        # inventory, kept for every SKU like FBA stock.
-        for entry in item.get("fulfillmentAvailability") or []:
-            if entry.get("fulfillmentChannelCode") == MFN_CHANNEL:
-                inventory_upsert_mfn(
-                    connection=connection,
-                    marketplace_id=market,
-                    sku=item["sku"],
-                    quantity=entry.get("quantity"),
-                )
+    reads = [
+        (listings[item["sku"]], item, catalog.get(listings[item["sku"]].asin))
+        for item in items
+        if listings[item["sku"]].is_tracked
+    ]
+    listings_record_snapshots(reads=reads, sync_id=run_id)
+    # Merchant-fulfilled stock is only in the listing (channel DEFAULT); it is
+    # inventory, kept for every SKU like FBA stock.
+    quantities = {
+        item["sku"]: entry.get("quantity")
+        for item in items
+        for entry in item.get("fulfillmentAvailability") or []
+        if entry.get("fulfillmentChannelCode") == MFN_CHANNEL
+    }
+    if quantities:
+        inventory_upsert_mfn_page(
+            connection=connection, marketplace_id=market, quantities=quantities
+        )
     return len(items)
 
 

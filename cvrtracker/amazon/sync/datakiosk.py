@@ -29,7 +29,6 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from cvrtracker.amazon.client import (
     AmazonError,
@@ -44,6 +43,7 @@ from cvrtracker.amazon.services import connection_client
 from cvrtracker.amazon.sync.sales_traffic import listed_marketplace_ids, quota_retry
 from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.amazon.sync.schedule import save_fields as _save
+from cvrtracker.lib import clock
 from cvrtracker.listings.tasks import derive_listing_changes
 from cvrtracker.metrics.datakiosk import by_date_query, parse_by_date, parse_trends, trends_query
 from cvrtracker.metrics.report import ReportFormatError
@@ -83,7 +83,7 @@ def datakiosk_plan(*, connection: SellerConnection) -> int:
     """
     created = 0
     per_query = ASINS_PER_FILTER * max(1, settings.AMAZON_DATAKIOSK_FILTERS_PER_QUERY)
-    now = timezone.now()
+    now = clock.now()
     for market in listed_marketplace_ids(connection):
         today = marketplace_today(market, now)
         start = today - timedelta(days=settings.AMAZON_BACKFILL_DAYS)
@@ -171,7 +171,7 @@ def _request(api: SpApiClient, item: DataKioskQuery) -> None:
             query_text(item), quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS
         )
     except QuotaWait as wait:
-        _save(item, next_attempt_at=timezone.now() + quota_retry(wait))
+        _save(item, next_attempt_at=clock.now() + quota_retry(wait))
         return
     except AmazonError as error:
         if error.status != 400 or isinstance(error, RevokedAuthorization):
@@ -179,7 +179,7 @@ def _request(api: SpApiClient, item: DataKioskQuery) -> None:
         # Amazon refused the query itself: asking again the same way will not help.
         _give_up(item, Status.FAILED, f"Amazon refused the query: {error.code or error}")
         return
-    now = timezone.now()
+    now = clock.now()
     _save(
         item,
         status=Status.REQUESTED,
@@ -199,7 +199,7 @@ def _poll(api: SpApiClient, item: DataKioskQuery) -> None:
         datakiosk_retry_later(item=item, status=Status.FAILED, reason="Amazon lost the query")
         return
     status = query.get("processingStatus")
-    now = timezone.now()
+    now = clock.now()
     if status in ("IN_QUEUE", "IN_PROGRESS"):
         poll = timedelta(seconds=settings.AMAZON_DATAKIOSK_POLL_SECONDS)
         _save(item, next_attempt_at=now + poll)
@@ -223,7 +223,7 @@ def _fatal(api: SpApiClient, item: DataKioskQuery, document_id: str | None) -> N
                 document_id, quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS
             )
         except QuotaWait as wait:
-            _save(item, next_attempt_at=timezone.now() + quota_retry(wait))
+            _save(item, next_attempt_at=clock.now() + quota_retry(wait))
             return
         try:
             message = json.loads(raw).get("errorMessage")
@@ -242,7 +242,7 @@ def _fetch(api: SpApiClient, item: DataKioskQuery, document_id: str | None) -> N
                 document_id, quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS
             )
         except QuotaWait as wait:
-            _save(item, next_attempt_at=timezone.now() + quota_retry(wait))
+            _save(item, next_attempt_at=clock.now() + quota_retry(wait))
             return
         except CorruptDocument as error:
             datakiosk_retry_later(item=item, status=Status.FAILED, reason=str(error))
@@ -273,7 +273,7 @@ def _fetch(api: SpApiClient, item: DataKioskQuery, document_id: str | None) -> N
         datakiosk_retry_later(item=item, status=Status.FAILED, reason=str(error))
         return
     del document
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         common = {
             "connection": item.connection,
@@ -321,7 +321,7 @@ def datakiosk_retry_later(*, item: DataKioskQuery, status: str, reason: str) -> 
         status=status,
         attempts=attempts,
         query_id="",
-        next_attempt_at=timezone.now() + retry_delay(attempts),
+        next_attempt_at=clock.now() + retry_delay(attempts),
         last_error=reason[:300],
     )
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.utils import timezone
-
 from cvrtracker.amazon.models import SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_sync_marketplaces
 from cvrtracker.amazon.sync.catalog import inventory_sync, listings_sync
@@ -13,6 +11,7 @@ from cvrtracker.amazon.sync.datakiosk import datakiosk_plan
 from cvrtracker.amazon.sync.orders import orders_sync
 from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
 from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, interval
+from cvrtracker.lib import clock
 
 RUNNERS = {
     SyncJob.Kind.LISTINGS: listings_sync,
@@ -26,15 +25,18 @@ SYNCED_AT = {
 }
 
 
-def connection_sync(*, connection: SellerConnection) -> None:
+def connection_sync(*, connection: SellerConnection, plan_metrics: bool = True) -> None:
     """Once a day: marketplaces, the Sales & Traffic and Data Kiosk plans, every job made due.
 
     AmazonError when the marketplaces could not be read (recorded on the connection).
+    `plan_metrics=False` leaves the metrics plans out (a replay plans them once, at the
+    present: see sync/replay.py).
     """
     connection_sync_marketplaces(connection=connection)
-    sales_traffic_plan(connection=connection)
-    datakiosk_plan(connection=connection)
-    now = timezone.now()
+    if plan_metrics:
+        sales_traffic_plan(connection=connection)
+        datakiosk_plan(connection=connection)
+    now = clock.now()
     SyncJob.objects.bulk_create(
         [SyncJob(connection=connection, kind=kind, next_run_at=now) for kind in SyncJob.Kind],
         ignore_conflicts=True,
@@ -44,18 +46,19 @@ def connection_sync(*, connection: SellerConnection) -> None:
     )
 
 
-def sync_job_run(*, job: SyncJob) -> int:
+def sync_job_run(*, job: SyncJob, plan_metrics: bool = True) -> int:
     """Run (or resume) the job's current run; returns the items stored.
 
     The run id is set when a run starts and kept until it succeeds, so a run
-    resumed after a crash writes to the same snapshots.
+    resumed after a crash writes to the same snapshots. `plan_metrics` as in
+    connection_sync.
     """
     if not job.run_id:
         run_id = uuid.uuid4().hex
         SyncJob.objects.filter(pk=job.pk, run_id="").update(run_id=run_id)
         job.refresh_from_db()
     count = RUNNERS[job.kind](job=job)
-    now = timezone.now()
+    now = clock.now()
     cursor = job.cursor if job.kind == SyncJob.Kind.ORDERS else {}
     SyncJob.objects.filter(pk=job.pk, run_id=job.run_id).update(
         run_id="",
@@ -66,7 +69,7 @@ def sync_job_run(*, job: SyncJob) -> int:
         next_run_at=now + interval(job.kind),
     )
     SellerConnection.objects.filter(pk=job.connection_id).update(**{SYNCED_AT[job.kind]: now})
-    if job.kind == SyncJob.Kind.LISTINGS:
+    if job.kind == SyncJob.Kind.LISTINGS and plan_metrics:
         # The listings run learned where the seller really sells and which ASINs exist:
         # plan their history now rather than at tomorrow's connection sync (both plans
         # are idempotent).

@@ -20,13 +20,13 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
 from cvrtracker.amazon.client import QuotaWait, StalePaginationToken, search_orders_params
 from cvrtracker.amazon.models import SyncJob
 from cvrtracker.amazon.services import connection_client
 from cvrtracker.amazon.sync.sales_traffic import marketplace_ids
 from cvrtracker.amazon.sync.schedule import JobPaused
+from cvrtracker.lib import clock
 from cvrtracker.metrics.orders import orders_upsert
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def orders_sync(*, job: SyncJob) -> int:
         return 0
     cursor = dict(job.cursor)
     if not cursor.get("after"):
-        first = timezone.now() - timedelta(days=settings.AMAZON_ORDERS_INITIAL_DAYS)
+        first = clock.now() - timedelta(days=settings.AMAZON_ORDERS_INITIAL_DAYS)
         cursor["after"] = _iso(first)
     if not cursor.get("params"):
         # A new window (or a cursor from before parameters were kept: its token is useless).

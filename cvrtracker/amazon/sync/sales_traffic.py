@@ -35,7 +35,6 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, IntegerField, Q, When
-from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError, CorruptDocument, QuotaWait, SpApiClient
 from cvrtracker.amazon.marketplaces import is_amazon_marketplace, marketplace_today, report_instant
@@ -49,6 +48,7 @@ from cvrtracker.amazon.ratelimit import (
 from cvrtracker.amazon.services import connection_client, connection_refuse_sales_traffic
 from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.amazon.sync.schedule import save_fields as _save
+from cvrtracker.lib import clock
 from cvrtracker.listings.tasks import derive_listing_changes
 from cvrtracker.metrics.report import ReportFormatError, parse_sales_traffic
 from cvrtracker.metrics.services import metrics_ingest_account_series, metrics_ingest_day
@@ -131,7 +131,7 @@ def sales_traffic_plan(*, connection: SellerConnection) -> int:
     (connection, marketplace, kind, day), and a day is re-pulled at most once per
     marketplace day (its `pulled_age` says when it was last fetched).
     """
-    now = timezone.now()
+    now = clock.now()
     markets = sales_traffic_marketplace_ids(connection)
     _retire(connection, markets, now)
     created = 0
@@ -265,7 +265,7 @@ def _refused_here(error: AmazonError) -> bool:
 
 
 def _request(api: SpApiClient, item: SalesTrafficDay) -> None:
-    now = timezone.now()
+    now = clock.now()
     if sales_traffic_in_flight(connection=item.connection):
         # Another step won the race for the one report in flight: after it.
         poll = timedelta(seconds=settings.AMAZON_REPORT_POLL_SECONDS)
@@ -291,19 +291,19 @@ def _request(api: SpApiClient, item: SalesTrafficDay) -> None:
         )
     except QuotaWait as wait_for:
         budget.refund(moment)  # nothing was sent
-        _save(item, next_attempt_at=timezone.now() + quota_retry(wait_for))
+        _save(item, next_attempt_at=clock.now() + quota_retry(wait_for))
         return
     except AmazonError as error:
         if error.status == 429:
             # The seller's other apps may have spent the budget: every worker waits.
             budget.block(throttle_backoff().total_seconds())
-            _save(item, next_attempt_at=timezone.now() + throttle_backoff(), last_error=THROTTLED)
+            _save(item, next_attempt_at=clock.now() + throttle_backoff(), last_error=THROTTLED)
             return
         if _refused_here(error):
             _refuse_marketplace(item, error)
             return
         raise
-    now = timezone.now()
+    now = clock.now()
     _save(
         item,
         status=Status.REQUESTED,
@@ -335,7 +335,7 @@ def _poll(api: SpApiClient, item: SalesTrafficDay) -> None:
         sales_traffic_retry_later(item=item, status=Status.FAILED, reason=REPORT_GONE)
         return
     status = report.get("processingStatus")
-    now = timezone.now()
+    now = clock.now()
     if status in ("IN_QUEUE", "IN_PROGRESS"):
         waited = (now - (item.requested_at or now)).total_seconds()
         # Amazon queues a report behind the seller's others, for hours at times
@@ -396,7 +396,7 @@ def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
             document_id, quota_wait=settings.AMAZON_JOB_QUOTA_WAIT_SECONDS
         )
     except QuotaWait as wait:
-        _save(item, next_attempt_at=timezone.now() + quota_retry(wait))
+        _save(item, next_attempt_at=clock.now() + quota_retry(wait))
         return
     except CorruptDocument as error:
         sales_traffic_retry_later(item=item, status=Status.FAILED, reason=_short(error))
@@ -438,7 +438,7 @@ def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
 
 
 def _finish(item: SalesTrafficDay, status: str, *, pending: bool) -> None:
-    now = timezone.now()
+    now = clock.now()
     # Only a row still holding this report is finished: a plan that marked the day
     # due again meanwhile wins.
     finished = SalesTrafficDay.objects.filter(
@@ -484,7 +484,7 @@ def sales_traffic_retry_later(*, item: SalesTrafficDay, status: str, reason: str
         status=status,
         attempts=attempts,
         report_id="",
-        next_attempt_at=timezone.now() + retry_delay(attempts),
+        next_attempt_at=clock.now() + retry_delay(attempts),
         last_error=reason[:300],
     )
 
@@ -506,7 +506,7 @@ def sales_traffic_record_error(*, item: SalesTrafficDay, error: AmazonError) -> 
     SalesTrafficDay.objects.filter(pk=item.pk).update(
         attempts=attempts,
         last_error=str(error)[:300],
-        next_attempt_at=timezone.now() + retry_delay(attempts),
+        next_attempt_at=clock.now() + retry_delay(attempts),
     )
 
 

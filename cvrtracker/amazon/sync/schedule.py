@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Model
-from django.utils import timezone
 
 from cvrtracker.amazon.models import SyncJob
+from cvrtracker.lib import clock
 
 # How often each kind of data is refreshed once it is complete; listings: see interval().
 INTERVALS = {
@@ -78,7 +78,7 @@ def claim(model: type[Model], pk: int, field: str, old: datetime | None) -> str 
     still holds it: a task queued before a crash and run after the item was
     claimed again (or finished) is stale, and does nothing.
     """
-    until = timezone.now() + lease()
+    until = clock.now() + lease()
     if model.objects.filter(pk=pk, **{field: old}).update(**{field: until}) != 1:
         return None
     return until.isoformat()

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from cvrtracker.amazon.models import DataKioskQuery, SalesTrafficDay, SellerConnection, SyncJob
 from cvrtracker.amazon.ratelimit import USAGE_PLANS, limiter_for
@@ -23,6 +22,7 @@ from cvrtracker.amazon.sync.sales_traffic import (
     sales_traffic_in_flight,
 )
 from cvrtracker.amazon.sync.schedule import claim, lease
+from cvrtracker.lib import clock
 
 ACTIVE = SellerConnection.Status.ACTIVE
 # Report steps are short and keep the createReport quota busy: on backends with
@@ -47,7 +47,7 @@ def schedule_due(*, limit: int = 500) -> int:
     """Enqueue every due item (at most `limit` of each kind); returns how many."""
     from cvrtracker.amazon import tasks
 
-    now = timezone.now()
+    now = clock.now()
     enqueued = 0
     connections = SellerConnection.objects.filter(status=ACTIVE, next_sync_at__lte=now)
     for pk, old in connections.values_list("pk", "next_sync_at")[:limit]:

@@ -116,3 +116,20 @@ def test_the_demo_simulator_takes_its_world_from_the_environment(monkeypatch):
     monkeypatch.setenv("SIM_CHANGE_RATE", "2.5")
     options = parsed()
     assert (options["seed"], options["sellers"], options["change_rate"]) == (7, 5, 2.5)
+
+
+def test_the_demo_follows_the_simulators_clock_and_starts_it_91_days_back(monkeypatch):
+    from cvrtracker.front.management.commands.runall import child_environment
+
+    for name in ("SIM_REPLAY_DAYS", "TRACKER_CLOCK", "SIM_QUOTA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DEMO_CONNECT", "1")
+    env = child_environment(simulated=True)
+    assert (env["TRACKER_CLOCK"], env["SIM_REPLAY_DAYS"]) == ("simulator", "91")
+    monkeypatch.setenv("SIM_REPLAY_DAYS", "0")
+    assert child_environment(simulated=True)["SIM_REPLAY_DAYS"] == "0"
+    # Against Amazon (no simulator started) the clock is the system's.
+    assert "TRACKER_CLOCK" not in child_environment(simulated=False)
+    monkeypatch.delenv("DEMO_CONNECT")
+    monkeypatch.delenv("SIM_REPLAY_DAYS")
+    assert "SIM_REPLAY_DAYS" not in child_environment(simulated=True)

@@ -349,26 +349,37 @@ def faults(request: HttpRequest) -> HttpResponse:
 
 
 @loopback_only
-@require_POST
+@require_http_methods(["GET", "POST"])
 def clock(request: HttpRequest) -> HttpResponse:
+    """GET reads the clock, POST {"days", "hours", "seconds"} moves it forward.
+
+    `epoch` is `now` to the microsecond (the tracker's clock follows it); `present`
+    is where a clock started in the past (--start-days-ago) catches up: a replay
+    moves it forward until `behindSeconds` is 0.
+    """
     sim = sim_of(request)
-    try:
-        data = _body(request)
-        seconds = (
-            float(data.get("days", 0)) * 86400
-            + float(data.get("hours", 0)) * 3600
-            + float(data.get("seconds", 0))
-        )
-        sim.clock.advance(seconds)
-    except (ValueError, TypeError) as error:
-        return _problem(str(error))
+    if request.method == "POST":
+        try:
+            data = _body(request)
+            seconds = (
+                float(data.get("days", 0)) * 86400
+                + float(data.get("hours", 0)) * 3600
+                + float(data.get("seconds", 0))
+            )
+            sim.clock.advance(seconds)
+        except (ValueError, TypeError) as error:
+            return _problem(str(error))
+    now = sim.clock.now()
+    present = sim.clock.present()
     return json_response(
         {
-            "now": iso(sim.clock.now()),
-            "today": sim.clock.today().isoformat(),
-            "marketplaceToday": {
-                m.id: sim.world.today(m).isoformat() for m in MARKETPLACES.values()
-            },
+            "now": iso(now),
+            "epoch": now.timestamp(),
+            "today": now.date().isoformat(),
+            "present": iso(present),
+            "presentEpoch": present.timestamp(),
+            "behindSeconds": max(0.0, (present - now).total_seconds()),
+            "marketplaceToday": {m.id: m.day_of(now).isoformat() for m in MARKETPLACES.values()},
         }
     )
 

@@ -3,12 +3,17 @@
 `make run` calls it once the simulator is up, so a newcomer sees data flow in
 without clicking through the consent page (which still works, for the real
 flow). It takes the grant from the simulator's control API, never from Amazon.
+When the simulator's clock started in the past (SIM_REPLAY_DAYS, which `make
+run` sets to 90), it then replays those days (amazon/sync/replay.py), so the
+demo opens on months of listing history; on a later `make run` the replay
+starts after the last sync the database holds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from datetime import date, datetime
 
 import httpx
 from django.conf import settings
@@ -22,6 +27,8 @@ from cvrtracker.amazon.services import (
     connection_connect,
     connection_sync_marketplaces,
 )
+from cvrtracker.amazon.sync.replay import ReplayRefused, connections_replay
+from cvrtracker.lib import clock
 
 DEMO_EMAIL = "demo@example.com"
 # The simulator answers at once when it is up; the wait loop retries a slow start.
@@ -35,8 +42,11 @@ class Command(BaseCommand):
         parser.add_argument("--email", default=DEMO_EMAIL)
         parser.add_argument("--seller", type=int, default=0, help="the simulator's seller number")
         parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for it")
+        parser.add_argument(
+            "--no-replay", action="store_true", help="do not replay the simulator's past days"
+        )
 
-    def handle(self, *args, email: str, seller: int, wait: float, **options):
+    def handle(self, *args, email: str, seller: int, wait: float, no_replay: bool, **options):
         if settings.AMAZON_PRODUCTION or settings.SECURE:
             raise CommandError("demo_connect is for the embedded demo and its simulator only.")
         user = User.objects.filter(email=email).first()
@@ -49,6 +59,8 @@ class Command(BaseCommand):
         existing = SellerConnection.objects.filter(selling_partner_id=seller_id).first()
         if existing and existing.is_active:
             self.stdout.write(f"Demo seller {seller_id} is already connected.")
+            if not no_replay:
+                self._replay(existing)
             return
         answer = http().post(f"{base}/_sim/sellers/{seller_id}/grant", timeout=SIM_TIMEOUT)
         answer.raise_for_status()
@@ -74,6 +86,30 @@ class Command(BaseCommand):
         with contextlib.suppress(AmazonError):
             connection_sync_marketplaces(connection=connection)
         self.stdout.write(f"Connected the demo team to the simulator's seller {seller_id}.")
+        if not no_replay:
+            self._replay(connection)
+
+    def _replay(self, connection: SellerConnection) -> None:
+        """Live through the simulator's past days, if its clock is behind and ours follows it."""
+        if not clock.follows_simulator():
+            self.stdout.write("No replay: the tracker's clock is the system's (TRACKER_CLOCK).")
+            return
+        started = time.monotonic()
+
+        def progress(day: date, at: datetime) -> None:
+            if day.day == 1 or day.weekday() == 0:
+                self.stdout.write(f"Replay: {day} done ({time.monotonic() - started:.0f} s)")
+                self.stdout.flush()
+
+        try:
+            result = connections_replay(connections=[connection], progress=progress)
+        except ReplayRefused as error:
+            raise CommandError(str(error)) from None
+        if result.days:
+            self.stdout.write(
+                f"Replayed {len(result.days)} days of the demo seller in "
+                f"{time.monotonic() - started:.0f} s; syncing goes on live."
+            )
 
     def _wait_for_simulator(self, base: str, wait: float) -> dict:
         deadline = time.monotonic() + wait

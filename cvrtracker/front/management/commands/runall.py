@@ -15,6 +15,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 STOP_GRACE_SECONDS = 10
+# The demo's listing history: the simulator starts this many days in the past. 90 days of
+# history, and one more so that the first read sees the listings before the oldest
+# scripted story (day -90, README "Scripted changes"), which then shows as a change.
+DEMO_REPLAY_DAYS = 91
+# Started only once the demo's replay is over, so that it never syncs a seller the replay
+# is syncing (the replay runs the same jobs itself, a day at a time). The worker starts at
+# once: it runs only what is enqueued, and the scheduler is what enqueues syncs.
+AFTER_REPLAY = ("scheduler",)
 
 
 def worker_command() -> list[str]:
@@ -57,14 +65,29 @@ def simulator_world_options() -> list[str]:
     return options
 
 
+def demo_replays() -> bool:
+    """make run: the demo seller is connected, and its past days replayed, by demo_connect."""
+    return os.environ.get("DEMO_CONNECT") == "1"
+
+
 def child_environment(*, simulated: bool) -> dict[str, str]:
-    """Our environment for every child; against the relaxed simulator, the Sales &
-    Traffic budget's clock runs as fast as the simulator's (its factor), unless set."""
+    """Our environment for every child, with these defaults against the simulator: the
+    tracker's clock follows the simulator's (so the replay moves it); the demo's simulator
+    starts SIM_REPLAY_DAYS (90) days in the past, for demo_connect to replay; and against
+    the relaxed simulator the Sales & Traffic budget's clock runs as fast as its own, and
+    Data Kiosk queries are polled every 2 s."""
     env = dict(os.environ)
+    if simulated:
+        env.setdefault("TRACKER_CLOCK", "simulator")
+        if demo_replays():
+            env.setdefault("SIM_REPLAY_DAYS", str(DEMO_REPLAY_DAYS))
     if simulated and simulator_quota() == "relaxed":
         from cvrtracker.simulator.ratelimit import RELAXED_FACTOR
 
         env.setdefault("AMAZON_ST_TIME_SCALE", f"{RELAXED_FACTOR:g}")
+        # Its Data Kiosk queries are done in well under a second, not minutes: the two
+        # years are in a minute after the replay instead of waiting 30 s per poll.
+        env.setdefault("AMAZON_DATAKIOSK_POLL_SECONDS", "2")
     return env
 
 
@@ -97,25 +120,45 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        for name, argv in commands.items():
+        def start(name: str, argv: list[str]) -> None:
             # A new process group per child: Ctrl-C reaches us, and we stop them in order.
             children[name] = subprocess.Popen(argv, start_new_session=True, env=env)  # noqa: S603 - our own argv
             self.stdout.write(f"started {name} (pid {children[name].pid})")
-        if "simulator" in commands and os.environ.get("DEMO_CONNECT") == "1":
-            # make run: connect the demo team once the simulator answers (a one-off).
-            subprocess.Popen([*manage, "demo_connect"], env=env)  # noqa: S603 - our own argv
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        held = {}
+        if "simulator" in commands and demo_replays():
+            held = {name: commands.pop(name) for name in AFTER_REPLAY}
+        for name, argv in commands.items():
+            start(name, argv)
+        demo = None
+        if held:
+            # make run: connect the demo team once the simulator answers, and replay its
+            # past days (a one-off); the scheduler starts when it is over.
+            demo = subprocess.Popen([*manage, "demo_connect"], start_new_session=True, env=env)  # noqa: S603 - our own argv
+            self.stdout.write(
+                f"replaying the demo seller's last {env.get('SIM_REPLAY_DAYS')} days; "
+                "syncing goes on live when the replay is done"
+            )
         self.stdout.write(f"CVR Tracker is running at http://127.0.0.1:{port}/ (Ctrl-C stops it)")
 
         exit_code = 0
         while not stopping:
+            if demo is not None and demo.poll() is not None:
+                if demo.returncode:
+                    self.stderr.write(f"demo_connect exited with code {demo.returncode}")
+                demo = None
+                for name, argv in held.items():
+                    start(name, argv)
             for name, child in children.items():
                 if child.poll() is not None:
                     self.stderr.write(f"{name} exited with code {child.returncode}; stopping all")
                     exit_code = child.returncode or 1
                     stopping = True
             time.sleep(0.5)
+        if demo is not None and demo.poll() is None:
+            children["demo_connect"] = demo
         self._stop_all(children)
         sys.exit(exit_code)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from argparse import BooleanOptionalAction
@@ -56,6 +57,14 @@ class Command(BaseCommand):
             type=date.fromisoformat,
             default=None,
             help="the simulated first day (YYYY-MM-DD); defaults to today's UTC date",
+        )
+        parser.add_argument(
+            "--start-days-ago",
+            type=int,
+            default=int(os.environ.get("SIM_REPLAY_DAYS") or 0),
+            metavar="N",
+            help="start the clock N days before the first day, for a replay to catch up "
+            "(default: $SIM_REPLAY_DAYS or 0)",
         )
         parser.add_argument(
             "--plain-http", action="store_true", help="serve plain HTTP (debugging only)"
@@ -117,6 +126,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Amazon SP-API simulator at {server.base_url}")
         self.stdout.write(f"CA certificate: {server.ca_path or '(plain HTTP, no TLS)'}")
         self.stdout.write(f"Sellers: {sellers}; seed {options['seed']}; quota {options['quota']}")
+        if options["start_days_ago"]:
+            self.stdout.write(
+                f"Clock: {server.world.clock.now():%Y-%m-%d %H:%M} UTC, "
+                f"{options['start_days_ago']} days behind; a replay catches it up"
+            )
         budget = server.sim.limiter.report_budgets.get(SALES_AND_TRAFFIC)
         if budget is None:
             self.stdout.write("Sales & Traffic budget: off")
@@ -141,6 +155,7 @@ class Command(BaseCommand):
             change_rate=options["change_rate"],
             quota=options["quota"],
             today=options["today"],
+            start_days_ago=options["start_days_ago"],
             plain_http=options["plain_http"],
             grants_file=default_ca_dir() / "grants.json",
             quiet=options["verbosity"] < 2,
