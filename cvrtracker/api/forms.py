@@ -10,8 +10,8 @@ import re
 from datetime import date, timedelta
 
 from django import forms
-from django.utils import timezone
 
+from cvrtracker.lib import clock
 from cvrtracker.listings.forms import ChangeFiltersForm
 from cvrtracker.metrics.selectors import SORT_FIELDS
 
@@ -67,7 +67,7 @@ class WindowForm(forms.Form):
         cleaned = super().clean()
         if "start" not in cleaned or "end" not in cleaned:
             return cleaned  # a malformed date already has its error
-        end: date = cleaned["end"] or timezone.now().date()
+        end: date = cleaned["end"] or clock.today()
         start: date = cleaned["start"] or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
         if start > end:
             raise forms.ValidationError("start must be on or before end.")

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -63,7 +62,7 @@ Action = AuditEntry.Action
 def _window(team: Team, form: WindowForm) -> Window:
     """The validated range, its start moved up to the first day the plan shows."""
     data = form.cleaned_data
-    history_start = history_start_for_team(team, today=timezone.now().date())
+    history_start = history_start_for_team(team, today=clock.today())
     return Window(
         marketplace=data["marketplace"],
         start=max(data["start"], history_start),
