@@ -32,6 +32,7 @@ BEARER = {
     "api:products",
     "api:product_series",
     "api:account_series",
+    "api:changes",
 }
 
 
