@@ -20,7 +20,8 @@ What is a change, field by field (ListingChange.Field):
   change in % (null when the currency changed or there was no price before).
 - fba_stock, mfn_stock: only a quantity crossing zero ("out_of_stock",
   "back_in_stock"); plain moves are not changes, nor is an unknown quantity
-  becoming known (or the reverse).
+  becoming known (or the reverse). The sync stores fba_stock from the FBA
+  inventory instead (services.inventory_upsert_fba), not from this diff.
 - status: the set of Amazon statuses (BUYABLE, DISCOVERABLE) differs ("changed").
 - issue: an issue code appearing ("appeared") or clearing ("cleared"), with its
   severity and whether it suppresses the listing (an ERROR enforced by

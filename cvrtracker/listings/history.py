@@ -45,7 +45,10 @@ ACTION_LABELS = {
 }
 # What a source badge means, shown beside the badge and in the page's legend.
 SOURCE_EXPLANATIONS = {
-    Source.OBSERVED: "Seen on the listing: two of our syncs read different content.",
+    Source.OBSERVED: (
+        "Seen on the listing: two of our syncs read different content "
+        "(FBA stock: different quantities in the FBA inventory)."
+    ),
     Source.INFERRED: (
         "Inferred: not seen on the listing but estimated from Amazon's daily sales ÷ units "
         "(a sustained step of at least 3%), for days before tracking began."

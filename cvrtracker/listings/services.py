@@ -493,6 +493,9 @@ def _store_changes(
                 snapshot=snapshot,
             )
             for c in changes
+            # FBA stock crossing zero is recorded from the inventory (inventory_upsert_fba),
+            # which knows every FBA quantity; the listing's content rarely does.
+            if c.field != ListingChange.Field.FBA_STOCK
         ],
     )
 
@@ -562,33 +565,111 @@ def inventory_upsert_fba(
     """Store getInventorySummaries(details=true) rows; returns how many SKUs were written.
 
     One bulk upsert per page: the ciphertexts are bound to the row's natural key,
-    so they can be written before knowing whether the row exists.
+    so they can be written before knowing whether the row exists. Before it, one
+    read of the page's previous rows: a tracked listing whose fulfillable quantity
+    crosses zero gets an observed fba_stock change (the only source of fba_stock:
+    see _fba_stock_changes).
     """
     keys = ConnectionKeys(connection)
     now = clock.now()
     rows: dict[str, InventoryLevel] = {}
+    quantities: dict[str, dict[str, int | None]] = {}
     for summary in summaries:
         sku = summary.get("sellerSku")
         if not isinstance(sku, str) or not sku:
             raise ValueError("an inventory summary without a sellerSku")
-        quantities = _fba_quantities(summary)
+        quantities[sku] = _fba_quantities(summary)
         aad = InventoryLevel.aad_for(keys.connection_code, marketplace_id, sku, "fba")
         rows[sku] = InventoryLevel(
             connection=connection,
             marketplace_id=marketplace_id,
             sku=sku,
             asin=str(summary.get("asin") or ""),
-            fba_enc=keys.data.encrypt_json(quantities, aad=aad),
+            fba_enc=keys.data.encrypt_json(quantities[sku], aad=aad),
             fba_updated_at=now,
             updated_at=now,
         )
-    InventoryLevel.objects.bulk_create(
-        list(rows.values()),
-        update_conflicts=True,
-        unique_fields=["connection", "marketplace_id", "sku"],
-        update_fields=["asin", "fba_enc", "fba_updated_at", "updated_at"],
-    )
+    with transaction.atomic():
+        changes = _fba_stock_changes(keys, connection, marketplace_id, quantities, now)
+        listing_changes_store(connection=connection, keys=keys, changes=changes)
+        InventoryLevel.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["connection", "marketplace_id", "sku"],
+            update_fields=["asin", "fba_enc", "fba_updated_at", "updated_at"],
+        )
     return len(rows)
+
+
+def _fba_stock_changes(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    quantities: dict[str, dict[str, int | None]],
+    now: datetime,
+) -> list[NewChange]:
+    """The fba_stock changes of a page: fulfillable quantities crossing zero since the
+    previous stored read, for tracked listings (one query; a second one, for the
+    listings, only when something crossed).
+
+    The inventory is the one source of fba_stock: the listing's fulfillmentAvailability
+    rarely carries an FBA quantity, and a change recorded from both would be recorded
+    twice (the snapshot diff leaves fba_stock out, see _store_changes). Dated between
+    the previous read of the quantity and this one; the key is built on the previous
+    read's time, so a retried page records the same transition once.
+    """
+    tracked = Listing.objects.filter(
+        connection=connection,
+        marketplace_id=marketplace_id,
+        sku=OuterRef("sku"),
+        tracking=Listing.Tracking.TRACKED,
+    )
+    previous = InventoryLevel.objects.filter(
+        connection=connection,
+        marketplace_id=marketplace_id,
+        sku__in=list(quantities),
+        fba_enc__isnull=False,
+    ).annotate(listing_id=Subquery(tracked.values("pk")[:1]))
+    crossed: list[tuple[int, str, str, int, int, datetime | None]] = []
+    for sku, fba_enc, fba_updated_at, listing_id in previous.values_list(
+        "sku", "fba_enc", "fba_updated_at", "listing_id"
+    ):
+        if listing_id is None:
+            continue  # not tracked, or no listing known
+        aad = InventoryLevel.aad_for(keys.connection_code, marketplace_id, sku, "fba")
+        before = keys.data.decrypt_json(bytes(fba_enc), aad=aad).get("fulfillable")
+        after = quantities[sku].get("fulfillable")
+        if not isinstance(before, int) or not isinstance(after, int):
+            continue  # an unknown quantity: nothing crossed zero that we saw
+        if before > 0 and after <= 0:
+            action = "out_of_stock"
+        elif before <= 0 and after > 0:
+            action = "back_in_stock"
+        else:
+            continue
+        crossed.append((listing_id, sku, action, before, after, fba_updated_at))
+    if not crossed:
+        return []
+    listings = Listing.objects.in_bulk([row[0] for row in crossed])
+    day = marketplace_day(marketplace_id, now)
+    return [
+        NewChange(
+            key=(
+                f"obs:inv:fba_stock:{marketplace_id}:{sku}:"
+                f"{seen_after.isoformat() if seen_after else ''}:{action}"
+            ),
+            field=ListingChange.Field.FBA_STOCK,
+            source=ListingChange.Source.OBSERVED,
+            marketplace_id=marketplace_id,
+            day=day,
+            seen_after=seen_after,
+            seen_at=now,
+            payload={"action": action, "before": before, "after": after},
+            listing=listings[listing_id],
+        )
+        for listing_id, sku, action, before, after, seen_after in crossed
+        if listing_id in listings
+    ]
 
 
 def inventory_upsert_mfn(

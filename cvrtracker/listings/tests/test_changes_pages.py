@@ -101,7 +101,7 @@ class ProductChangesPageTests(ChangesPageTestCase):
             '20.00 USD</span> → <span class="after">18.00 USD</span> <strong>(-10.00%)</strong>',
         )
         self.assertContains(page, '12 in stock</span> → <span class="after">0 in stock')
-        self.assertContains(page, "Out of stock")
+        self.assertContains(page, "FBA stock</strong> · Out of stock")
         # Seen between the previous sync (59 minutes before) and the one that saw it.
         self.assertContains(page, "between ")
         assert b"style=" not in page.content
