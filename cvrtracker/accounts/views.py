@@ -203,7 +203,7 @@ def security(request: HttpRequest) -> HttpResponse:
     sessions = request.user.sessions.filter(session_key__in=live_keys).order_by("-last_seen_at")
     events = (
         AuditEntry.objects.filter(actor=request.user)
-        .exclude(action__in=AuditEntry.API_READS)
+        .exclude(action__in=AuditEntry.DATA_READS)
         .order_by("-created_at")[:20]
     )
     context = {

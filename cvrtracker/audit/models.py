@@ -45,6 +45,10 @@ class AuditEntry(models.Model):
         Action.API_ACCOUNT_SERIES_READ,
         Action.API_CHANGES_READ,
     )
+    # Reads of Amazon data: every page view of a change history writes one. The audit
+    # trail keeps them all; the security page lists log-ins, changes of the account and
+    # the like, so these would push a failed log-in off its list.
+    DATA_READS = (*API_READS, Action.CHANGES_READ)
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

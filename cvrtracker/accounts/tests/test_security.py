@@ -68,3 +68,12 @@ class SecurityTests(BaseTestCase):
         self.assertContains(response, "Failed log-in")
         self.assertContains(response, "Created an API key")
         self.assertNotContains(response, "Read product metrics through the API")
+
+    def test_change_history_page_views_do_not_crowd_out_security_events(self):
+        audit_record(action=AuditEntry.Action.LOGIN_FAILED, actor=self.alice)
+        for _ in range(25):
+            audit_record(action=AuditEntry.Action.CHANGES_READ, actor=self.alice)
+        self.client.force_login(self.alice)
+        response = self.client.get(URL)
+        self.assertContains(response, "Failed log-in")
+        self.assertNotContains(response, "Read listing changes")
