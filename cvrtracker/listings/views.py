@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from cvrtracker.accounts.access import (
@@ -97,7 +98,10 @@ def changes_home(request: HttpRequest) -> HttpResponse:
     """The navigation's "Changes": the one seller account's page, or a choice of them."""
     connections = list(get_connections_for_user(request.user).order_by("created_at"))
     if len(connections) == 1:
-        return redirect("listings:account_changes", code=connections[0].code)
+        # Filters given here (a bookmarked ?field=title) go along with the redirect.
+        target = reverse("listings:account_changes", kwargs={"code": connections[0].code})
+        query = request.GET.urlencode()
+        return redirect(f"{target}?{query}" if query else target)
     return render(
         request, "listings/changes_home.html", {"section": "amazon", "connections": connections}
     )

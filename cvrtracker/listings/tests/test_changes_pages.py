@@ -280,6 +280,13 @@ class AccountChangesPageTests(ChangesPageTestCase):
     def test_the_navigation_leads_to_the_only_accounts_changes(self):
         response = self.client.get(reverse("listings:changes_home"))
         self.assertRedirects(response, account_url(self.connection))
+        # Its filters go along.
+        response = self.client.get(
+            reverse("listings:changes_home") + "?source=derived&field=buy_box"
+        )
+        self.assertRedirects(
+            response, account_url(self.connection) + "?source=derived&field=buy_box"
+        )
         self.client.force_login(self.charlie)
         page = self.client.get(reverse("listings:changes_home"))
         self.assertContains(page, "No Amazon seller account is connected yet.")
