@@ -91,7 +91,7 @@ class ChangeView:
     marketplace: str
     listing_code: str
     interval: str
-    kind: str = "text"  # text | diff | image | issue | unreadable
+    kind: str = "text"  # text | diff | image | issue | note | unreadable
     before: str = ""
     after: str = ""
     diff: SafeString | None = None
@@ -182,10 +182,21 @@ def _fill(view: ChangeView, change: ListingChange, payload: dict[str, Any]) -> N
     elif change.field == Field.BUY_BOX:
         view.before = f"{before:g}%" if isinstance(before, int | float) else "none"
         view.after = f"{after:g}%" if isinstance(after, int | float) else "none"
+    elif change.field == Field.STOCK_OUT:
+        # The days' unit counts say little on their own: say what the metrics showed.
+        view.kind = "note"
+        if payload.get("action") == "back_in_stock":
+            days = payload.get("days")
+            view.note = "Selling again" + (
+                f" after {days} day{'s' if days != 1 else ''} out of stock."
+                if isinstance(days, int)
+                else "."
+            )
+        else:
+            view.note = "No units sold and no Buy Box from this day on, while shoppers still came."
     elif change.field in QUANTITY_FIELDS:
-        unit = " units sold" if change.field == Field.STOCK_OUT else " in stock"
-        view.before = f"{before}{unit}" if before is not None else "none"
-        view.after = f"{after}{unit}" if after is not None else "none"
+        view.before = f"{before} in stock" if before is not None else "none"
+        view.after = f"{after} in stock" if after is not None else "none"
     else:
         view.before, view.after = _plain(before), _plain(after)
 

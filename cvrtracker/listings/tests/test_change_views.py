@@ -50,6 +50,21 @@ class ChangeViewsTests(BaseTestCase):
         self.assertIn("suppresses the listing", issue.note)
         stock = self.view(field=Field.MFN_STOCK, action="out_of_stock", before=4, after=0)
         self.assertEqual((stock.action_label, stock.after), ("Out of stock", "0 in stock"))
+        # A derived stock-out says what the metrics showed, not two days' unit counts.
+        out = self.view(
+            field=Field.STOCK_OUT, source=Source.DERIVED, action="out_of_stock", before=3, after=0
+        )
+        self.assertEqual(out.kind, "note")
+        self.assertIn("No units sold and no Buy Box", out.note)
+        back = self.view(
+            field=Field.STOCK_OUT,
+            source=Source.DERIVED,
+            action="back_in_stock",
+            before=0,
+            after=2,
+            days=10,
+        )
+        self.assertEqual(back.note, "Selling again after 10 days out of stock.")
         moved = self.view(
             field=Field.BULLET,
             position=1,
