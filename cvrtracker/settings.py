@@ -282,9 +282,9 @@ MASTER_KEY_PATH = VAR_DIR / "master_key"
 # switches every default to Amazon's hosts (each may still be set one by one).
 AMAZON_PRODUCTION = env_bool("AMAZON_PRODUCTION")
 # make run's simulator listens on SIM_PORT (8100), so a second instance can run beside it.
-_AMAZON_SIM = env(
-    "AMAZON_SIMULATOR_URL", f"https://127.0.0.1:{env('SIM_PORT', '8100')}"
-).rstrip("/")
+_AMAZON_SIM = env("AMAZON_SIMULATOR_URL", f"https://127.0.0.1:{env('SIM_PORT', '8100')}").rstrip(
+    "/"
+)
 LWA_CLIENT_ID = env(
     "LWA_CLIENT_ID", "" if AMAZON_PRODUCTION else "amzn1.application-oa2-client.simulator"
 )
