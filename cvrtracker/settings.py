@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "cvrtracker.metrics",
     "cvrtracker.billing",
     "cvrtracker.api",
+    "cvrtracker.impact",
+    "cvrtracker.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -147,7 +149,7 @@ RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "front:dashboard"
+LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "front:index"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -20,7 +20,7 @@ from cvrtracker.audit.services import audit_record
 
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("front:dashboard")
+        return redirect("dashboard:overview")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.user_signup(

@@ -32,6 +32,12 @@ class AuditEntry(models.Model):
         API_ACCOUNT_SERIES_READ = "api.account_series.read", "Read account days through the API"
         API_CHANGES_READ = "api.changes.read", "Read listing changes through the API"
         CHANGES_READ = "listings.changes.read", "Read listing changes"
+        CHANGES_EXPORTED = "listings.changes.export", "Exported listing changes"
+        OVERVIEW_READ = "dashboard.overview.read", "Read the dashboard overview"
+        PRODUCTS_READ = "dashboard.products.read", "Read the product table"
+        PRODUCTS_EXPORTED = "dashboard.products.export", "Exported the product table"
+        PRODUCT_READ = "dashboard.product.read", "Read a product's page"
+        PRODUCT_EXPORTED = "dashboard.product.export", "Exported a product's days"
         PRODUCT_TRACKED = "listings.product_tracked", "Started tracking a product"
         PRODUCT_UNTRACKED = "listings.product_untracked", "Stopped tracking a product"
 
@@ -48,7 +54,16 @@ class AuditEntry(models.Model):
     # Reads of Amazon data: every page view of a change history writes one. The audit
     # trail keeps them all; the security page lists log-ins, changes of the account and
     # the like, so these would push a failed log-in off its list.
-    DATA_READS = (*API_READS, Action.CHANGES_READ)
+    DATA_READS = (
+        *API_READS,
+        Action.CHANGES_READ,
+        Action.CHANGES_EXPORTED,
+        Action.OVERVIEW_READ,
+        Action.PRODUCTS_READ,
+        Action.PRODUCTS_EXPORTED,
+        Action.PRODUCT_READ,
+        Action.PRODUCT_EXPORTED,
+    )
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -7,7 +7,6 @@ app_name = "front"
 urlpatterns = [
     path("", views.index, name="index"),
     path("privacy/", views.privacy, name="privacy"),
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("settings/", views.settings_index, name="settings"),
     path("healthz", views.healthz, name="healthz"),
 ]

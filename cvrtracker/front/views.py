@@ -6,7 +6,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from cvrtracker.accounts import access
 from cvrtracker.amazon.authorization import operator_alarms_active
 from cvrtracker.front.health import task_queue_check
 
@@ -19,12 +18,6 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def privacy(request: HttpRequest) -> HttpResponse:
     return render(request, "front/privacy.html")
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    team = access.get_team_for_user(request.user)
-    return render(request, "front/dashboard.html", {"team": team})
 
 
 @login_required

@@ -10,7 +10,7 @@ URL = reverse("accounts:login")
 class LoginTests(BaseTestCase):
     def test_it_logs_in_with_email_and_password(self):
         response = self.client.post(URL, {"username": "Alice@Example.org", "password": PASSWORD})
-        self.assertRedirects(response, reverse("front:dashboard"))
+        self.assertRedirects(response, reverse("dashboard:overview"))
         self.assertEqual(int(self.client.session["_auth_user_id"]), self.alice.pk)
 
     def test_it_gives_a_new_session_key_at_login(self):
@@ -54,7 +54,7 @@ class LoginTests(BaseTestCase):
         cookie = self.client.cookies["sessionid"].value
         self.client.post(reverse("accounts:logout"))
         self.client.cookies["sessionid"] = cookie
-        response = self.client.get(reverse("front:dashboard"))
+        response = self.client.get(reverse("dashboard:overview"))
         self.assertEqual(response.status_code, 302)
         self.assertIn(URL, response["Location"])
 

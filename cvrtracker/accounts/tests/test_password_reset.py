@@ -32,12 +32,12 @@ class PasswordResetTests(BaseTestCase):
         self.client.post(
             reverse("accounts:login"), {"username": "alice@example.org", "password": PASSWORD}
         )
-        self.assertEqual(self.client.get(reverse("front:dashboard")).status_code, 200)
+        self.assertEqual(self.client.get(reverse("dashboard:overview")).status_code, 200)
         other = self.client_class()
         other.post(URL, {"email": "alice@example.org"})
         path = self.path_in(self.mailbox.to("alice@example.org")[0])
         form_url = other.get(path, follow=True).redirect_chain[-1][0]
         other.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
         # Django ties a session to the password hash: the old one no longer authenticates.
-        response = self.client.get(reverse("front:dashboard"))
+        response = self.client.get(reverse("dashboard:overview"))
         self.assertRedirects(response, f"{reverse('accounts:login')}?next=/dashboard/")

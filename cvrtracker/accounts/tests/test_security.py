@@ -37,7 +37,7 @@ class SecurityTests(BaseTestCase):
         self.assertTrue(Session.objects.filter(session_key=mine).exists())
         self.assertFalse(Session.objects.filter(session_key=other).exists())
         self.assertTrue(Session.objects.filter(session_key=bobs).exists())
-        self.assertEqual(phone.get(reverse("front:dashboard")).status_code, 302)
+        self.assertEqual(phone.get(reverse("dashboard:overview")).status_code, 302)
 
     def test_logout_forgets_the_session(self):
         key = self.login(self.client)
@@ -55,8 +55,8 @@ class SecurityTests(BaseTestCase):
             {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
         )
         self.assertRedirects(response, URL)
-        self.assertEqual(self.client.get(reverse("front:dashboard")).status_code, 200)
-        self.assertEqual(phone.get(reverse("front:dashboard")).status_code, 302)
+        self.assertEqual(self.client.get(reverse("dashboard:overview")).status_code, 200)
+        self.assertEqual(phone.get(reverse("dashboard:overview")).status_code, 302)
 
     def test_api_reads_do_not_crowd_out_security_events(self):
         audit_record(action=AuditEntry.Action.LOGIN_FAILED, actor=self.alice)

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from cvrtracker.test import PASSWORD, BaseTestCase
 
-DASHBOARD = reverse("front:dashboard")
+DASHBOARD = reverse("dashboard:overview")
 
 
 @override_settings(SESSION_IDLE_TIMEOUT=30 * 60, SESSION_ABSOLUTE_TIMEOUT=8 * 3600)

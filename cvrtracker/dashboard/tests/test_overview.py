@@ -2,7 +2,7 @@ from django.urls import reverse
 
 from cvrtracker.test import BaseTestCase
 
-URL = reverse("front:dashboard")
+URL = reverse("dashboard:overview")
 
 
 class DashboardTests(BaseTestCase):

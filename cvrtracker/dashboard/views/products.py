@@ -1,0 +1,14 @@
+"""Placeholder: see the brief; replaced by the helper that owns this page."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+
+
+@login_required
+def product_table(request):
+    raise Http404("not built yet")
+
+
+@login_required
+def product_table_export(request, fmt):
+    raise Http404("not built yet")
