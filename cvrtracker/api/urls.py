@@ -7,6 +7,8 @@ from cvrtracker.api import views
 app_name = "api"
 
 urlpatterns = [
+    # Public, like any API's description: it holds no data.
+    path("openapi.json", views.openapi, name="openapi"),
     path("connections", views.connections, name="connections"),
     path("connections/<uuid:code>/products", views.products, name="products"),
     path(
