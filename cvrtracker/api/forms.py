@@ -41,6 +41,9 @@ class WindowForm(forms.Form):
     marketplace, and the 30 days up to the marketplace's last whole day (its
     yesterday: today has no traffic yet)."""
 
+    # What the clean_ methods require, for the OpenAPI document (openapi.py).
+    parameter_patterns = {"marketplace": MARKETPLACE.pattern}
+
     marketplace = forms.CharField(
         required=False,
         max_length=32,
@@ -143,6 +146,7 @@ CHANGES_DEFAULT_LIMIT, CHANGES_MAX_LIMIT = 100, 500
 class ChangesForm(ChangeFiltersForm):
     """The change history's filters and cursor (listings/forms.py), and a page size."""
 
+    parameter_patterns = {"asin": ASIN.pattern}
     # The OpenAPI document's descriptions of the fields listings/forms.py defines.
     parameter_help = {
         "asin": "Only this ASIN's changes.",

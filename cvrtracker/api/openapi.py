@@ -68,16 +68,22 @@ def _field_schema(field: forms.Field) -> dict:
 
 def _query_parameters(form_class: type[forms.Form]) -> list[dict]:
     help_texts = getattr(form_class, "parameter_help", {})
-    return [
-        {
-            "name": name,
-            "in": "query",
-            "required": field.required,
-            "description": str(field.help_text or help_texts.get(name, "")),
-            "schema": _field_schema(field),
-        }
-        for name, field in form_class.base_fields.items()
-    ]
+    patterns = getattr(form_class, "parameter_patterns", {})
+    parameters = []
+    for name, field in form_class.base_fields.items():
+        schema = _field_schema(field)
+        if name in patterns:
+            schema["pattern"] = patterns[name]
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": field.required,
+                "description": str(field.help_text or help_texts.get(name, "")),
+                "schema": schema,
+            }
+        )
+    return parameters
 
 
 def _path(route: str) -> str:

@@ -1,6 +1,6 @@
 """The read-only JSON API, mounted at /api/v1/ (bearer keys, see decorators.py)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from cvrtracker.api import views
 
@@ -18,4 +18,7 @@ urlpatterns = [
     ),
     path("connections/<uuid:code>/series", views.account_series, name="account_series"),
     path("connections/<uuid:code>/changes", views.changes, name="changes"),
+    # Anything else under /api/v1/ (a code that is no UUID, an unknown path) is a JSON
+    # 404 like the endpoints' own, not the site's HTML page.
+    re_path(r"^[\s\S]*$", views.not_found),
 ]

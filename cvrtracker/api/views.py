@@ -15,7 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from cvrtracker.accounts.access import get_membership_for_user, get_owned_team_for_user
 from cvrtracker.accounts.models import Team
@@ -27,7 +28,7 @@ from cvrtracker.api.access import (
     get_connections_for_key,
     get_owned_api_key_for_user,
 )
-from cvrtracker.api.decorators import InvalidQuery, api_view
+from cvrtracker.api.decorators import InvalidQuery, api_view, error
 from cvrtracker.api.forms import (
     CHANGES_DEFAULT_LIMIT,
     CHANGES_MAX_LIMIT,
@@ -267,6 +268,12 @@ def _impacts(connection: SellerConnection, rows) -> dict:
         return {}
 
 
+@csrf_exempt
+def not_found(request: HttpRequest) -> HttpResponse:
+    return error(404, "Not found.")
+
+
+@require_GET
 def openapi(request: HttpRequest) -> HttpResponse:
     """The OpenAPI 3.1 document of this API, built from the code (openapi.py)."""
     response = HttpResponse(openapi_document(), content_type="application/json")

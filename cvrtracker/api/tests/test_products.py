@@ -135,6 +135,13 @@ class ProductsTests(ApiTestCase):
                 self.assertIn(message, response.json()["error"])
         self.assertEqual(self.reads(AuditEntry.Action.API_PRODUCTS_READ), [])
 
+    def test_dates_at_the_ends_of_the_calendar_are_an_empty_window_not_a_crash(self):
+        for params in ({"end": "0001-01-01"}, {"start": "9999-12-02", "end": "9999-12-31"}):
+            with self.subTest(params=params):
+                response = self.api(url(self.connection.code), **params)
+                self.assertEqual(response.status_code, 200, response.content)
+                self.assertEqual(response.json()["products"], [])
+
     def test_errors_name_their_field(self):
         body = self.get(limit="0", start="soon").json()
         self.assertEqual(set(body["fields"]), {"limit", "start"})
