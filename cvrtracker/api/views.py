@@ -14,9 +14,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from cvrtracker.accounts.access import get_membership_for_user, get_owned_team_for_user
 from cvrtracker.accounts.models import Team
@@ -320,9 +321,27 @@ def keys_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def key_revoke(request: HttpRequest, code) -> HttpResponse:
+    """GET asks for confirmation; POST revokes."""
     key = get_owned_api_key_for_user(request.user, code)
+    if request.method == "GET":
+        if key.is_revoked:
+            return redirect("api_keys:page")
+        ctx = {
+            "section": "api",
+            "title": "Revoke this API key?",
+            "question": f"Revoke the key “{key.name}” ({key.prefix}…)?",
+            "details": [
+                "Everything that uses it gets 401 from its next request on. A revoked key "
+                "cannot be restored: you would create a new key and put it where this one was.",
+            ],
+            "action": reverse("api_keys:revoke", args=[key.code]),
+            "fields": [],
+            "confirm": "Revoke",
+            "cancel_url": reverse("api_keys:page"),
+        }
+        return render(request, "confirm.html", ctx)
     api_key_revoke(key=key, actor=request.user, request=request)
     messages.success(request, f"The key “{key.name}” is revoked: it no longer works.")
     return redirect("api_keys:page")
