@@ -25,6 +25,7 @@ PUBLIC = {
     "accounts:password_reset_confirm",
     "accounts:invitation",
     "billing:webhook",  # Stripe calls it; the signature is its authentication
+    "api:openapi",  # the API's description: no data, read by tools before they have a key
 }
 # The JSON API authenticates with a bearer key, never with the session.
 BEARER = {

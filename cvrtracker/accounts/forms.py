@@ -4,6 +4,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from cvrtracker.accounts.models import User
+from cvrtracker.audit.selectors import KINDS
 
 
 class SignupForm(forms.Form):
@@ -91,3 +92,23 @@ class InviteForm(forms.Form):
 
 class TeamNameForm(forms.Form):
     name = forms.CharField(max_length=100)
+
+
+class AccessLogForm(forms.Form):
+    """The access log's filters: a kind of entry and a member of the team."""
+
+    kind = forms.ChoiceField(required=False, label="Show")
+    member = forms.ChoiceField(required=False, label="Member")
+    cursor = forms.CharField(required=False, max_length=300)
+
+    def __init__(self, data, *, members):
+        super().__init__(data)
+        self.fields["kind"].choices = [("", "Everything"), *KINDS.items()]
+        self.members = {str(m.code): m for m in members}
+        self.fields["member"].choices = [("", "Everyone")] + [
+            (code, f"{m.user.name} ({m.user.email})") for code, m in self.members.items()
+        ]
+
+    def actor(self):
+        code = self.cleaned_data.get("member")
+        return self.members[code].user if code else None

@@ -37,6 +37,7 @@ urlpatterns = [
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("settings/profile/", views.profile, name="profile"),
     path("settings/team/", views.team, name="team"),
+    path("settings/team/access-log/", views.access_log, name="access_log"),
     path("settings/team/members/<uuid:code>/remove/", views.member_remove, name="member_remove"),
     path(
         "settings/team/invitations/<uuid:code>/cancel/",

@@ -1,4 +1,5 @@
 import time
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -11,10 +12,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cvrtracker.accounts import access, services
-from cvrtracker.accounts.forms import InviteForm, LoginForm, ProfileForm, SignupForm, TeamNameForm
+from cvrtracker.accounts.forms import (
+    AccessLogForm,
+    InviteForm,
+    LoginForm,
+    ProfileForm,
+    SignupForm,
+    TeamNameForm,
+)
 from cvrtracker.accounts.middleware import AUTH_AT, LAST_SEEN
 from cvrtracker.accounts.models import User
 from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.selectors import InvalidCursor, audit_log_page
 from cvrtracker.audit.services import audit_record
 
 
@@ -151,6 +160,56 @@ def team(request: HttpRequest) -> HttpResponse:
         "name_form": name_form,
     }
     return render(request, "accounts/team.html", context)
+
+
+ACCESS_LOG_PAGE_SIZE = 50
+# What an entry's target_type (the model's name) is called on the access log.
+TARGET_LABELS = {
+    "sellerconnection": "Seller account",
+    "apikey": "API key",
+    "listing": "Product",
+    "membership": "Member",
+    "invitation": "Invitation",
+    "user": "User",
+    "team": "Team",
+}
+
+
+@login_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    """The team's audit trail, for its owner: every entry, data reads included."""
+    the_team = access.get_owned_team_for_user(request.user)
+    members = the_team.memberships.select_related("user").order_by("created_at")
+    form = AccessLogForm(request.GET or None, members=members)
+    kind, actor, cursor = "", None, ""
+    if form.is_bound and form.is_valid():
+        kind, actor, cursor = form.cleaned_data["kind"], form.actor(), form.cleaned_data["cursor"]
+    elif form.is_bound:
+        messages.error(request, "That filter is not one of the choices: showing everything.")
+    try:
+        page = audit_log_page(
+            team=the_team, kind=kind, actor=actor, cursor=cursor, limit=ACCESS_LOG_PAGE_SIZE
+        )
+    except InvalidCursor as invalid:
+        messages.error(request, str(invalid))
+        page = audit_log_page(team=the_team, kind=kind, actor=actor, limit=ACCESS_LOG_PAGE_SIZE)
+        cursor = ""
+    for entry in page.entries:
+        entry.target_label = TARGET_LABELS.get(entry.target_type, entry.target_type)
+    filters = {k: v for k, v in (("kind", kind), ("member", request.GET.get("member", ""))) if v}
+    if actor is None:
+        filters.pop("member", None)
+    context = {
+        "section": "access_log",
+        "form": form,
+        "entries": page.entries,
+        "first_page": cursor == "",
+        "first_query": urlencode(filters),
+        "next_query": urlencode({**filters, "cursor": page.next_cursor})
+        if page.next_cursor
+        else "",
+    }
+    return render(request, "accounts/access_log.html", context)
 
 
 @login_required

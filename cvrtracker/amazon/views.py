@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from cvrtracker.accounts.access import (
     get_connection_for_user,
@@ -133,9 +133,13 @@ def products(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def product_tracking(request: HttpRequest, code: str) -> HttpResponse:
+    """POST changes tracking. GET asks first whether to stop tracking: a product
+    stopped by hand is never tracked again by itself."""
     listing = get_listing_for_user(request.user, code)
+    if request.method == "GET":
+        return _stop_tracking_confirmation(request, listing)
     form = TrackingForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Choose Track or Stop tracking.")
@@ -158,6 +162,32 @@ def product_tracking(request: HttpRequest, code: str) -> HttpResponse:
     url = reverse("amazon:products", args=[listing.connection.code])
     query = form.query()
     return redirect(f"{url}?{urlencode(query)}" if query else url)
+
+
+def _stop_tracking_confirmation(request: HttpRequest, listing) -> HttpResponse:
+    view = ProductsViewForm(request.GET)
+    query = view.query() if view.is_valid() else {}
+    url = reverse("amazon:products", args=[listing.connection.code])
+    back = f"{url}?{urlencode(query)}" if query else url
+    if not listing.is_tracked:
+        return redirect(back)
+    name = listing.asin or listing.sku
+    ctx = {
+        "section": "amazon",
+        "title": f"Stop tracking {name}?",
+        "question": f"Stop tracking {name} ({listing.sku})?",
+        "details": [
+            "We stop reading its listing at each sync and record no new changes of it; "
+            "what we recorded so far is kept.",
+            "A product you stop is never tracked again by itself; you can start it again "
+            "here, on the products page, with Track.",
+        ],
+        "action": reverse("amazon:product_tracking", args=[listing.code]),
+        "fields": [("tracked", "0"), *query.items()],
+        "confirm": "Stop tracking",
+        "cancel_url": back,
+    }
+    return render(request, "confirm.html", ctx)
 
 
 def _plan_refusal(team, *, selling_partner_id: str = "") -> str:
@@ -322,9 +352,30 @@ def connect_complete(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def disconnect(request: HttpRequest, code: str) -> HttpResponse:
+    """GET asks for confirmation; POST disconnects."""
     connection = get_owned_connection_for_user(request.user, code)
+    if request.method == "GET":
+        name = (connection.store_name if connection.is_active else "") or (
+            connection.selling_partner_id
+        )
+        ctx = {
+            "section": "amazon",
+            "title": "Disconnect this seller account?",
+            "question": f"Disconnect {name}?",
+            "details": [
+                "CVR Tracker stops calling Amazon for this account: no more syncs, no new "
+                "metrics and no new listing changes. Disconnecting deletes none of the data "
+                "already synced.",
+                "To use it again you will have to reconnect it and authorize us on Amazon again.",
+            ],
+            "action": reverse("amazon:disconnect", args=[connection.code]),
+            "fields": [],
+            "confirm": "Disconnect",
+            "cancel_url": reverse("amazon:settings"),
+        }
+        return render(request, "confirm.html", ctx)
     connection_disconnect(connection=connection)
     messages.success(
         request,

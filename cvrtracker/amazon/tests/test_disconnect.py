@@ -45,9 +45,26 @@ class DisconnectTestCase(BaseTestCase):
             connection_sync_marketplaces(connection=stale)
         assert counters(self.sim, self.connection.selling_partner_id) == before
 
-    def test_it_needs_post(self):
+    def test_get_asks_for_confirmation_and_changes_nothing(self):
         self.client.force_login(self.alice)
-        assert self.client.get(self.url).status_code == 405
+        page = self.client.get(self.url)
+        self.assertContains(page, "Disconnect this seller account?")
+        self.assertContains(page, f'<form method="post" action="{self.url}">')
+        self.assertContains(page, '<a href="/amazon/" role="button" class="outline">Cancel</a>')
+        self.connection.refresh_from_db()
+        assert self.connection.status != "disconnected"
+        assert self.connection.refresh_token_enc is not None
+
+    def test_the_settings_page_links_to_the_confirmation_not_a_one_click_form(self):
+        self.client.force_login(self.alice)
+        page = self.client.get("/amazon/")
+        self.assertContains(page, f'href="{self.url}">Disconnect…</a>')
+        self.assertNotContains(page, f'action="{self.url}"')
+
+    def test_members_get_404_for_the_confirmation_too(self):
+        for user in (self.bob, self.charlie):
+            self.client.force_login(user)
+            assert self.client.get(self.url).status_code == 404
 
     def test_members_and_outsiders_get_404(self):
         for user in (self.bob, self.charlie):

@@ -87,9 +87,49 @@ class ProductTrackingTestCase(PlanTestCase):
         admit(self.connection, items(1))
         url = f"/amazon/products/{self.listing().code}/tracking/"
         self.client.force_login(self.alice)
-        self.assertEqual(self.client.get(url).status_code, 405)
+        self.assertEqual(self.client.put(url).status_code, 405)
         self.assertEqual(self.post(self.listing(), "maybe").status_code, 400)
         strict = Client(enforce_csrf_checks=True)
         strict.force_login(self.alice)
         self.assertEqual(strict.post(url, {"tracked": "0"}).status_code, 403)
         self.assertTrue(self.listing().is_tracked)
+
+    def test_stopping_asks_first_and_says_it_will_not_restart_by_itself(self):
+        admit(self.connection, items(1))
+        listing = self.listing()
+        url = f"/amazon/products/{listing.code}/tracking/"
+        self.client.force_login(self.bob)
+        page = self.client.get(url, {"show": "tracked", "page": "1"})
+        self.assertContains(page, f"Stop tracking {listing.asin}?")
+        self.assertContains(
+            page,
+            "A product you stop is never tracked again by itself; you can start it again here",
+        )
+        self.assertContains(page, f'<form method="post" action="{url}">')
+        self.assertContains(page, '<input type="hidden" name="tracked" value="0">')
+        self.assertContains(page, '<input type="hidden" name="show" value="tracked">')
+        self.assertTrue(self.listing().is_tracked)
+        # Confirmed: the page's form posts what the view acts on.
+        response = self.client.post(url, {"tracked": "0", "show": "tracked"})
+        self.assertRedirects(
+            response,
+            f"/amazon/{self.connection.code}/products/?show=tracked",
+            fetch_redirect_response=False,
+        )
+        self.assertFalse(self.listing().is_tracked)
+
+    def test_the_confirmation_of_an_untracked_product_goes_back_to_the_list(self):
+        admit(self.connection, items(1))
+        listing = self.listing()
+        Listing.objects.filter(pk=listing.pk).update(tracking=Listing.Tracking.STOPPED)
+        self.client.force_login(self.alice)
+        response = self.client.get(f"/amazon/products/{listing.code}/tracking/")
+        self.assertRedirects(
+            response, f"/amazon/{self.connection.code}/products/", fetch_redirect_response=False
+        )
+
+    def test_outsiders_get_404_for_the_confirmation(self):
+        admit(self.connection, items(1))
+        self.client.force_login(self.charlie)
+        response = self.client.get(f"/amazon/products/{self.listing().code}/tracking/")
+        self.assertEqual(response.status_code, 404)

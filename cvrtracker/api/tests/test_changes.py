@@ -8,6 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 from django.urls import reverse
 
 from cvrtracker.audit.models import AuditEntry
+from cvrtracker.impact.services import impact_store
+from cvrtracker.impact.types import IMPROVED, Impact, ImpactWindow
 from cvrtracker.lib import clock
 from cvrtracker.listings.models import Listing
 from cvrtracker.listings.services import listings_admit
@@ -94,6 +96,7 @@ class ChangesApiTests(ApiTestCase):
                     (seen_at - timedelta(minutes=59)).isoformat(),
                     seen_at.isoformat(),
                 ],
+                "impact": None,
             },
         )
         self.assertEqual(
@@ -104,6 +107,75 @@ class ChangesApiTests(ApiTestCase):
             (last["id"], last["source"], last["sku"]), (str(inferred.code), "inferred", "")
         )
         self.assertIsNone(last["seen_between"][0])
+
+    def test_a_change_with_a_computed_impact_carries_it(self):
+        image = store(self.connection, listing=self.kettle, field=Field.MAIN_IMAGE, day=DAY)
+        waiting = store(self.connection, listing=self.mug, field=Field.TITLE, day=DAY)
+        impact_store(
+            change=image,
+            impact=Impact(
+                verdict=IMPROVED,
+                lift=0.25,
+                lift_low=0.12,
+                lift_high=0.39,
+                before=ImpactWindow(
+                    start=DAY - timedelta(15),
+                    end=DAY - timedelta(2),
+                    days=14,
+                    sessions=2800,
+                    units=280,
+                ),
+                after=ImpactWindow(
+                    start=DAY + timedelta(2),
+                    end=DAY + timedelta(4),
+                    days=3,
+                    sessions=600,
+                    units=75,
+                ),
+                trend_adjusted=True,
+                shortened=False,
+                final=False,
+                as_of=DAY + timedelta(4),
+                ready_on=None,
+                units_per_month=112.5,
+                note="Compared with the rest of the account over the same days.",
+            ),
+        )
+        changes = {c["id"]: c for c in self.get().json()["changes"]}
+        self.assertIsNone(changes[str(waiting.code)]["impact"])
+        self.assertEqual(
+            changes[str(image.code)]["impact"],
+            {
+                "verdict": "improved",
+                "verdict_label": "Improved",
+                "lift": 0.25,
+                "lift_low": 0.12,
+                "lift_high": 0.39,
+                "before": {
+                    "start": (DAY - timedelta(15)).isoformat(),
+                    "end": (DAY - timedelta(2)).isoformat(),
+                    "days": 14,
+                    "sessions": 2800,
+                    "units": 280,
+                    "conversion_rate": 0.1,
+                },
+                "after": {
+                    "start": (DAY + timedelta(2)).isoformat(),
+                    "end": (DAY + timedelta(4)).isoformat(),
+                    "days": 3,
+                    "sessions": 600,
+                    "units": 75,
+                    "conversion_rate": 0.125,
+                },
+                "trend_adjusted": True,
+                "shortened": False,
+                "final": False,
+                "as_of": (DAY + timedelta(4)).isoformat(),
+                "ready_on": None,
+                "units_per_month": 112.5,
+                "note": "Compared with the rest of the account over the same days.",
+            },
+        )
 
     def test_it_filters_by_asin_field_source_and_days(self):
         title = store(self.connection, listing=self.kettle, field=Field.TITLE, day=DAY)

@@ -33,7 +33,22 @@ class KeyRevokeTests(ApiTestCase):
         self.assertEqual(self.client.post(self.url(charlies.key)).status_code, 404)
         self.assertEqual(api_key_authenticate(token=charlies.token), charlies.key)
 
-    def test_it_takes_post_only(self):
+    def test_get_asks_for_confirmation_and_revokes_nothing(self):
         self.client.force_login(self.alice)
-        self.assertEqual(self.client.get(self.url()).status_code, 405)
+        page = self.client.get(self.url())
+        self.assertContains(page, "Revoke this API key?")
+        self.assertContains(page, f"“Spreadsheet” ({self.key.prefix}…)")
+        self.assertContains(page, f'<form method="post" action="{self.url()}">')
         self.assertEqual(api_key_authenticate(token=self.token), self.key)
+        self.assertEqual(self.client.put(self.url()).status_code, 405)
+
+    def test_the_keys_page_links_to_the_confirmation(self):
+        self.client.force_login(self.alice)
+        page = self.client.get(reverse("api_keys:page"))
+        self.assertContains(page, f'href="{self.url()}">Revoke…</a>')
+        self.assertNotContains(page, f'action="{self.url()}"')
+
+    def test_members_and_outsiders_get_404_for_the_confirmation(self):
+        for user in (self.bob, self.charlie):
+            self.client.force_login(user)
+            self.assertEqual(self.client.get(self.url()).status_code, 404)

@@ -21,6 +21,20 @@ class KeysPageTests(ApiBillingTestCase):
         self.assertContains(response, token)
         return token
 
+    def test_the_new_key_comes_with_a_copy_button_and_its_script(self):
+        response = self.create()
+        token = self.new_token(response)
+        self.assertContains(response, f'<code id="new-api-key">{token}</code>')
+        # Hidden until copy.js shows it: without JavaScript it could not copy anything.
+        self.assertContains(response, 'data-copy="new-api-key" hidden>Copy</button>')
+        self.assertContains(response, 'src="/static/js/copy.js"')
+        self.assertNotContains(self.client.get(URL), "copy.js")
+        self.assertNotContains(response, "onclick")
+
+    def test_the_page_points_to_the_openapi_document(self):
+        self.client.force_login(self.bob)
+        self.assertContains(self.client.get(URL), "/api/v1/openapi.json")
+
     def test_the_owner_creates_a_key_and_sees_its_secret_once(self):
         response = self.create()
         self.assertEqual(response.status_code, 200)

@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.billing.limits import history_start_for_team
+from cvrtracker.listings.services import listings_admit
+from cvrtracker.listings.tests.helpers import item
 from cvrtracker.metrics.report import parse_sales_traffic
 from cvrtracker.metrics.selectors import metrics_product_table
 from cvrtracker.metrics.tests.helpers import sim_payloads
@@ -55,6 +57,24 @@ class ProductsTests(ApiTestCase):
             (body["marketplace"], body["start"], body["end"], body["order_by"], body["limit"]),
             (MARKET, "2026-10-25", "2026-11-30", "-conversion_rate", 5),
         )
+
+    def test_rows_carry_the_title_and_skus(self):
+        first, second = [p["asin"] for p in self.get(limit=2).json()["products"]]
+        listings_admit(
+            connection=self.connection,
+            marketplace_id=MARKET,
+            items=[
+                item("KET-US-B", first, title="Blue Kettle 1.7 l"),
+                item("KET-US-A", first, title="Blue Kettle 1.7 l"),
+                item("KET-CA", first, market="A2EUQ1WTGCTBG2", title="Other marketplace"),
+            ],
+        )
+        rows = {p["asin"]: p for p in self.get(limit=2).json()["products"]}
+        self.assertEqual(
+            (rows[first]["title"], rows[first]["skus"]),
+            ("Blue Kettle 1.7 l", ["KET-US-A", "KET-US-B"]),
+        )
+        self.assertEqual((rows[second]["title"], rows[second]["skus"]), ("", []))
 
     def test_sales_are_a_decimal_string_of_the_minor_units(self):
         body = self.get(order_by="-ordered_product_sales", limit=1).json()
@@ -115,6 +135,13 @@ class ProductsTests(ApiTestCase):
                 self.assertIn(message, response.json()["error"])
         self.assertEqual(self.reads(AuditEntry.Action.API_PRODUCTS_READ), [])
 
+    def test_dates_at_the_ends_of_the_calendar_are_an_empty_window_not_a_crash(self):
+        for params in ({"end": "0001-01-01"}, {"start": "9999-12-02", "end": "9999-12-31"}):
+            with self.subTest(params=params):
+                response = self.api(url(self.connection.code), **params)
+                self.assertEqual(response.status_code, 200, response.content)
+                self.assertEqual(response.json()["products"], [])
+
     def test_errors_name_their_field(self):
         body = self.get(limit="0", start="soon").json()
         self.assertEqual(set(body["fields"]), {"limit", "start"})
@@ -171,8 +198,18 @@ class ProductsHistoryTests(ApiTestCase):
         self.assertTrue(body["history_limited"])
         self.assertIn("nothing is shown", body["history_message"])
 
-    def test_the_default_window_is_the_last_30_days(self):
+    def test_the_default_window_is_the_30_days_up_to_the_marketplaces_yesterday(self):
+        # 12:00 UTC is 04:00 in Los Angeles: the US marketplace's November 29 has
+        # just begun, its last whole day is the 28th.
         with time_machine.travel(datetime(2026, 11, 29, 12, 0, tzinfo=UTC), tick=False):
             body = self.api(url(self.connection.code)).json()
-        self.assertEqual((body["start"], body["end"]), ("2026-10-31", "2026-11-29"))
-        self.assertEqual({p["asin"]: p["days"] for p in body["products"]}, november_days())
+        self.assertEqual((body["start"], body["end"]), ("2026-10-30", "2026-11-28"))
+        # October 30's report and November's five.
+        self.assertEqual(
+            {p["asin"]: p["days"] for p in body["products"]},
+            {asin: days + 1 for asin, days in november_days().items()},
+        )
+        # 07:59 UTC on the 30th is still the 29th in Los Angeles.
+        with time_machine.travel(datetime(2026, 11, 30, 7, 59, tzinfo=UTC), tick=False):
+            later = self.api(url(self.connection.code)).json()
+        self.assertEqual(later["end"], "2026-11-28")

@@ -1,0 +1,84 @@
+"""Reads of the audit trail: a team's access log, newest first, a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core import signing
+from django.db.models import Q
+
+from cvrtracker.audit.models import AuditEntry
+
+Action = AuditEntry.Action
+SIGN_INS = (
+    Action.LOGIN,
+    Action.LOGIN_FAILED,
+    Action.LOGOUT,
+    Action.PASSWORD_RESET,
+    Action.SESSIONS_ENDED,
+)
+# The kinds the access log filters by; "changes" is every other action.
+KINDS = {
+    "sign_ins": "Sign-ins",
+    "changes": "Changes",
+    "data_reads": "Data reads",
+}
+CURSOR_SALT = "audit.access_log"
+
+
+class InvalidCursor(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    # The cursor of the next (older) page; "" on the last page.
+    next_cursor: str
+
+
+def _kind_filter(kind: str) -> Q:
+    if kind == "sign_ins":
+        return Q(action__in=SIGN_INS)
+    if kind == "data_reads":
+        return Q(action__in=AuditEntry.DATA_READS)
+    if kind == "changes":
+        return ~Q(action__in=[*SIGN_INS, *AuditEntry.DATA_READS])
+    return Q()
+
+
+def _salt(team) -> str:
+    # Bound to the team: a cursor of one team's log means nothing in another's.
+    return f"{CURSOR_SALT}:{team.pk}"
+
+
+def audit_log_page(*, team, kind: str = "", actor=None, cursor: str = "", limit: int = 50):
+    """One page of `team`'s audit entries, newest first, optionally one kind
+    (KINDS) and one actor's, after the position `cursor` names (keyset paging on
+    created_at and code, so entries written meanwhile shift no page).
+    InvalidCursor for a cursor this team's log did not hand out."""
+    entries = (
+        AuditEntry.objects.filter(team=team)
+        .filter(_kind_filter(kind))
+        .select_related("actor")
+        .order_by("-created_at", "-code")
+    )
+    if actor is not None:
+        entries = entries.filter(actor=actor)
+    if cursor:
+        try:
+            at, code = signing.Signer(salt=_salt(team)).unsign_object(cursor)
+            at = datetime.fromisoformat(at)
+        except (signing.BadSignature, ValueError, TypeError):
+            raise InvalidCursor("This page link is not valid any more.") from None
+        entries = entries.filter(Q(created_at__lt=at) | Q(created_at=at, code__lt=code))
+    found = list(entries[: limit + 1])
+    more, found = len(found) > limit, found[:limit]
+    next_cursor = ""
+    if more:
+        last = found[-1]
+        next_cursor = signing.Signer(salt=_salt(team)).sign_object(
+            [last.created_at.isoformat(), str(last.code)]
+        )
+    return AuditPage(entries=found, next_cursor=next_cursor)
