@@ -11,8 +11,13 @@ traffic not yet) count their units and sales but no traffic.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+
+import numpy as np
+from django.core.cache import cache
+from django.db.models import Count, Max
 
 from cvrtracker.lib.crypto import DecryptionError
 from cvrtracker.listings.changes import listing_change_payload
@@ -25,13 +30,14 @@ from cvrtracker.listings.selectors import (
     listings_titles,
 )
 from cvrtracker.metrics.keys import ConnectionKeys
+from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.metrics.quick import QuickTotals, metrics_quick_totals
 from cvrtracker.metrics.report import ZERO_DECIMAL_CURRENCIES, Money
 from cvrtracker.metrics.selectors import (
     DayMetrics,
     ProductRow,
     metrics_account_series,
-    metrics_product_table,
+    metrics_window_totals,
 )
 
 from .scope import Period, Scope
@@ -43,6 +49,8 @@ RECENT_CHANGES = 8
 # so smaller products would fill the list with noise.
 MOVERS = 5
 MOVER_MIN_SESSIONS = 100
+# How long a computed comparison may be served; its key changes anyway with each sync.
+MOVERS_CACHE_SECONDS = 6 * 3600
 # How far back "traffic up to" and the pending days look, whatever the period.
 FRESHNESS_DAYS = 40
 
@@ -117,7 +125,9 @@ def format_percent(value: float | None) -> str:
 def _signed(value: float, unit: str) -> str:
     # A real minus sign: "−3.1%" reads as a negative number, "-3.1%" as a dash.
     text = f"{abs(value):.1f}{unit}"
-    return f"+{text}" if value > 0 else (f"−{text}" if value < 0 else f"±{text}")
+    if text.startswith("0.0"):
+        return f"±{text}"
+    return f"+{text}" if value > 0 else f"−{text}"
 
 
 def _direction(change: float | None) -> str:
@@ -305,6 +315,7 @@ class DayRow:
     """One day of the chart's table alternative, as printed."""
 
     day: date
+    label: str  # "Mon 2 Nov 2026": formatted here, a date filter per row costs 730 calls
     pending: bool
     sessions: str
     page_views: str
@@ -322,6 +333,7 @@ def overview_day_rows(*, days: list[DayMetrics], currency: str) -> list[DayRow]:
         rows.append(
             DayRow(
                 day=d.day,
+                label=f"{d.day:%a} {d.day.day} {d.day:%b %Y}",
                 pending=d.pending,
                 sessions="pending" if d.pending else format_count(d.sessions or 0),
                 page_views="pending" if d.pending else format_count(d.page_views or 0),
@@ -399,57 +411,105 @@ class Movers:
     min_sessions: int
 
 
-def _rates(rows: list[ProductRow]) -> dict[str, ProductRow]:
-    return {r.asin: r for r in rows if r.sessions >= MOVER_MIN_SESSIONS}
+def _movers_compute(
+    scope: Scope, windows: list[tuple[date, date]], count: int
+) -> dict[str, object]:
+    """The comparison behind the movers, as plain JSON values (no titles)."""
+    now, before = metrics_window_totals(
+        connection=scope.connection, marketplace_id=scope.marketplace_id, windows=windows
+    )
+    asins, i, j = np.intersect1d(now.asins, before.asins, assume_unique=True, return_indices=True)
+    enough = (now.sessions[i] >= MOVER_MIN_SESSIONS) & (before.sessions[j] >= MOVER_MIN_SESSIONS)
+    asins, i, j = asins[enough], i[enough], j[enough]
+    rate_now = 100 * now.conversion_rates()[i]
+    rate_before = 100 * before.conversion_rates()[j]
+    change = rate_now - rate_before
+    # lexsort: the last key is the primary one; ASINs (sorted) break ties.
+    order_up = [k for k in np.lexsort((asins, -change)) if change[k] > 0][:count]
+    order_down = [k for k in np.lexsort((asins, change)) if change[k] < 0][:count]
+
+    def mover(k: int) -> list:
+        return [
+            str(asins[k]),
+            int(now.sessions[i[k]]),
+            int(before.sessions[j[k]]),
+            float(rate_now[k]),
+            float(rate_before[k]),
+        ]
+
+    return {
+        "up": [mover(k) for k in order_up],
+        "down": [mover(k) for k in order_down],
+        "compared": len(asins),
+    }
+
+
+def _movers_cached(scope: Scope, windows: list[tuple[date, date]], count: int) -> dict:
+    """_movers_compute, kept in the cache until a sync rewrites a block of those months.
+
+    Both periods of 5,000 products are ~50 month blocks to read and decrypt; the result
+    changes only when the sync stores a day. The key names the blocks' last update,
+    and the value is encrypted with the connection's data key like every Amazon figure
+    at rest (the cache may be Redis)."""
+    connection = scope.connection
+    assert connection is not None
+    first, last = min(w[0] for w in windows), max(w[1] for w in windows)
+    stamp = MetricBlock.objects.filter(
+        connection=connection,
+        marketplace_id=scope.marketplace_id,
+        granularity=MetricBlock.Granularity.ASIN,
+        month__gte=first.replace(day=1),
+        month__lte=last,
+    ).aggregate(updated=Max("updated_at"), blocks=Count("pk"))
+    spans = ",".join(f"{a}:{b}" for a, b in windows)
+    updated = stamp["updated"].isoformat() if stamp["updated"] else ""
+    name = (
+        f"dashboard.movers:{connection.code}:{scope.marketplace_id}:{spans}:{count}:"
+        f"{MOVER_MIN_SESSIONS}:{stamp['blocks']}:{updated}"
+    )
+    key = "dashboard.movers:" + hashlib.sha256(name.encode()).hexdigest()
+    aad = name.encode()
+    data_key = connection.data_key()
+    blob = cache.get(key)
+    if blob is not None:
+        try:
+            return data_key.decrypt_json(blob, aad=aad)
+        except DecryptionError:
+            pass  # another key or a damaged entry: compute it again
+    value = _movers_compute(scope, windows, count)
+    cache.set(key, data_key.encrypt_json(value, aad=aad), timeout=MOVERS_CACHE_SECONDS)
+    return value
 
 
 def overview_movers(*, scope: Scope, period: Period, count: int = MOVERS) -> Movers:
     """The products whose conversion rose and fell most (percentage points) against
-    the previous period, among those with MOVER_MIN_SESSIONS sessions in both."""
+    the previous period, among those with MOVER_MIN_SESSIONS sessions in both.
+
+    Both periods come from one pass over the month blocks, as arrays: a 5,000-product
+    account is compared without building a row object per product."""
     assert scope.connection is not None and scope.history_start
     previous_start = max(period.previous_start, scope.history_start)
     if previous_start > period.previous_end:
         return Movers(up=[], down=[], compared=0, min_sessions=MOVER_MIN_SESSIONS)
-    args = {"connection": scope.connection, "marketplace_id": scope.marketplace_id}
-    current = _rates(
-        metrics_product_table(**args, start=period.start, end=period.end, order_by="asin")
-    )
-    previous = _rates(
-        metrics_product_table(
-            **args, start=previous_start, end=period.previous_end, order_by="asin"
-        )
-    )
-    both = sorted(set(current) & set(previous))
-    changes = []
-    for asin in both:
-        now, before = current[asin], previous[asin]
-        changes.append(
-            (
-                asin,
-                now,
-                before,
-                100 * (now.conversion_rate or 0) - 100 * (before.conversion_rate or 0),
-            )
-        )
-    up = sorted((c for c in changes if c[3] > 0), key=lambda c: (-c[3], c[0]))[:count]
-    down = sorted((c for c in changes if c[3] < 0), key=lambda c: (c[3], c[0]))[:count]
-    titles = _titles(scope, [c[0] for c in up + down])
+    windows = [(period.start, period.end), (previous_start, period.previous_end)]
+    found = _movers_cached(scope, windows, count)
+    titles = _titles(scope, [m[0] for m in found["up"] + found["down"]])
 
-    def mover(c) -> Mover:
-        asin, now, before, _ = c
+    def mover(values: list) -> Mover:
+        asin, sessions, previous_sessions, conversion, previous_conversion = values
         return Mover(
             asin=asin,
             title=titles.get(asin, ""),
-            sessions=now.sessions,
-            previous_sessions=before.sessions,
-            conversion=100 * (now.conversion_rate or 0),
-            previous_conversion=100 * (before.conversion_rate or 0),
+            sessions=sessions,
+            previous_sessions=previous_sessions,
+            conversion=conversion,
+            previous_conversion=previous_conversion,
         )
 
     return Movers(
-        up=[mover(c) for c in up],
-        down=[mover(c) for c in down],
-        compared=len(both),
+        up=[mover(m) for m in found["up"]],
+        down=[mover(m) for m in found["down"]],
+        compared=found["compared"],
         min_sessions=MOVER_MIN_SESSIONS,
     )
 

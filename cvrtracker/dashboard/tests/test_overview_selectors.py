@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
+from django.core.cache import cache
 from django.http import QueryDict
 
 from cvrtracker.dashboard import overview
@@ -15,6 +16,7 @@ from cvrtracker.listings.tests.history_helpers import store
 from cvrtracker.metrics.quick import QuickTotals
 from cvrtracker.metrics.report import Money
 from cvrtracker.metrics.selectors import ProductRow
+from cvrtracker.metrics.services import metrics_ingest_days
 from cvrtracker.test import BaseTestCase
 
 from .helpers import (
@@ -26,6 +28,7 @@ from .helpers import (
     SMALL,
     UP,
     US,
+    day_report,
     expected_totals,
     ingest,
     make_connection,
@@ -171,3 +174,45 @@ class OverviewSelectorTests(BaseTestCase):
         scope = dashboard_scope_for_user(user=self.alice)
         with mock.patch.object(overview, "metrics_quick_totals", return_value=None):
             assert overview.overview_quick_totals(scope=scope) is None
+
+
+class MoversCacheTests(BaseTestCase):
+    def setUp(self):
+        super().setUp()
+        self.enterContext(clock.following(lambda: NOW))
+        self.connection = make_connection(self.team)
+        ingest(self.connection)
+        self.scope = dashboard_scope_for_user(user=self.alice)
+        self.period = period_from_query(self.scope, QueryDict("period=30"))
+
+    def movers(self):
+        return overview.overview_movers(scope=self.scope, period=self.period)
+
+    def test_a_second_read_comes_from_the_cache_encrypted(self):
+        with mock.patch.object(
+            overview, "metrics_window_totals", wraps=overview.metrics_window_totals
+        ) as read:
+            first, second = self.movers(), self.movers()
+        assert read.call_count == 1
+        assert first == second and [m.asin for m in first.up] == [UP]
+        stored = [v for k, v in cache._cache.items() if "dashboard.movers:" in k]
+        assert stored and all(UP.encode() not in bytes(v) for v in stored)
+
+    def test_a_sync_that_stores_a_day_refreshes_it(self):
+        assert [m.asin for m in self.movers().up] == [UP]
+        # Amazon restates the last settled day: UP sells nothing, DOWN sells a lot.
+        day = LAST_DAY - timedelta(days=3)
+        report = day_report(day)
+        for row in report["salesAndTrafficByAsin"]:
+            if row["childAsin"] in (UP, DOWN):
+                row["salesByAsin"]["unitsOrdered"] = 0 if row["childAsin"] == UP else 300
+        with mock.patch.object(
+            overview, "metrics_window_totals", wraps=overview.metrics_window_totals
+        ) as read:
+            metrics_ingest_days(
+                connection=self.connection, marketplace_id=US, reports={day: report}
+            )
+            movers = self.movers()
+        assert read.call_count == 1
+        by_asin = {m.asin: m for m in movers.down + movers.up}
+        assert by_asin[DOWN].conversion > 100 * (27 + 300) / 270 - 1
