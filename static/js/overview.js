@@ -4,6 +4,14 @@
 // are drawn as gaps over a shaded band, never as zeros.
 (function () {
   "use strict";
+  // Typing a date means a custom period: choose it in the period menu too.
+  const menu = document.querySelector(".overview-switch select[name=period]");
+  document.querySelectorAll(".overview-switch input[type=date]").forEach((input) => {
+    input.addEventListener("change", () => {
+      if (menu) menu.value = "custom";
+    });
+  });
+
   const box = document.getElementById("overview-chart");
   const source = document.getElementById("overview-chart-data");
   if (!box || !source || typeof uPlot === "undefined") return;

@@ -177,3 +177,9 @@ class OverviewTests(BaseTestCase):
         fresh = make_connection(self.team, "A1FRESH")
         response = self.get(account=str(fresh.code))
         self.assertContains(response, "No daily figures for this period yet")
+
+    def test_an_account_whose_key_was_destroyed_is_said_unreadable(self):
+        SellerConnection.objects.filter(pk=self.connection.pk).update(wrapped_data_key=None)
+        response = self.get()
+        self.assertContains(response, "data can no longer be read")
+        assert not AuditEntry.objects.filter(action=AuditEntry.Action.OVERVIEW_READ).exists()

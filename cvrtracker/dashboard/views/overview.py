@@ -31,6 +31,9 @@ def overview(request):
     ctx = {"team": scope.team, "scope": scope}
     if scope.connection is None:
         return render(request, "dashboard/overview.html", ctx)
+    if not scope.connection.wrapped_data_key:
+        # The account's key was destroyed: nothing of it can be decrypted or shown.
+        return render(request, "dashboard/overview.html", {**ctx, "unreadable": True})
     status = 200
     try:
         period = period_from_query(scope, request.GET)
