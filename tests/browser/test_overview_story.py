@@ -10,8 +10,10 @@ from playwright.sync_api import expect
 
 from cvrtracker.dashboard.overview import overview_read
 from cvrtracker.dashboard.scope import dashboard_scope_for_user, period_from_query
-from cvrtracker.dashboard.tests.helpers import NOW, ingest, make_connection
+from cvrtracker.dashboard.tests.helpers import LAST_DAY, NOW, UP, ingest, make_connection
 from cvrtracker.lib import clock
+from cvrtracker.listings.models import ListingChange
+from cvrtracker.listings.tests.history_helpers import store
 from cvrtracker.test import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,6 +32,16 @@ def test_a_seller_reads_the_overview(page):
     with clock.following(lambda: NOW):
         connection = make_connection(user.membership.team, "A1NORA")
         ingest(connection)
+        store(
+            connection,
+            asin=UP,
+            field=ListingChange.Field.PRICE,
+            day=LAST_DAY,
+            action="changed",
+            before={"amount": "20.00", "currency": "USD"},
+            after={"amount": "22.00", "currency": "USD"},
+            pct=10.0,
+        )
         scope = dashboard_scope_for_user(user=user)
         period = period_from_query(scope, QueryDict("period=30"))
         expected = overview_read(scope=scope, period=period).figures
@@ -46,6 +58,15 @@ def test_a_seller_reads_the_overview(page):
             expect(card.locator(".figure-value")).to_have_text(figure.value)
             expect(card.locator(".figure-change")).to_contain_text(figure.change_text)
         expect(page.get_by_text("Traffic up to")).to_contain_text("Wed 25 Nov 2026")
+        changes = page.locator(".overview-changes li")
+        expect(changes).to_have_count(1)
+        expect(changes).to_contain_text("20.00 USD → 22.00 USD (+10.00%)")
+        expect(changes.get_by_role("link", name=UP)).to_have_attribute(
+            "href", re.compile(rf"/dashboard/products/{connection.code}/ATVPDKIKX0DER/{UP}/")
+        )
+        movers = page.get_by_role("region", name="Conversion movers")
+        expect(movers.get_by_role("link", name=UP)).to_be_visible()
+        expect(movers).to_contain_text("+20.0 pts")
 
         canvas = page.locator("#overview-chart canvas")
         expect(canvas).to_be_visible()

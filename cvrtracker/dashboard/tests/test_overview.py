@@ -9,7 +9,8 @@ from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.dashboard import overview as selectors
 from cvrtracker.lib import clock
-from cvrtracker.listings.models import ListingChange
+from cvrtracker.listings.models import Listing, ListingChange
+from cvrtracker.listings.tests.helpers import admit, item
 from cvrtracker.listings.tests.history_helpers import store
 from cvrtracker.metrics.quick import QuickTotals
 from cvrtracker.metrics.report import Money
@@ -143,6 +144,18 @@ class OverviewTests(BaseTestCase):
         assert change.listing is None  # a change known by ASIN only: no history link
         self.assertContains(response, "Conversion movers")
         self.assertContains(response, "at least 100 sessions")
+
+    def test_changes_of_a_listing_link_to_its_history_and_movers_show_titles(self):
+        admit(self.connection, [item("SKU-UP", UP, title="Blue Kettle")])
+        listing = Listing.objects.get(connection=self.connection, sku="SKU-UP")
+        change = store(
+            self.connection, listing=listing, field=ListingChange.Field.TITLE, day=LAST_DAY
+        )
+        response = self.get()
+        history = reverse("listings:product_changes", args=[listing.code])
+        self.assertContains(response, f'href="{history}#change-{change.code}"')
+        self.assertContains(response, "Blue Kettle")
+        self.assertContains(response, "+20.0 pts")
 
     def test_a_disconnected_account_says_so(self):
         SellerConnection.objects.filter(pk=self.connection.pk).update(
