@@ -530,6 +530,26 @@ def _titles(scope: Scope, asins: list[str]) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class Backfill:
+    """The progress of the daily data's fetch (Settings → Amazon shows the same)."""
+
+    history: dict[str, int]  # SellerConnection.history(): the two-year Data Kiosk queries
+    recent: dict[str, int]  # SellerConnection.recent_days(): the recent days by report
+
+    @property
+    def running(self) -> bool:
+        """True until both plans exist and are done: a new connection has neither yet."""
+        return not self.history["total"] or any(
+            p["done"] < p["total"] for p in (self.history, self.recent)
+        )
+
+
+def overview_backfill(*, scope: Scope) -> Backfill:
+    assert scope.connection is not None
+    return Backfill(history=scope.connection.history(), recent=scope.connection.recent_days())
+
+
 # The first minute ------------------------------------------------------------------
 
 

@@ -168,23 +168,37 @@ class OverviewTests(BaseTestCase):
         self.assertContains(response, "still waits for Amazon's traffic figures")
 
     def test_without_daily_data_it_shows_the_quick_totals(self):
-        # metrics_quick_totals is a placeholder returning None until the quick helper's
-        # branch lands: this test stands in a QuickTotals for it.
         fresh = make_connection(self.team, "A1FRESH")
-        quick = QuickTotals(
-            start=LAST_DAY - timedelta(days=29),
-            end=LAST_DAY,
-            fetched_at=datetime(2026, 11, 29, 19, 0, tzinfo=UTC),
-            currency="USD",
-            rows=[ProductRow(UP, UP, 400, 500, 36, 36, 36, Money(71964, "USD"), 99.0, 30, 0)],
-        )
-        with mock.patch.object(selectors, "metrics_quick_totals", return_value=quick):
+        with mock.patch.object(selectors, "metrics_quick_totals", return_value=self.quick()):
             response = self.get(account=str(fresh.code))
         self.assertContains(response, "Your last 30 days")
         self.assertContains(response, "From one Amazon Sales &amp; Traffic report")
         self.assertContains(response, "719.64 USD")
         self.assertContains(response, "9.00%")
         self.assertNotContains(response, "overview-chart-data")
+
+    @staticmethod
+    def quick():
+        # metrics_quick_totals is a placeholder returning None until the quick helper's
+        # branch lands: these tests stand in a QuickTotals for it.
+        return QuickTotals(
+            start=LAST_DAY - timedelta(days=29),
+            end=LAST_DAY,
+            fetched_at=datetime(2026, 11, 29, 19, 0, tzinfo=UTC),
+            currency="USD",
+            rows=[ProductRow(UP, UP, 400, 500, 36, 36, 36, Money(71964, "USD"), 99.0, 30, 0)],
+        )
+
+    def test_quick_totals_stand_beside_the_first_days_and_leave_once_the_period_is_in(self):
+        fresh = make_connection(self.team, "A1FRESH")
+        ingest(fresh, days=4)
+        with mock.patch.object(selectors, "metrics_quick_totals", return_value=self.quick()):
+            early = self.get(account=str(fresh.code))
+            complete = self.get(period="7")
+        self.assertContains(early, "Your last 30 days")
+        self.assertContains(early, "it covers 4 of this period")
+        self.assertContains(early, "overview-chart-data")
+        self.assertNotContains(complete, "Your last 30 days")
 
     def test_without_any_data_it_says_the_figures_are_coming(self):
         fresh = make_connection(self.team, "A1FRESH")

@@ -216,3 +216,13 @@ class MoversCacheTests(BaseTestCase):
         assert read.call_count == 1
         by_asin = {m.asin: m for m in movers.down + movers.up}
         assert by_asin[DOWN].conversion > 100 * (27 + 300) / 270 - 1
+
+
+def test_the_backfill_runs_until_both_plans_exist_and_are_done():
+    def plan(done, total):
+        return {"done": done, "total": total}
+
+    assert overview.Backfill(history=plan(0, 0), recent=plan(0, 0)).running
+    assert overview.Backfill(history=plan(3, 10), recent=plan(30, 30)).running
+    assert overview.Backfill(history=plan(10, 10), recent=plan(29, 30)).running
+    assert not overview.Backfill(history=plan(10, 10), recent=plan(30, 30)).running

@@ -17,6 +17,8 @@ from cvrtracker.dashboard.services import dashboard_record_read
 
 # The switcher's own fields; any other query parameter is carried along.
 FORM_FIELDS = ("account", "marketplace", "period", "start", "end")
+# The last days of a period may not be fetched yet even when the backfill is done.
+QUICK_LAG_DAYS = 2
 PERIOD_LABELS = {7: "7 days", 30: "30 days", 90: "90 days", 365: "365 days", 730: "2 years"}
 
 
@@ -41,6 +43,7 @@ def overview(request):
         ctx["period_error"], status = str(error), 400
         period = period_from_query(scope, QueryDict())
     data = selectors.overview_read(scope=scope, period=period)
+    backfill = selectors.overview_backfill(scope=scope)
     dashboard_record_read(
         user=request.user,
         action=AuditEntry.Action.OVERVIEW_READ,
@@ -53,7 +56,12 @@ def overview(request):
         day_rows=selectors.overview_day_rows(days=data.days, currency=scope.currency),
         changes=selectors.overview_recent_changes(scope=scope),
         movers=selectors.overview_movers(scope=scope, period=period),
-        quick=selectors.overview_quick_totals(scope=scope) if not data.current.days else None,
+        backfill=backfill,
+        quick=(
+            selectors.overview_quick_totals(scope=scope)
+            if backfill.running and data.current.days < period.days - QUICK_LAG_DAYS
+            else None
+        ),
         accounts=[(str(c.code), _account_label(c)) for c in scope.connections],
         periods=[(str(days), PERIOD_LABELS[days]) for days in PERIODS],
         kept=[(k, v) for k, values in request.GET.lists() if k not in FORM_FIELDS for v in values],
