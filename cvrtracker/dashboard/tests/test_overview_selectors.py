@@ -226,3 +226,30 @@ def test_the_backfill_runs_until_both_plans_exist_and_are_done():
     assert overview.Backfill(history=plan(3, 10), recent=plan(30, 30)).running
     assert overview.Backfill(history=plan(10, 10), recent=plan(29, 30)).running
     assert not overview.Backfill(history=plan(10, 10), recent=plan(30, 30)).running
+
+
+class SimulatorSeriesTests(BaseTestCase):
+    """The simulator's two-year by-date report, stored as the sync stores it."""
+
+    def test_totals_match_the_reports_by_date_rows(self):
+        from cvrtracker.metrics.report import parse_sales_traffic
+        from cvrtracker.metrics.services import metrics_ingest_account_series
+        from cvrtracker.metrics.tests.helpers import ACCOUNT_END, sim_payloads
+
+        connection = make_connection(self.team)
+        body = sim_payloads()["account"]
+        metrics_ingest_account_series(connection=connection, marketplace_id=US, report=body)
+        now = datetime.combine(ACCOUNT_END + timedelta(days=1), datetime.min.time(), UTC)
+        with clock.following(lambda: now + timedelta(hours=20)):
+            scope = dashboard_scope_for_user(user=self.alice)
+            period = period_from_query(scope, QueryDict("period=90"))
+            data = overview.overview_read(scope=scope, period=period)
+        rows = [r for r in parse_sales_traffic(body).by_date if period.start <= r.day <= period.end]
+        settled = [r for r in rows if not r.pending]
+        assert data.current.days == len(rows) == 90
+        assert data.current.units == sum(r.units_ordered for r in rows)
+        assert data.current.sessions == sum(r.sessions for r in settled)
+        assert data.current.sales_minor == sum(r.ordered_product_sales.amount_minor for r in rows)
+        units = sum(r.units_ordered for r in settled)
+        assert data.current.conversion == 100 * units / data.current.sessions
+        assert data.previous.days == 90
