@@ -171,7 +171,7 @@ class OverviewTests(BaseTestCase):
         fresh = make_connection(self.team, "A1FRESH")
         with mock.patch.object(selectors, "metrics_quick_totals", return_value=self.quick()):
             response = self.get(account=str(fresh.code))
-        self.assertContains(response, "Your last 30 days")
+        self.assertContains(response, "Your products over 30 Oct – 28 Nov 2026")
         self.assertContains(response, "From one Amazon Sales &amp; Traffic report")
         self.assertContains(response, "719.64 USD")
         self.assertContains(response, "9.00%")
@@ -195,10 +195,10 @@ class OverviewTests(BaseTestCase):
         with mock.patch.object(selectors, "metrics_quick_totals", return_value=self.quick()):
             early = self.get(account=str(fresh.code))
             complete = self.get(period="7")
-        self.assertContains(early, "Your last 30 days")
+        self.assertContains(early, "Your products over 30 Oct – 28 Nov 2026")
         self.assertContains(early, "it covers 4 of this period")
         self.assertContains(early, "overview-chart-data")
-        self.assertNotContains(complete, "Your last 30 days")
+        self.assertNotContains(complete, "Your products over 30 Oct – 28 Nov 2026")
 
     def test_without_any_data_it_says_the_figures_are_coming(self):
         fresh = make_connection(self.team, "A1FRESH")
