@@ -135,7 +135,9 @@ def dashboard_scope_for_user(
         marketplace_id=marketplace_id,
         today=today,
         last_day=today - timedelta(days=1),
-        history_start=history_start_for_team(team, today=today),
+        # Pages end on the last whole day (today has no traffic yet): the plan's
+        # depth counts back from it, so "two years" is 730 shown days.
+        history_start=history_start_for_team(team, today=today - timedelta(days=1)),
     )
 
 
