@@ -288,3 +288,14 @@ class PlanHistoryTests(PlanTestCase):
         assert len(response.context["chart"]["x"]) == period.days < 365
         self.assertContains(response, "Your plan shows")
         self.assertContains(response, reverse("billing:page"))
+
+
+class HistoryPageLinkTests(ProductViewTestCase):
+    def test_the_history_pages_link_their_download_with_the_filters(self):
+        self.client.force_login(self.alice)
+        url = reverse("listings:account_changes", args=[self.connection.code])
+        export = reverse("dashboard:account_changes_export", args=[self.connection.code, "csv"])
+        self.assertContains(self.client.get(url, {"field": "title"}), f"{export}?field=title")
+        url = reverse("listings:product_changes", args=[self.listing.code])
+        export = reverse("dashboard:listing_changes_export", args=[self.listing.code, "xlsx"])
+        self.assertContains(self.client.get(url), f"{export}?")
