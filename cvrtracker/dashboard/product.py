@@ -15,8 +15,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
+from django.conf import settings
 from django.http import Http404
+from django.urls import reverse
 
+from cvrtracker.amazon.client import http as amazon_http
 from cvrtracker.impact.selectors import impact_for_changes
 from cvrtracker.impact.types import Impact
 from cvrtracker.lib.crypto import DecryptionError
@@ -332,8 +336,45 @@ def _title(keys: ConnectionKeys | None, listings: list[Listing], content: dict) 
 def _main_image(content: dict) -> str:
     for image in content.get("images") or []:
         if isinstance(image, dict) and image.get("variant") == "MAIN" and image.get("link"):
-            return str(image["link"])
+            return image_src(str(image["link"]))
     return ""
+
+
+# The simulator's image ids (simulator/urls.py: images/I/<id>.jpg).
+SIMULATOR_IMAGE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def simulator_origin() -> str:
+    """The demo simulator's origin whose images the dashboard relays; "" in production."""
+    return "" if settings.AMAZON_PRODUCTION else settings.AMAZON_SIMULATOR_ORIGIN
+
+
+def image_src(link: str) -> str:
+    """Where the page loads an image from: Amazon's https link as it is, or, in the
+    demo, a simulator image through dashboard:simulator_image (see settings)."""
+    origin = simulator_origin()
+    prefix = f"{origin}/images/I/"
+    if origin and link.startswith(prefix) and link.endswith(".jpg"):
+        image_id = link[len(prefix) : -len(".jpg")]
+        if SIMULATOR_IMAGE_ID.match(image_id):
+            return reverse("dashboard:simulator_image", args=[image_id])
+    return link if link.startswith("https://") else ""
+
+
+def simulator_image_fetch(*, image_id: str) -> tuple[bytes, str] | None:
+    """(bytes, content type) of one of the demo simulator's images; None when there is
+    no simulator, no such image, or it did not answer with an image."""
+    origin = simulator_origin()
+    if not origin or not SIMULATOR_IMAGE_ID.match(image_id):
+        return None
+    try:
+        answer = amazon_http().get(f"{origin}/images/I/{image_id}.jpg")
+    except httpx.HTTPError:
+        return None
+    kind = answer.headers.get("content-type", "")
+    if answer.status_code != 200 or not kind.startswith("image/"):
+        return None
+    return answer.content, kind
 
 
 def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage:
