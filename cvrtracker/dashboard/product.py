@@ -405,7 +405,9 @@ def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage
     )
     series = [_series_day(d) for d in days]
     in_period = list(
-        product_changes_query(scope=scope, asin=asin, start=period.start, end=period.end)
+        product_changes_query(
+            scope=scope, asin=asin, start=period.start, end=period.end
+        ).select_related("listing")
     )
     has_metrics = any(d.units or d.sessions or d.page_views for d in series)
     if not listings and not has_metrics and not in_period:

@@ -119,7 +119,8 @@ class PageTests(ProductViewTestCase):
         self.client.force_login(self.alice)
         response = self.client.get(self.url)
         self.assertContains(response, "Impact so far: Improved")
-        self.assertContains(response, f"verdict on {stored.ready_on:%-d %b %Y}")
+        ready = f"{stored.ready_on:%-d %b %Y}"
+        self.assertContains(response, f"Not enough data yet — verdict on {ready}")
 
     def test_changes_without_impact_say_why(self):
         change(
