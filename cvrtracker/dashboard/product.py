@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from django.conf import settings
+from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 
@@ -404,28 +405,29 @@ def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage
         else []
     )
     series = [_series_day(d) for d in days]
-    in_period = list(
-        product_changes_query(
-            scope=scope, asin=asin, start=period.start, end=period.end
-        ).select_related("listing")
+    # One read: the period's changes, and the band events from the plan's first day
+    # (a stock-out that began before the period still shades its first days).
+    earliest = min(scope.history_start or period.start, period.start)
+    read = list(
+        ListingChange.objects.filter(
+            Q(day__gte=period.start) | Q(field__in=BAND_FIELDS),
+            connection=connection,
+            marketplace_id=scope.marketplace_id,
+            asin=asin,
+            day__gte=earliest,
+            day__lte=period.end,
+        )
+        .select_related("listing")
+        .order_by("-day", "-seen_at", "-code")
     )
+    in_period = [c for c in read if c.day >= period.start]
+    band_changes = [c for c in reversed(read) if c.field in BAND_FIELDS]
     has_metrics = any(d.units or d.sessions or d.page_views for d in series)
     if not listings and not has_metrics and not in_period:
         raise Http404("No such product in this marketplace")
 
-    # Events that open a band may predate the period: read them from the plan's start.
-    band_changes = list(
-        ListingChange.objects.filter(
-            connection=connection,
-            marketplace_id=scope.marketplace_id,
-            asin=asin,
-            field__in=BAND_FIELDS,
-            day__gte=scope.history_start or period.start,
-            day__lte=period.end,
-        ).order_by("day", "seen_at", "code")
-    )
     payloads: dict[int, dict | None] = {}
-    for change in {c.pk: c for c in [*in_period, *band_changes]}.values():
+    for change in read:
         payloads[change.pk] = (
             listing_change_payload(change=change, keys=keys) if keys is not None else None
         )
