@@ -34,11 +34,12 @@ Source = ListingChange.Source
 
 
 class ProductDataTestCase(BaseTestCase):
-    def setUp(self):
-        super().setUp()
-        self.connection = connect(self.team)
-        self.start, self.end = store_days(self.connection)
-        self.listing = admit(self.connection)
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.connection = connect(cls.team)
+        cls.start, cls.end = store_days(cls.connection)
+        cls.listing = admit(cls.connection)
 
     def page(self, query: str = "period=90", asin: str = ASIN, user=None):
         scope = dashboard_scope_for_user(

@@ -45,11 +45,15 @@ def xlsx_rows(response) -> list[list]:
 
 
 class ProductViewTestCase(BaseTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.connection = connect(cls.team)
+        cls.start, cls.end = store_days(cls.connection)
+        cls.listing = admit(cls.connection)
+
     def setUp(self):
         super().setUp()
-        self.connection = connect(self.team)
-        self.start, self.end = store_days(self.connection)
-        self.listing = admit(self.connection)
         self.url = reverse("dashboard:product", args=[self.connection.code, US, ASIN])
 
     def export_url(self, name: str, fmt: str) -> str:
