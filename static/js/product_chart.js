@@ -103,6 +103,8 @@
     return { width, height: width < 500 ? 240 : 320 };
   }
 
+  // The "Also show" checkboxes, by series index; uPlot's own legend toggles series too.
+  const boxes = {};
   const opts = {
     ...size(),
     series,
@@ -119,6 +121,11 @@
       drawClear: [drawBands],
       draw: [placeMarkers],
       ready: [(u) => u.over.appendChild(layer)],
+      setSeries: [
+        (u, index) => {
+          if (boxes[index]) boxes[index].checked = u.series[index].show;
+        },
+      ],
     },
   };
   const chart = new uPlot(
@@ -140,6 +147,7 @@
     box.addEventListener("change", () => chart.setSeries(index, { show: box.checked }));
     label.append(box, ` ${series[index].label}`);
     toggles.appendChild(label);
+    boxes[index] = box;
   });
   holder.after(toggles);
 

@@ -5,6 +5,7 @@ change and its measured impact, the daily figures download as shown, and a phone
 
 import csv
 import io
+import re
 import zlib
 from datetime import timedelta
 from pathlib import Path
@@ -97,6 +98,12 @@ def test_a_seller_reads_a_change_on_the_conversion_chart(page):
     assert page.evaluate(CANVAS_INK) > 500
     markers = page.locator(".chart-marker")
     expect(markers).to_have_count(2)
+
+    # Sessions join the chart on their own axis when asked for.
+    sessions = page.locator(".u-legend .u-series").nth(2)
+    expect(sessions).to_have_class(re.compile("u-off"))
+    page.get_by_role("checkbox", name="Sessions").check()
+    expect(sessions).not_to_have_class(re.compile("u-off"))
 
     # The keyboard reaches the first marker right after "Reset zoom", and reads it.
     page.locator("#chart-reset").focus()
