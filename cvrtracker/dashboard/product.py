@@ -10,7 +10,7 @@ who asks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from cvrtracker.impact.selectors import impact_for_changes
 from cvrtracker.impact.types import Impact
 from cvrtracker.lib.crypto import DecryptionError
 from cvrtracker.listings.changes import listing_change_payload
-from cvrtracker.listings.history import ChangeView, change_views
+from cvrtracker.listings.history import ChangeView, ImageLink, change_views
 from cvrtracker.listings.models import Listing, ListingChange
 from cvrtracker.listings.normalize import content_sides
 from cvrtracker.listings.selectors import ChangeRow
@@ -362,6 +362,14 @@ def image_src(link: str) -> str:
     return link if link.startswith("https://") else ""
 
 
+def _loadable(image: ImageLink | None) -> ImageLink | None:
+    """The change list's image as this page loads it (image_src: the demo's relay)."""
+    if image is None:
+        return None
+    src = image_src(image.link)
+    return replace(image, link=src or image.link, loadable=bool(src))
+
+
 def simulator_image_fetch(*, image_id: str) -> tuple[bytes, str] | None:
     """(bytes, content type) of one of the demo simulator's images; None when there is
     no simulator, no such image, or it did not answer with an image."""
@@ -433,6 +441,9 @@ def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage
         )
     rows = [ChangeRow(change=c, payload=payloads[c.pk]) for c in in_period]
     views = change_views(rows=rows, marketplaces={scope.marketplace_id: scope.marketplace.name})
+    for view in views:
+        view.before_image = _loadable(view.before_image)
+        view.after_image = _loadable(view.after_image)
     impacts = (
         impact_for_changes(connection=connection, changes=in_period, keys=keys)
         if keys is not None

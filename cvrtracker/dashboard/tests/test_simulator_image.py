@@ -9,8 +9,11 @@ import sys
 from django.urls import reverse
 
 from cvrtracker.dashboard.product import image_src
+from cvrtracker.listings.models import ListingChange
 from cvrtracker.simulator.testing import running_simulator
 from cvrtracker.test import BaseTestCase
+
+from .product_helpers import ASIN, US, admit, change, connect, store_days
 
 
 class SimulatorImageTests(BaseTestCase):
@@ -27,6 +30,28 @@ class SimulatorImageTests(BaseTestCase):
             assert response.status_code == 200
             assert response["Content-Type"] == "image/png"
             assert response.content.startswith(b"\x89PNG")
+
+    def test_the_product_pages_change_images_go_through_the_relay_too(self):
+        origin = "https://127.0.0.1:8123"
+        connection = connect(self.team)
+        _, end = store_days(connection)
+        listing = admit(connection)
+        change(
+            connection,
+            field=ListingChange.Field.MAIN_IMAGE,
+            day=end,
+            listing=listing,
+            before=f"{origin}/images/I/old1.jpg",
+            after="https://m.media-amazon.com/I/n.jpg",
+        )
+        self.client.force_login(self.alice)
+        with self.settings(AMAZON_SIMULATOR_ORIGIN=origin):
+            url = reverse("dashboard:product", args=[connection.code, US, ASIN])
+            response = self.client.get(url)
+        relay = reverse("dashboard:simulator_image", args=["old1"])
+        self.assertContains(response, f'src="{relay}"')
+        self.assertContains(response, 'src="https://m.media-amazon.com/I/n.jpg"')
+        self.assertNotContains(response, f'src="{origin}')
 
     def test_production_neither_rewrites_nor_relays(self):
         with self.settings(
