@@ -319,6 +319,13 @@ AMAZON_CONSENT_URLS = {
     region: env(f"AMAZON_CONSENT_URL_{region}", central if AMAZON_PRODUCTION else _AMAZON_SIM)
     for region, (_, central) in _AMAZON_HOSTS.items()
 }
+# The demo's simulator when it is the SP-API endpoint, else empty (always with
+# AMAZON_PRODUCTION). Its product images live on its own origin under its own CA,
+# which browsers do not trust, so the product page relays them through
+# dashboard:simulator_image instead of widening the CSP's img-src.
+AMAZON_SIMULATOR_ORIGIN = (
+    _AMAZON_SIM if not AMAZON_PRODUCTION and _AMAZON_SIM in AMAZON_SPAPI_URLS.values() else ""
+)
 # Extra CA to trust for Amazon calls: only the simulator's, and only when set.
 AMAZON_CA_FILE = env("AMAZON_CA_FILE", "" if AMAZON_PRODUCTION else str(VAR_DIR / "sim" / "ca.pem"))
 # The tracker's clock (cvrtracker/lib/clock.py): "system", or "simulator" to follow the

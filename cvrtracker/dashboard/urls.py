@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cvrtracker.dashboard.views import overview, product, products
+from cvrtracker.dashboard.views import changes_export, overview, product, products
 
 app_name = "dashboard"
 
@@ -19,5 +19,27 @@ urlpatterns = [
         "products/<uuid:code>/<str:marketplace>/<str:asin>/series.<str:fmt>",
         product.product_series_export,
         name="product_series_export",
+    ),
+    # The demo simulator's product images (404 unless it is the SP-API endpoint).
+    path(
+        "simulator-images/<str:image_id>.jpg",
+        product.simulator_image,
+        name="simulator_image",
+    ),
+    path(
+        "products/<uuid:code>/<str:marketplace>/<str:asin>/changes.<str:fmt>",
+        changes_export.product_changes_export,
+        name="product_changes_export",
+    ),
+    # The change history pages' downloads (listings:account_changes, product_changes).
+    path(
+        "changes/<uuid:code>.<str:fmt>",
+        changes_export.account_changes_export,
+        name="account_changes_export",
+    ),
+    path(
+        "changes/products/<uuid:code>.<str:fmt>",
+        changes_export.listing_changes_export,
+        name="listing_changes_export",
     ),
 ]
