@@ -1,14 +1,160 @@
-"""Placeholder: see the brief; replaced by the helper that owns this page."""
+"""The product table (/dashboard/products/) and its CSV/XLSX export."""
+
+from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.billing.limits import plan_limits_for_team
+from cvrtracker.dashboard.exports import FORMATS, export_response
+from cvrtracker.dashboard.scope import (
+    PERIODS,
+    InvalidPeriod,
+    dashboard_scope_for_user,
+    period_from_query,
+)
+from cvrtracker.dashboard.services import dashboard_record_read
+from cvrtracker.dashboard.sparkline import sparkline
+from cvrtracker.dashboard.table import (
+    EXPORT_HEADER,
+    export_row,
+    product_table_page,
+    product_table_rows,
+    table_params_from_query,
+)
+from cvrtracker.listings.selectors import listings_tracked_count
+
+# (sort key, header) of the sortable columns, in the table's order.
+COLUMNS = (
+    ("sessions", "Sessions"),
+    ("page_views", "Page views"),
+    ("units", "Units"),
+    ("revenue", "Revenue"),
+    ("conversion", "Conversion"),
+    ("previous_conversion", "Previous"),
+    ("conversion_change", "Change"),
+    ("buy_box", "Buy Box"),
+)
+# Text sorts A→Z first; numbers largest first.
+ASCENDING_FIRST = {"asin"}
+
+
+def _scope_and_period(request: HttpRequest):
+    scope = dashboard_scope_for_user(
+        user=request.user,
+        account=request.GET.get("account"),
+        marketplace=request.GET.get("marketplace"),
+    )
+    if scope.connection is None or not scope.marketplace_id:
+        return scope, None, ""
+    try:
+        return scope, period_from_query(scope, request.GET), ""
+    except InvalidPeriod as error:
+        return scope, period_from_query(scope, QueryDict()), str(error)
+
+
+def _query(request: HttpRequest, **changes: str) -> str:
+    """The current query string with `changes` (an empty value removes the parameter)."""
+    query = request.GET.copy()
+    for name, value in changes.items():
+        query.pop(name, None)
+        if value:
+            query[name] = value
+    return query.urlencode()
+
+
+def _sort_links(request: HttpRequest, sort: str) -> list[dict]:
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    links = []
+    for name, label in (("asin", "Product"), *COLUMNS):
+        if name == key:
+            next_sort = name if descending else f"-{name}"
+            aria = "descending" if descending else "ascending"
+        else:
+            next_sort = name if name in ASCENDING_FIRST else f"-{name}"
+            aria = ""
+        links.append(
+            {
+                "key": name,
+                "label": label,
+                "aria": aria,
+                "href": _query(request, sort=next_sort, page=""),
+            }
+        )
+    return links
+
+
+def _page_numbers(page: int, pages: int) -> list[int | None]:
+    """First, last and the pages around the current one; None marks a gap."""
+    wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    out: list[int | None] = []
+    for number in wanted:
+        if out and number - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(number)
+    return out
 
 
 @login_required
-def product_table(request):
-    raise Http404("not built yet")
+def product_table(request: HttpRequest) -> HttpResponse:
+    scope, period, error = _scope_and_period(request)
+    ctx = {"scope": scope, "period": period, "error": error}
+    if period is None:
+        return render(request, "dashboard/products.html", ctx)
+    params = table_params_from_query(request.GET)
+    page = product_table_page(scope=scope, period=period, params=params)
+    for row in page.rows:
+        row.sparkline = sparkline(row.trend)
+    dashboard_record_read(
+        user=request.user,
+        action=AuditEntry.Action.PRODUCTS_READ,
+        connection=scope.connection,
+        request=request,
+    )
+    ctx.update(
+        params=params,
+        page=page,
+        columns=_sort_links(request, params.sort),
+        page_links=[
+            (n, _query(request, page=str(n)) if n else "")
+            for n in _page_numbers(page.page, page.pages)
+        ],
+        previous_href=_query(request, page=str(page.page - 1)),
+        next_href=_query(request, page=str(page.page + 1)),
+        export_query=_query(request, page=""),
+        periods=PERIODS,
+        plan=plan_limits_for_team(scope.team),
+        tracked_count=listings_tracked_count(team=scope.team),
+    )
+    template = (
+        "dashboard/_products_table.html"
+        if request.headers.get("HX-Request")
+        else "dashboard/products.html"
+    )
+    return render(request, template, ctx)
 
 
 @login_required
-def product_table_export(request, fmt):
-    raise Http404("not built yet")
+def product_table_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    if fmt not in FORMATS:
+        raise Http404("No such format")
+    scope, period, _ = _scope_and_period(request)
+    if period is None:
+        raise Http404("No seller account to export")
+    params = table_params_from_query(request.GET)
+    rows = product_table_rows(scope=scope, period=period, params=params)
+    dashboard_record_read(
+        user=request.user,
+        action=AuditEntry.Action.PRODUCTS_EXPORTED,
+        connection=scope.connection,
+        request=request,
+    )
+    market = scope.marketplace.name if scope.marketplace else scope.marketplace_id
+    return export_response(
+        fmt=fmt,
+        filename=f"products-{market}-{period.start}-{period.end}",
+        header=EXPORT_HEADER,
+        rows=(export_row(row) for row in rows),
+    )

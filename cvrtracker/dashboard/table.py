@@ -1,0 +1,761 @@
+"""The product table: one row per product of a seller account's marketplace, with the
+period's sums, the previous period's conversion and a small trend.
+
+One pass over the encrypted month blocks that cover both periods (the previous
+period and the current one are adjacent) sums every ASIN with numpy; titles,
+stock and suppression are decrypted only where they are needed: the rows of the
+page shown, or every candidate row while a search or a filter asks for them.
+
+Conversion is always Σunits ÷ Σsessions of settled days (a day whose traffic has
+not arrived is left out of both), never an average of daily percentages; a
+parent's subtotal is the sum of its children.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.http import QueryDict
+
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.lib.crypto import DecryptionError
+from cvrtracker.listings.diff import is_suppressing
+from cvrtracker.listings.models import InventoryLevel, Listing, ListingChange
+from cvrtracker.metrics.blocks import (
+    BUY_BOX,
+    PAGE_VIEWS,
+    PENDING,
+    PERCENT_SCALE,
+    PRESENT,
+    SESSIONS,
+    UNITS,
+)
+from cvrtracker.metrics.keys import ConnectionKeys
+from cvrtracker.metrics.models import MetricBlock
+from cvrtracker.metrics.quick import metrics_quick_totals
+from cvrtracker.metrics.services import block_data, month_of
+
+from .scope import Period, Scope
+
+PAGE_SIZE = 50
+TREND_POINTS = 30
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY"})
+
+# ?sort= keys (a leading "-" sorts descending) and the row attribute each sorts by.
+SORT_KEYS = {
+    "asin": "key",
+    "sessions": "sessions",
+    "page_views": "page_views",
+    "units": "units",
+    "revenue": "revenue_minor",
+    "conversion": "conversion",
+    "buy_box": "buy_box",
+    "previous_conversion": "previous_conversion",
+    "conversion_change": "conversion_change",
+}
+DEFAULT_SORT = "-units"
+
+SHOW_TRACKED, SHOW_ALL = "tracked", "all"
+
+
+class StockState:
+    IN_STOCK, OUT_OF_STOCK, UNKNOWN = "in_stock", "out_of_stock", "unknown"
+    LABELS = {IN_STOCK: "In stock", OUT_OF_STOCK: "Out of stock", UNKNOWN: "Not known"}
+
+
+TRACKING_LABELS = {
+    Listing.Tracking.TRACKED: "Tracked",
+    Listing.Tracking.OVER_LIMIT: "Not tracked: plan limit",
+    Listing.Tracking.STOPPED: "Not tracked",
+    "": "Not tracked: no listing",
+}
+
+
+@dataclass(frozen=True)
+class TableParams:
+    """What the seller asked for, read from the query string (see table_params_from_query)."""
+
+    show: str = SHOW_TRACKED
+    q: str = ""
+    sort: str = DEFAULT_SORT
+    changed: bool = False
+    out_of_stock: bool = False
+    suppressed: bool = False
+    group: str = ""
+    page: int = 1
+
+    @property
+    def sort_key(self) -> str:
+        return self.sort.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+
+def table_params_from_query(query: QueryDict) -> TableParams:
+    """The table's parameters; unknown values fall back to the defaults."""
+    sort = query.get("sort") or DEFAULT_SORT
+    if sort.lstrip("-") not in SORT_KEYS:
+        sort = DEFAULT_SORT
+    page = query.get("page") or "1"
+    return TableParams(
+        show=SHOW_ALL if query.get("show") == SHOW_ALL else SHOW_TRACKED,
+        q=(query.get("q") or "").strip()[:200],
+        sort=sort,
+        changed=query.get("changed") == "1",
+        out_of_stock=query.get("stock") == "out",
+        suppressed=query.get("suppressed") == "1",
+        group="parent" if query.get("group") == "parent" else "",
+        page=int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1,
+    )
+
+
+@dataclass
+class TableRow:
+    """One product (or a parent's subtotal when `is_parent`), as the page and export show it."""
+
+    asin: str
+    parent_asin: str = ""
+    skus: list[str] = field(default_factory=list)
+    title: str = ""
+    sessions: int = 0
+    page_views: int = 0
+    units: int = 0
+    settled_units: int = 0
+    revenue_minor: int = 0
+    currency: str = ""
+    buy_box_weight: int = 0
+    previous_sessions: int = 0
+    previous_settled_units: int = 0
+    pending_days: int = 0
+    tracking: str = ""
+    changed: bool = False
+    stock: str = StockState.UNKNOWN
+    suppressed: bool | None = None
+    # Σunits and Σsessions of settled days per trend bucket of the current period.
+    trend_units: list[int] = field(default_factory=list)
+    trend_sessions: list[int] = field(default_factory=list)
+    is_parent: bool = False
+    children: int = 0
+    continued: bool = False
+    # Internal: listing ids of the product in this marketplace (titles, content).
+    listing_ids: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def key(self) -> str:
+        return self.asin or (f"sku:{self.skus[0]}" if self.skus else "")
+
+    @property
+    def conversion(self) -> float | None:
+        return self.settled_units / self.sessions if self.sessions else None
+
+    @property
+    def previous_conversion(self) -> float | None:
+        if not self.previous_sessions:
+            return None
+        return self.previous_settled_units / self.previous_sessions
+
+    @property
+    def conversion_change(self) -> float | None:
+        """The change in conversion in percentage points; None when a side has no sessions."""
+        now, before = self.conversion, self.previous_conversion
+        if now is None or before is None:
+            return None
+        return (now - before) * 100
+
+    @property
+    def buy_box(self) -> float | None:
+        """Buy Box share in percent, weighted by page views (as Amazon weighs it)."""
+        if not self.page_views:
+            return None
+        return self.buy_box_weight / self.page_views / PERCENT_SCALE
+
+    # What the page prints and the export writes: the same rounded numbers.
+    @property
+    def conversion_percent(self) -> float | None:
+        return None if self.conversion is None else round(self.conversion * 100, 2)
+
+    @property
+    def previous_conversion_percent(self) -> float | None:
+        c = self.previous_conversion
+        return None if c is None else round(c * 100, 2)
+
+    @property
+    def conversion_change_points(self) -> float | None:
+        c = self.conversion_change
+        return None if c is None else round(c, 2)
+
+    @property
+    def buy_box_percent(self) -> float | None:
+        return None if self.buy_box is None else round(self.buy_box, 1)
+
+    @property
+    def revenue(self) -> Decimal:
+        places = 0 if self.currency in ZERO_DECIMAL_CURRENCIES else 2
+        return Decimal(self.revenue_minor).scaleb(-places)
+
+    @property
+    def tracking_label(self) -> str:
+        return TRACKING_LABELS.get(self.tracking, "Not tracked")
+
+    @property
+    def is_tracked(self) -> bool:
+        return self.tracking == Listing.Tracking.TRACKED
+
+    @property
+    def stock_label(self) -> str:
+        return StockState.LABELS[self.stock]
+
+    @property
+    def trend(self) -> list[float | None]:
+        """Conversion (percent) per bucket of the period; None for a bucket without sessions."""
+        return [
+            u / s * 100 if s else None
+            for u, s in zip(self.trend_units, self.trend_sessions, strict=True)
+        ]
+
+    def sort_value(self, key: str) -> float | str | None:
+        value = getattr(self, SORT_KEYS[key])
+        return value
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where the numbers come from: the daily blocks, or the first-minute range totals."""
+
+    quick: bool = False
+    start: date | None = None
+    end: date | None = None
+    fetched_at: datetime | None = None
+    # The period's days whose traffic has not arrived yet, and the last settled one.
+    pending_days: int = 0
+    days_fetched: int = 0
+
+
+@dataclass(frozen=True)
+class TablePage:
+    rows: list[TableRow]
+    total: int  # rows (products, plus parents when grouped) matching, over all pages
+    page: int
+    pages: int
+    source: TableSource
+    currency: str
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+# -- the selectors ---------------------------------------------------------------------
+
+
+def product_table_rows(*, scope: Scope, period: Period, params: TableParams) -> Iterator[TableRow]:
+    """Every row that matches `params`, sorted, with titles, stock and suppression (the
+    export); parents' subtotals come before their children when grouped."""
+    rows, _ = _matching_rows(scope, period, params)
+    for chunk_start in range(0, len(rows), 500):
+        chunk = rows[chunk_start : chunk_start + 500]
+        _decorate(scope, chunk)
+        yield from chunk
+
+
+def product_table_page(
+    *, scope: Scope, period: Period, params: TableParams, page_size: int = PAGE_SIZE
+) -> TablePage:
+    """One page of `page_size` rows and how many match (the page number is clamped)."""
+    rows, source = _matching_rows(scope, period, params)
+    pages = max(1, math.ceil(len(rows) / page_size))
+    number = min(params.page, pages)
+    shown = rows[(number - 1) * page_size : number * page_size]
+    if shown and params.group and not shown[0].is_parent and shown[0].parent_asin:
+        # A group cut by the page break: repeat its subtotal on top of this page.
+        parent = next((r for r in reversed(rows[: (number - 1) * page_size]) if r.is_parent), None)
+        if parent is not None and parent.asin == shown[0].parent_asin:
+            shown = [replace(parent, continued=True), *shown]
+    _decorate(scope, shown)
+    return TablePage(
+        rows=shown,
+        total=len(rows),
+        page=number,
+        pages=pages,
+        source=source,
+        currency=scope.currency,
+    )
+
+
+# -- building the rows -----------------------------------------------------------------
+
+
+@dataclass
+class _Product:
+    skus: list[str] = field(default_factory=list)
+    listing_ids: list[int] = field(default_factory=list)
+    tracking: str = ""
+
+
+def _matching_rows(
+    scope: Scope, period: Period, params: TableParams
+) -> tuple[list[TableRow], TableSource]:
+    connection = scope.connection
+    if connection is None or not scope.marketplace_id:
+        return [], TableSource()
+    try:
+        keys = ConnectionKeys(connection)
+    except DecryptionError:
+        # The account's key was destroyed: nothing of it can be read any more.
+        return [], TableSource()
+    products = _products(connection, scope.marketplace_id)
+    by_asin, source = _metric_rows(
+        keys, connection, scope.marketplace_id, period, history_start=scope.history_start
+    )
+    if source.days_fetched == 0:
+        quick = _quick_rows(connection, scope.marketplace_id)
+        if quick is not None:
+            by_asin, source = quick
+    rows = _rows_for(by_asin, products, source, tracked_only=params.show == SHOW_TRACKED)
+    changed = _changed_keys(connection, scope.marketplace_id, period)
+    for row in rows:
+        row.changed = row.key in changed
+    if params.changed:
+        rows = [r for r in rows if r.changed]
+    if params.q:
+        rows = _search(keys, rows, params.q)
+    if params.out_of_stock:
+        _fill_stock(keys, connection, scope.marketplace_id, rows)
+        rows = [r for r in rows if r.stock == StockState.OUT_OF_STOCK]
+    if params.suppressed:
+        _fill_suppressed(keys, rows)
+        rows = [r for r in rows if r.suppressed]
+    rows = _sorted(rows, params.sort_key, params.descending)
+    if params.group:
+        rows = _grouped(rows, params.sort_key, params.descending)
+    return rows, source
+
+
+def _products(connection: SellerConnection, marketplace_id: str) -> dict[str, _Product]:
+    """The products listed in this marketplace by product key, with their SKUs and tracking
+    (one product is tracked when any of its listings is: they share one state)."""
+    products: dict[str, _Product] = {}
+    listings = (
+        Listing.objects.filter(connection=connection, marketplace_id=marketplace_id)
+        .order_by("sku")
+        .values_list("pk", "asin", "sku", "tracking")
+    )
+    for pk, asin, sku, tracking in listings:
+        product = products.setdefault(asin or f"sku:{sku}", _Product())
+        product.skus.append(sku)
+        product.listing_ids.append(pk)
+        if tracking == Listing.Tracking.TRACKED or not product.tracking:
+            product.tracking = tracking
+    return products
+
+
+def _rows_for(
+    by_asin: dict[str, TableRow],
+    products: dict[str, _Product],
+    source: TableSource,
+    *,
+    tracked_only: bool,
+) -> list[TableRow]:
+    rows = []
+    for key, product in products.items():
+        if tracked_only and product.tracking != Listing.Tracking.TRACKED:
+            continue
+        row = by_asin.get(key)
+        if row is None:
+            asin = "" if key.startswith("sku:") else key
+            row = TableRow(asin=asin, pending_days=source.pending_days)
+        row.skus, row.listing_ids, row.tracking = (
+            product.skus,
+            product.listing_ids,
+            product.tracking,
+        )
+        rows.append(row)
+    if not tracked_only:
+        rows += [row for asin, row in by_asin.items() if asin not in products]
+    return rows
+
+
+def _metric_rows(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    period: Period,
+    *,
+    history_start: date | None,
+) -> tuple[dict[str, TableRow], TableSource]:
+    """Per-ASIN sums of the current and the previous period, in one pass over the blocks
+    that cover both (each block decrypted once), and the current period's trend.
+
+    The previous period stops at the plan's history start like the current one: the
+    plan's older days are kept but not shown, not even as a comparison."""
+    previous_start = max(period.previous_start, history_start or period.previous_start)
+    start, end = previous_start, period.end
+    blocks = list(
+        MetricBlock.objects.filter(
+            connection=connection,
+            marketplace_id=marketplace_id,
+            granularity=MetricBlock.Granularity.ASIN,
+            month__gte=month_of(start),
+            month__lte=end,
+        ).order_by("month", "shard")
+    )
+    # The row index is plaintext: every ASIN and its parent, before any decryption.
+    parent_of: dict[str, str] = {}
+    for block in blocks:
+        parent_of.update((child, parent) for child, parent in block.rows or [])
+    asins = np.array(sorted(parent_of))
+    n = len(asins)
+    n_buckets = min(TREND_POINTS, period.days)
+    names = ("sessions", "page_views", "units", "settled", "sales", "bb")
+    now = {name: np.zeros(n, np.int64) for name in names}
+    before = {name: np.zeros(n, np.int64) for name in ("sessions", "settled")}
+    trend_units = np.zeros((n, n_buckets), np.int64)
+    trend_sessions = np.zeros((n, n_buckets), np.int64)
+    pending_days: set[date] = set()
+    fetched_days: set[date] = set()
+    currency = ""
+    for block in blocks:
+        current = _fetched_cols(block, period.start, period.end)
+        previous = _fetched_cols(block, previous_start, period.previous_end)
+        fetched_days.update(block.day(i) for i in current)
+        if not (current or previous) or not block.rows:
+            continue
+        data = block_data(block, keys)
+        currency = data.currency or currency
+        at = np.searchsorted(asins, np.array(data.keys))
+        flags = data.flags
+        settled = ((flags & PRESENT) > 0) & ((flags & PENDING) == 0)
+        if current:
+            cols = np.array(current)
+            ints = data.ints[:, :, cols].astype(np.int64)
+            ok = settled[:, cols]
+            sessions, units = ints[SESSIONS] * ok, ints[UNITS]
+            views = ints[PAGE_VIEWS] * ok
+            now["sessions"][at] += sessions.sum(axis=1)
+            now["page_views"][at] += views.sum(axis=1)
+            now["units"][at] += units.sum(axis=1)
+            now["settled"][at] += (units * ok).sum(axis=1)
+            now["sales"][at] += data.sales[:, cols].sum(axis=1, dtype=np.int64)
+            now["bb"][at] += (ints[BUY_BOX] * views).sum(axis=1)
+            pend = (flags[:, cols] & PENDING).any(axis=0)
+            pending_days.update(block.day(int(i)) for i in cols[pend])
+            # One-hot [days, buckets]: a matrix product sums the days into their buckets.
+            offsets = np.array([(block.day(int(i)) - period.start).days for i in cols])
+            buckets = offsets * n_buckets // period.days
+            onehot = np.zeros((len(cols), n_buckets), np.int64)
+            onehot[np.arange(len(cols)), buckets] = 1
+            trend_units[at] += (units * ok) @ onehot
+            trend_sessions[at] += sessions @ onehot
+        if previous:
+            cols = np.array(previous)
+            ok = settled[:, cols]
+            before["sessions"][at] += (data.ints[SESSIONS][:, cols].astype(np.int64) * ok).sum(1)
+            before["settled"][at] += (data.ints[UNITS][:, cols].astype(np.int64) * ok).sum(1)
+    source = TableSource(
+        start=period.start,
+        end=period.end,
+        pending_days=len(pending_days),
+        days_fetched=len(fetched_days),
+    )
+    rows = {}
+    for i, asin in enumerate(asins.tolist()):
+        rows[asin] = TableRow(
+            asin=asin,
+            parent_asin=parent_of[asin] if parent_of[asin] != asin else "",
+            sessions=int(now["sessions"][i]),
+            page_views=int(now["page_views"][i]),
+            units=int(now["units"][i]),
+            settled_units=int(now["settled"][i]),
+            revenue_minor=int(now["sales"][i]),
+            currency=currency,
+            buy_box_weight=int(now["bb"][i]),
+            previous_sessions=int(before["sessions"][i]),
+            previous_settled_units=int(before["settled"][i]),
+            pending_days=len(pending_days),
+            trend_units=trend_units[i].tolist(),
+            trend_sessions=trend_sessions[i].tolist(),
+        )
+    return rows, source
+
+
+def _fetched_cols(block: MetricBlock, start: date, end: date) -> list[int]:
+    first = max(start, block.month)
+    last = min(end, block.month + timedelta(days=block.n_days - 1))
+    fetched = block.fetched or []
+    return (
+        [i for i in range(first.day - 1, last.day) if i < len(fetched) and fetched[i]]
+        if (first <= last)
+        else []
+    )
+
+
+def _quick_rows(
+    connection: SellerConnection, marketplace_id: str
+) -> tuple[dict[str, TableRow], TableSource] | None:
+    """Rows from the first-minute range totals (no previous period, no trend), or None."""
+    quick = metrics_quick_totals(connection=connection, marketplace_id=marketplace_id)
+    if quick is None:
+        return None
+    rows = {}
+    for r in quick.rows:
+        rows[r.asin] = TableRow(
+            asin=r.asin,
+            parent_asin=r.parent_asin if r.parent_asin != r.asin else "",
+            sessions=r.sessions,
+            page_views=r.page_views,
+            units=r.units_ordered,
+            settled_units=r.settled_units_ordered,
+            revenue_minor=r.ordered_product_sales.amount_minor,
+            currency=r.ordered_product_sales.currency or quick.currency,
+            buy_box_weight=(
+                round(r.buy_box_percentage * PERCENT_SCALE * r.page_views)
+                if r.buy_box_percentage is not None
+                else 0
+            ),
+            pending_days=r.pending_days,
+        )
+    source = TableSource(quick=True, start=quick.start, end=quick.end, fetched_at=quick.fetched_at)
+    return rows, source
+
+
+def _changed_keys(connection: SellerConnection, marketplace_id: str, period: Period) -> set[str]:
+    """Product keys with a listing change dated in the period."""
+    found = (
+        ListingChange.objects.filter(
+            connection=connection,
+            marketplace_id=marketplace_id,
+            day__gte=period.start,
+            day__lte=period.end,
+        )
+        .values_list("asin", "sku")
+        .distinct()
+    )
+    return {asin or f"sku:{sku}" for asin, sku in found}
+
+
+# -- search, sort, group ---------------------------------------------------------------
+
+
+def _search(keys: ConnectionKeys, rows: list[TableRow], q: str) -> list[TableRow]:
+    """Rows whose ASIN, a SKU or the title contains `q` (case-insensitive). Titles are
+    encrypted: they are decrypted once here, only for rows the ASIN and SKUs do not match."""
+    needle = q.casefold()
+    found, rest = [], []
+    for row in rows:
+        if needle in row.asin.casefold() or any(needle in s.casefold() for s in row.skus):
+            found.append(row)
+        else:
+            rest.append(row)
+    _fill_titles(keys, rest)
+    found += [row for row in rest if needle in row.title.casefold()]
+    return found
+
+
+def _sorted(rows: list[TableRow], key: str, descending: bool) -> list[TableRow]:
+    """Sorted by `key`; rows without a value last either way; ties by ASIN (then SKU)."""
+    known = [r for r in rows if r.sort_value(key) is not None]
+    unknown = [r for r in rows if r.sort_value(key) is None]
+    known.sort(key=lambda r: r.key)
+    known.sort(key=lambda r: r.sort_value(key), reverse=descending)
+    unknown.sort(key=lambda r: r.key)
+    return known + unknown
+
+
+def _grouped(rows: list[TableRow], key: str, descending: bool) -> list[TableRow]:
+    """Children under their parent's subtotal; groups sorted by the subtotal's value,
+    children by their own. A product without a parent stands alone."""
+    groups: dict[str, list[TableRow]] = {}
+    for row in rows:
+        groups.setdefault(row.parent_asin or f"\0{row.key}", []).append(row)
+    heads = []
+    for parent, children in groups.items():
+        if parent.startswith("\0"):
+            heads.extend((child, []) for child in children)
+            continue
+        heads.append((_subtotal(parent, children), children))
+    ordered = _sorted([head for head, _ in heads], key, descending)
+    members = {id(head): children for head, children in heads}
+    out = []
+    for head in ordered:
+        out.append(head)
+        out += members[id(head)]
+    return out
+
+
+def _subtotal(parent: str, children: list[TableRow]) -> TableRow:
+    """The parent's row: sums of its children (conversion = Σunits ÷ Σsessions)."""
+    n_buckets = max((len(c.trend_units) for c in children), default=0)
+
+    def total(name: str) -> int:
+        return sum(getattr(c, name) for c in children)
+
+    return TableRow(
+        asin=parent,
+        sessions=total("sessions"),
+        page_views=total("page_views"),
+        units=total("units"),
+        settled_units=total("settled_units"),
+        revenue_minor=total("revenue_minor"),
+        currency=next((c.currency for c in children if c.currency), ""),
+        buy_box_weight=total("buy_box_weight"),
+        previous_sessions=total("previous_sessions"),
+        previous_settled_units=total("previous_settled_units"),
+        pending_days=max(c.pending_days for c in children),
+        tracking=Listing.Tracking.TRACKED if any(c.is_tracked for c in children) else "",
+        changed=any(c.changed for c in children),
+        trend_units=[
+            sum(c.trend_units[b] for c in children if c.trend_units) for b in range(n_buckets)
+        ],
+        trend_sessions=[
+            sum(c.trend_sessions[b] for c in children if c.trend_sessions) for b in range(n_buckets)
+        ],
+        is_parent=True,
+        children=len(children),
+    )
+
+
+# -- titles, stock, suppression: decrypted for the rows that need them ---------------------
+
+
+def _decorate(scope: Scope, rows: list[TableRow]) -> None:
+    """Titles, stock, suppression and the "changed" mark of the rows shown or exported."""
+    connection = scope.connection
+    if connection is None or not rows:
+        return
+    keys = ConnectionKeys(connection)
+    products = [r for r in rows if not r.is_parent]
+    _fill_titles(keys, products)
+    _fill_stock(keys, connection, scope.marketplace_id, products)
+    _fill_suppressed(keys, products)
+
+
+def _fill_titles(keys: ConnectionKeys, rows: list[TableRow]) -> None:
+    wanted = {pk: row for row in rows if not row.title for pk in row.listing_ids}
+    if not wanted:
+        return
+    listings = Listing.objects.filter(pk__in=list(wanted), title_enc__isnull=False).values_list(
+        "pk", "code", "title_enc"
+    )
+    for pk, code, title_enc in listings:
+        row = wanted[pk]
+        if row.title or not title_enc:
+            continue
+        aad = Listing(code=code).aad("title")
+        try:
+            row.title = keys.data.decrypt_str(bytes(title_enc), aad=aad)
+        except DecryptionError:
+            continue
+
+
+def _fill_stock(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    rows: list[TableRow],
+) -> None:
+    """In stock when any SKU of the product has fulfillable FBA or merchant stock; out of
+    stock when every known quantity is zero; not known without an inventory read."""
+    by_sku = {sku: row for row in rows if not row.is_parent for sku in row.skus}
+    if not by_sku:
+        return
+    levels = InventoryLevel.objects.filter(
+        connection=connection, marketplace_id=marketplace_id, sku__in=list(by_sku)
+    ).values_list("sku", "fba_enc", "mfn_quantity_enc")
+    quantities: dict[int, list[int]] = {}
+    code = keys.connection_code
+    for sku, fba_enc, mfn_enc in levels:
+        found = quantities.setdefault(id(by_sku[sku]), [])
+        if fba_enc:
+            aad = InventoryLevel.aad_for(code, marketplace_id, sku, "fba")
+            value = keys.data.decrypt_json(bytes(fba_enc), aad=aad).get("fulfillable")
+            if isinstance(value, int):
+                found.append(value)
+        if mfn_enc:
+            aad = InventoryLevel.aad_for(code, marketplace_id, sku, "mfn_quantity")
+            value = keys.data.decrypt_json(bytes(mfn_enc), aad=aad)
+            if isinstance(value, int):
+                found.append(value)
+    for row in {id(r): r for r in by_sku.values()}.values():
+        known = quantities.get(id(row), [])
+        if not known:
+            row.stock = StockState.UNKNOWN
+        elif any(q > 0 for q in known):
+            row.stock = StockState.IN_STOCK
+        else:
+            row.stock = StockState.OUT_OF_STOCK
+
+
+def _fill_suppressed(keys: ConnectionKeys, rows: list[TableRow]) -> None:
+    """Suppressed when a listing of the product carries an issue that hides it from
+    shoppers (SEARCH_SUPPRESSED or LISTING_SUPPRESSED); None when no content is known."""
+    wanted = {pk: row for row in rows if not row.is_parent for pk in row.listing_ids}
+    if not wanted:
+        return
+    listings = Listing.objects.filter(pk__in=list(wanted)).exclude(content_enc=b"")
+    for pk, code, content_enc in listings.values_list("pk", "code", "content_enc"):
+        row = wanted[pk]
+        if not content_enc:
+            continue
+        content = keys.data.decrypt_json(bytes(content_enc), aad=Listing(code=code).aad("content"))
+        hidden = any(is_suppressing(i) for i in content.get("issues") or [] if isinstance(i, dict))
+        row.suppressed = bool(row.suppressed) or hidden
+
+
+# -- export ----------------------------------------------------------------------------
+
+
+EXPORT_HEADER = (
+    "ASIN",
+    "SKUs",
+    "Title",
+    "Parent ASIN",
+    "Sessions",
+    "Page views",
+    "Units ordered",
+    "Ordered revenue",
+    "Currency",
+    "Conversion (%)",
+    "Buy Box share (%)",
+    "Previous conversion (%)",
+    "Change in conversion (points)",
+    "Pending days",
+    "Tracking",
+    "Stock",
+    "Suppressed",
+    "Changed in period",
+)
+
+
+def export_row(row: TableRow) -> list:
+    """The numbers the page shows for `row`, in EXPORT_HEADER's order."""
+    return [
+        row.asin,
+        " ".join(row.skus),
+        row.title if not row.is_parent else f"Parent: sum of {row.children} products",
+        row.parent_asin,
+        row.sessions,
+        row.page_views,
+        row.units,
+        row.revenue,
+        row.currency,
+        row.conversion_percent,
+        row.buy_box_percent,
+        row.previous_conversion_percent,
+        row.conversion_change_points,
+        row.pending_days,
+        row.tracking_label if not row.is_parent else "",
+        row.stock_label if not row.is_parent else "",
+        {True: "yes", False: "no", None: ""}[row.suppressed] if not row.is_parent else "",
+        "yes" if row.changed else "no",
+    ]
