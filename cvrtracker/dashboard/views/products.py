@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.billing.limits import plan_limits_for_team
@@ -98,6 +99,7 @@ def _page_numbers(page: int, pages: int) -> list[int | None]:
 
 
 @login_required
+@require_safe
 def product_table(request: HttpRequest) -> HttpResponse:
     scope, period, error = _scope_and_period(request)
     ctx = {"scope": scope, "period": period, "error": error}
@@ -137,6 +139,7 @@ def product_table(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def product_table_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("No such format")
