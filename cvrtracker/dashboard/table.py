@@ -23,7 +23,7 @@ import numpy as np
 from django.http import QueryDict
 
 from cvrtracker.amazon.models import SellerConnection
-from cvrtracker.lib.crypto import DecryptionError
+from cvrtracker.lib.crypto import DecryptionError, associated_data
 from cvrtracker.listings.diff import is_suppressing
 from cvrtracker.listings.models import InventoryLevel, Listing, ListingChange
 from cvrtracker.metrics.blocks import (
@@ -262,9 +262,13 @@ class TablePage:
 def product_table_rows(*, scope: Scope, period: Period, params: TableParams) -> Iterator[TableRow]:
     """Every row that matches `params`, sorted, with titles, stock and suppression (the
     export); parents' subtotals come before their children when grouped."""
-    rows, _ = _matching_rows(scope, period, params)
-    for chunk_start in range(0, len(rows), 500):
-        chunk = rows[chunk_start : chunk_start + 500]
+    table, order, source = _matching(scope, period, params)
+    if params.group:
+        rows = _grouped(table.rows(order), params.sort_key, params.descending)
+        chunks = (rows[i : i + 500] for i in range(0, len(rows), 500))
+    else:
+        chunks = (table.rows(order[i : i + 500]) for i in range(0, len(order), 500))
+    for chunk in chunks:
         _decorate(scope, chunk)
         yield from chunk
 
@@ -273,19 +277,26 @@ def product_table_page(
     *, scope: Scope, period: Period, params: TableParams, page_size: int = PAGE_SIZE
 ) -> TablePage:
     """One page of `page_size` rows and how many match (the page number is clamped)."""
-    rows, source = _matching_rows(scope, period, params)
-    pages = max(1, math.ceil(len(rows) / page_size))
+    table, order, source = _matching(scope, period, params)
+    if params.group:
+        # Parents' subtotals need every matching child: the rows of all pages are built.
+        rows = _grouped(table.rows(order), params.sort_key, params.descending)
+        total = len(rows)
+    else:
+        rows, total = [], len(order)
+    pages = max(1, math.ceil(total / page_size))
     number = min(params.page, pages)
-    shown = rows[(number - 1) * page_size : number * page_size]
+    first, last = (number - 1) * page_size, number * page_size
+    shown = rows[first:last] if params.group else table.rows(order[first:last])
     if shown and params.group and not shown[0].is_parent and shown[0].parent_asin:
         # A group cut by the page break: repeat its subtotal on top of this page.
-        parent = next((r for r in reversed(rows[: (number - 1) * page_size]) if r.is_parent), None)
+        parent = next((r for r in reversed(rows[:first]) if r.is_parent), None)
         if parent is not None and parent.asin == shown[0].parent_asin:
             shown = [replace(parent, continued=True), *shown]
     _decorate(scope, shown)
     return TablePage(
         rows=shown,
-        total=len(rows),
+        total=total,
         page=number,
         pages=pages,
         source=source,
@@ -293,7 +304,19 @@ def product_table_page(
     )
 
 
-# -- building the rows -----------------------------------------------------------------
+# -- the candidate rows, as columns ------------------------------------------------------
+
+# Per-row sums: the current period's, and the previous period's settled traffic.
+_SUMS = (
+    "sessions",
+    "page_views",
+    "units",
+    "settled",
+    "sales",
+    "bb",
+    "prev_sessions",
+    "prev_settled",
+)
 
 
 @dataclass
@@ -303,43 +326,195 @@ class _Product:
     tracking: str = ""
 
 
-def _matching_rows(
+@dataclass
+class _Metrics:
+    """Per-ASIN sums over both periods, aligned with `asins` (sorted)."""
+
+    asins: list[str]
+    parents: list[str]
+    sums: dict[str, np.ndarray]
+    trend_units: np.ndarray  # [asins, buckets]
+    trend_sessions: np.ndarray
+    currency: str
+
+
+@dataclass
+class _Table:
+    """Every candidate row as numpy columns: sorting and paging 10,000 products never
+    builds 10,000 objects; TableRow objects are made for the rows shown (or exported)."""
+
+    keys: list[str]
+    asins: list[str]
+    parents: list[str]
+    products: list[_Product | None]
+    sums: dict[str, np.ndarray]
+    trend_units: np.ndarray
+    trend_sessions: np.ndarray
+    changed: np.ndarray  # bool
+    currency: str
+    pending_days: int
+
+    def rows(self, index: np.ndarray | list[int]) -> list[TableRow]:
+        out = []
+        sums = {name: self.sums[name] for name in _SUMS}
+        for i in np.asarray(index, dtype=np.int64).tolist():
+            product = self.products[i]
+            out.append(
+                TableRow(
+                    asin=self.asins[i],
+                    parent_asin=self.parents[i],
+                    skus=list(product.skus) if product else [],
+                    sessions=int(sums["sessions"][i]),
+                    page_views=int(sums["page_views"][i]),
+                    units=int(sums["units"][i]),
+                    settled_units=int(sums["settled"][i]),
+                    revenue_minor=int(sums["sales"][i]),
+                    currency=self.currency,
+                    buy_box_weight=int(sums["bb"][i]),
+                    previous_sessions=int(sums["prev_sessions"][i]),
+                    previous_settled_units=int(sums["prev_settled"][i]),
+                    pending_days=self.pending_days,
+                    tracking=product.tracking if product else "",
+                    changed=bool(self.changed[i]),
+                    trend_units=self.trend_units[i].tolist(),
+                    trend_sessions=self.trend_sessions[i].tolist(),
+                    listing_ids=list(product.listing_ids) if product else [],
+                )
+            )
+        return out
+
+    def sort_values(self, key: str) -> np.ndarray:
+        """A float per row to sort by; NaN where the value is None (as TableRow computes it)."""
+        s = self.sums
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sessions = s["sessions"].astype(np.float64)
+            previous = s["prev_sessions"].astype(np.float64)
+            now = np.where(sessions > 0, s["settled"] / sessions, np.nan)
+            before = np.where(previous > 0, s["prev_settled"] / previous, np.nan)
+            views = s["page_views"].astype(np.float64)
+            values = {
+                "sessions": sessions,
+                "page_views": views,
+                "units": s["units"].astype(np.float64),
+                "revenue": s["sales"].astype(np.float64),
+                "conversion": now,
+                "previous_conversion": before,
+                "conversion_change": (now - before) * 100,
+                "buy_box": np.where(views > 0, s["bb"] / views / PERCENT_SCALE, np.nan),
+            }
+        return values[key]
+
+
+def _matching(
     scope: Scope, period: Period, params: TableParams
-) -> tuple[list[TableRow], TableSource]:
+) -> tuple[_Table, np.ndarray, TableSource]:
+    """The candidate rows and the sorted indexes of those matching `params`."""
     connection = scope.connection
     if connection is None or not scope.marketplace_id:
-        return [], TableSource()
+        return _empty_table(), np.zeros(0, np.int64), TableSource()
     try:
         keys = ConnectionKeys(connection)
     except DecryptionError:
         # The account's key was destroyed: nothing of it can be read any more.
-        return [], TableSource()
-    products = _products(connection, scope.marketplace_id)
-    by_asin, source = _metric_rows(
+        return _empty_table(), np.zeros(0, np.int64), TableSource()
+    metrics, source = _metrics(
         keys, connection, scope.marketplace_id, period, history_start=scope.history_start
     )
     if source.days_fetched == 0:
-        quick = _quick_rows(connection, scope.marketplace_id)
+        quick = _quick_metrics(connection, scope.marketplace_id)
         if quick is not None:
-            by_asin, source = quick
-    rows = _rows_for(by_asin, products, source, tracked_only=params.show == SHOW_TRACKED)
+            metrics, source = quick
+    products = _products(connection, scope.marketplace_id)
     changed = _changed_keys(connection, scope.marketplace_id, period)
-    for row in rows:
-        row.changed = row.key in changed
+    table = _table(metrics, products, changed, source, tracked_only=params.show == SHOW_TRACKED)
+    index = np.arange(len(table.keys))
     if params.changed:
-        rows = [r for r in rows if r.changed]
+        index = index[table.changed[index]]
     if params.q:
-        rows = _search(keys, rows, params.q)
+        index = _search(keys, table, index, params.q)
     if params.out_of_stock:
+        rows = table.rows(index)
         _fill_stock(keys, connection, scope.marketplace_id, rows)
-        rows = [r for r in rows if r.stock == StockState.OUT_OF_STOCK]
+        index = index[np.array([r.stock == StockState.OUT_OF_STOCK for r in rows], bool)]
     if params.suppressed:
+        rows = table.rows(index)
         _fill_suppressed(keys, rows)
-        rows = [r for r in rows if r.suppressed]
-    rows = _sorted(rows, params.sort_key, params.descending)
-    if params.group:
-        rows = _grouped(rows, params.sort_key, params.descending)
-    return rows, source
+        index = index[np.array([bool(r.suppressed) for r in rows], bool)]
+    return table, _order(table, index, params.sort_key, params.descending), source
+
+
+def _empty_table() -> _Table:
+    return _table(
+        _Metrics([], [], {n: np.zeros(0, np.int64) for n in _SUMS}, _zeros(0, 0), _zeros(0, 0), ""),
+        {},
+        set(),
+        TableSource(),
+        tracked_only=False,
+    )
+
+
+def _zeros(n: int, m: int) -> np.ndarray:
+    return np.zeros((n, m), np.int64)
+
+
+def _order(table: _Table, index: np.ndarray, key: str, descending: bool) -> np.ndarray:
+    """`index` sorted by `key`; rows without a value last either way; ties by product key."""
+    if not len(index):
+        return index
+    names = np.array([table.keys[i] for i in index.tolist()])
+    rank = np.argsort(np.argsort(names, kind="stable"), kind="stable")
+    values = rank.astype(np.float64) if key == "asin" else table.sort_values(key)[index]
+    missing = np.isnan(values)
+    values = np.where(missing, 0.0, -values if descending else values)
+    return index[np.lexsort((rank, values, missing))]
+
+
+def _table(
+    metrics: _Metrics,
+    products: dict[str, _Product],
+    changed: set[str],
+    source: TableSource,
+    *,
+    tracked_only: bool,
+) -> _Table:
+    """The candidate rows: tracked products (or every product listed or with metrics),
+    each with its metric row when it has one."""
+    position = {asin: i for i, asin in enumerate(metrics.asins)}
+    keys, picks, chosen = [], [], []
+    for key, product in products.items():
+        if tracked_only and product.tracking != Listing.Tracking.TRACKED:
+            continue
+        keys.append(key)
+        picks.append(position.get(key, -1))
+        chosen.append(product)
+    if not tracked_only:
+        for asin, i in position.items():
+            if asin not in products:
+                keys.append(asin)
+                picks.append(i)
+                chosen.append(None)
+    pick = np.array(picks, np.int64)
+    has = pick >= 0
+    src = pick[has]
+
+    def gather(array: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(keys), *array.shape[1:]), np.int64)
+        out[has] = array[src]
+        return out
+
+    n_buckets = metrics.trend_units.shape[1] if metrics.trend_units.ndim == 2 else 0
+    return _Table(
+        keys=keys,
+        asins=["" if k.startswith("sku:") else k for k in keys],
+        parents=[metrics.parents[i] if i >= 0 else "" for i in picks],
+        products=chosen,
+        sums={name: gather(metrics.sums[name]) for name in _SUMS},
+        trend_units=gather(metrics.trend_units) if len(keys) else _zeros(0, n_buckets),
+        trend_sessions=gather(metrics.trend_sessions) if len(keys) else _zeros(0, n_buckets),
+        changed=np.array([k in changed for k in keys], bool),
+        currency=metrics.currency,
+        pending_days=source.pending_days,
+    )
 
 
 def _products(connection: SellerConnection, marketplace_id: str) -> dict[str, _Product]:
@@ -352,7 +527,9 @@ def _products(connection: SellerConnection, marketplace_id: str) -> dict[str, _P
         .values_list("pk", "asin", "sku", "tracking")
     )
     for pk, asin, sku, tracking in listings:
-        product = products.setdefault(asin or f"sku:{sku}", _Product())
+        product = products.get(asin or f"sku:{sku}")
+        if product is None:
+            product = products[asin or f"sku:{sku}"] = _Product()
         product.skus.append(sku)
         product.listing_ids.append(pk)
         if tracking == Listing.Tracking.TRACKED or not product.tracking:
@@ -360,68 +537,42 @@ def _products(connection: SellerConnection, marketplace_id: str) -> dict[str, _P
     return products
 
 
-def _rows_for(
-    by_asin: dict[str, TableRow],
-    products: dict[str, _Product],
-    source: TableSource,
-    *,
-    tracked_only: bool,
-) -> list[TableRow]:
-    rows = []
-    for key, product in products.items():
-        if tracked_only and product.tracking != Listing.Tracking.TRACKED:
-            continue
-        row = by_asin.get(key)
-        if row is None:
-            asin = "" if key.startswith("sku:") else key
-            row = TableRow(asin=asin, pending_days=source.pending_days)
-        row.skus, row.listing_ids, row.tracking = (
-            product.skus,
-            product.listing_ids,
-            product.tracking,
-        )
-        rows.append(row)
-    if not tracked_only:
-        rows += [row for asin, row in by_asin.items() if asin not in products]
-    return rows
-
-
-def _metric_rows(
+def _metrics(
     keys: ConnectionKeys,
     connection: SellerConnection,
     marketplace_id: str,
     period: Period,
     *,
     history_start: date | None,
-) -> tuple[dict[str, TableRow], TableSource]:
+) -> tuple[_Metrics, TableSource]:
     """Per-ASIN sums of the current and the previous period, in one pass over the blocks
     that cover both (each block decrypted once), and the current period's trend.
 
     The previous period stops at the plan's history start like the current one: the
     plan's older days are kept but not shown, not even as a comparison."""
     previous_start = max(period.previous_start, history_start or period.previous_start)
-    start, end = previous_start, period.end
     blocks = list(
         MetricBlock.objects.filter(
             connection=connection,
             marketplace_id=marketplace_id,
             granularity=MetricBlock.Granularity.ASIN,
-            month__gte=month_of(start),
-            month__lte=end,
-        ).order_by("month", "shard")
+            month__gte=month_of(previous_start),
+            month__lte=period.end,
+        ).order_by("-month", "shard")
     )
-    # The row index is plaintext: every ASIN and its parent, before any decryption.
+    # The row index is plaintext: every ASIN and its parent (the latest month's), before
+    # any decryption.
     parent_of: dict[str, str] = {}
     for block in blocks:
-        parent_of.update((child, parent) for child, parent in block.rows or [])
-    asins = np.array(sorted(parent_of))
+        for child, parent in block.rows or ():
+            parent_of.setdefault(child, parent)
+    asins = sorted(parent_of)
+    lookup = np.array(asins)
     n = len(asins)
     n_buckets = min(TREND_POINTS, period.days)
-    names = ("sessions", "page_views", "units", "settled", "sales", "bb")
-    now = {name: np.zeros(n, np.int64) for name in names}
-    before = {name: np.zeros(n, np.int64) for name in ("sessions", "settled")}
-    trend_units = np.zeros((n, n_buckets), np.int64)
-    trend_sessions = np.zeros((n, n_buckets), np.int64)
+    sums = {name: np.zeros(n, np.int64) for name in _SUMS}
+    trend_units = _zeros(n, n_buckets)
+    trend_sessions = _zeros(n, n_buckets)
     pending_days: set[date] = set()
     fetched_days: set[date] = set()
     currency = ""
@@ -432,101 +583,90 @@ def _metric_rows(
         if not (current or previous) or not block.rows:
             continue
         data = block_data(block, keys)
-        currency = data.currency or currency
-        at = np.searchsorted(asins, np.array(data.keys))
+        currency = currency or data.currency
+        at = np.searchsorted(lookup, np.array(data.keys))
         flags = data.flags
-        settled = ((flags & PRESENT) > 0) & ((flags & PENDING) == 0)
+        settled = (flags & (PRESENT | PENDING)) == PRESENT
         if current:
             cols = np.array(current)
             ints = data.ints[:, :, cols].astype(np.int64)
             ok = settled[:, cols]
-            sessions, units = ints[SESSIONS] * ok, ints[UNITS]
-            views = ints[PAGE_VIEWS] * ok
-            now["sessions"][at] += sessions.sum(axis=1)
-            now["page_views"][at] += views.sum(axis=1)
-            now["units"][at] += units.sum(axis=1)
-            now["settled"][at] += (units * ok).sum(axis=1)
-            now["sales"][at] += data.sales[:, cols].sum(axis=1, dtype=np.int64)
-            now["bb"][at] += (ints[BUY_BOX] * views).sum(axis=1)
-            pend = (flags[:, cols] & PENDING).any(axis=0)
-            pending_days.update(block.day(int(i)) for i in cols[pend])
+            sessions, units, views = ints[SESSIONS] * ok, ints[UNITS], ints[PAGE_VIEWS] * ok
+            settled_units = units * ok
+            sums["sessions"][at] += sessions.sum(axis=1)
+            sums["page_views"][at] += views.sum(axis=1)
+            sums["units"][at] += units.sum(axis=1)
+            sums["settled"][at] += settled_units.sum(axis=1)
+            sums["sales"][at] += data.sales[:, cols].sum(axis=1, dtype=np.int64)
+            sums["bb"][at] += (ints[BUY_BOX] * views).sum(axis=1)
+            pending = (flags[:, cols] & PENDING).any(axis=0)
+            pending_days.update(block.day(int(i)) for i in cols[pending])
             # One-hot [days, buckets]: a matrix product sums the days into their buckets.
-            offsets = np.array([(block.day(int(i)) - period.start).days for i in cols])
-            buckets = offsets * n_buckets // period.days
+            offsets = (block.month - period.start).days + cols
             onehot = np.zeros((len(cols), n_buckets), np.int64)
-            onehot[np.arange(len(cols)), buckets] = 1
-            trend_units[at] += (units * ok) @ onehot
+            onehot[np.arange(len(cols)), offsets * n_buckets // period.days] = 1
+            trend_units[at] += settled_units @ onehot
             trend_sessions[at] += sessions @ onehot
         if previous:
             cols = np.array(previous)
             ok = settled[:, cols]
-            before["sessions"][at] += (data.ints[SESSIONS][:, cols].astype(np.int64) * ok).sum(1)
-            before["settled"][at] += (data.ints[UNITS][:, cols].astype(np.int64) * ok).sum(1)
+            sums["prev_sessions"][at] += (data.ints[SESSIONS][:, cols] * ok).sum(1, dtype=np.int64)
+            sums["prev_settled"][at] += (data.ints[UNITS][:, cols] * ok).sum(1, dtype=np.int64)
     source = TableSource(
         start=period.start,
         end=period.end,
         pending_days=len(pending_days),
         days_fetched=len(fetched_days),
     )
-    rows = {}
-    for i, asin in enumerate(asins.tolist()):
-        rows[asin] = TableRow(
-            asin=asin,
-            parent_asin=parent_of[asin] if parent_of[asin] != asin else "",
-            sessions=int(now["sessions"][i]),
-            page_views=int(now["page_views"][i]),
-            units=int(now["units"][i]),
-            settled_units=int(now["settled"][i]),
-            revenue_minor=int(now["sales"][i]),
-            currency=currency,
-            buy_box_weight=int(now["bb"][i]),
-            previous_sessions=int(before["sessions"][i]),
-            previous_settled_units=int(before["settled"][i]),
-            pending_days=len(pending_days),
-            trend_units=trend_units[i].tolist(),
-            trend_sessions=trend_sessions[i].tolist(),
-        )
-    return rows, source
+    parents = [parent_of[a] if parent_of[a] != a else "" for a in asins]
+    return _Metrics(asins, parents, sums, trend_units, trend_sessions, currency), source
 
 
 def _fetched_cols(block: MetricBlock, start: date, end: date) -> list[int]:
     first = max(start, block.month)
     last = min(end, block.month + timedelta(days=block.n_days - 1))
+    if first > last:
+        return []
     fetched = block.fetched or []
-    return (
-        [i for i in range(first.day - 1, last.day) if i < len(fetched) and fetched[i]]
-        if (first <= last)
-        else []
-    )
+    return [i for i in range(first.day - 1, last.day) if i < len(fetched) and fetched[i]]
 
 
-def _quick_rows(
+def _quick_metrics(
     connection: SellerConnection, marketplace_id: str
-) -> tuple[dict[str, TableRow], TableSource] | None:
-    """Rows from the first-minute range totals (no previous period, no trend), or None."""
+) -> tuple[_Metrics, TableSource] | None:
+    """The first-minute range totals (no previous period, no trend), or None."""
     quick = metrics_quick_totals(connection=connection, marketplace_id=marketplace_id)
     if quick is None:
         return None
-    rows = {}
-    for r in quick.rows:
-        rows[r.asin] = TableRow(
-            asin=r.asin,
-            parent_asin=r.parent_asin if r.parent_asin != r.asin else "",
-            sessions=r.sessions,
-            page_views=r.page_views,
-            units=r.units_ordered,
-            settled_units=r.settled_units_ordered,
-            revenue_minor=r.ordered_product_sales.amount_minor,
-            currency=r.ordered_product_sales.currency or quick.currency,
-            buy_box_weight=(
-                round(r.buy_box_percentage * PERCENT_SCALE * r.page_views)
-                if r.buy_box_percentage is not None
-                else 0
-            ),
-            pending_days=r.pending_days,
-        )
-    source = TableSource(quick=True, start=quick.start, end=quick.end, fetched_at=quick.fetched_at)
-    return rows, source
+    rows = sorted(quick.rows, key=lambda r: r.asin)
+    sums = {
+        "sessions": [r.sessions for r in rows],
+        "page_views": [r.page_views for r in rows],
+        "units": [r.units_ordered for r in rows],
+        "settled": [r.settled_units_ordered for r in rows],
+        "sales": [r.ordered_product_sales.amount_minor for r in rows],
+        "bb": [round((r.buy_box_percentage or 0) * PERCENT_SCALE) * r.page_views for r in rows],
+        "prev_sessions": [0] * len(rows),
+        "prev_settled": [0] * len(rows),
+    }
+    metrics = _Metrics(
+        asins=[r.asin for r in rows],
+        parents=[r.parent_asin if r.parent_asin != r.asin else "" for r in rows],
+        sums={name: np.array(values, np.int64) for name, values in sums.items()},
+        trend_units=_zeros(len(rows), 0),
+        trend_sessions=_zeros(len(rows), 0),
+        currency=quick.currency,
+    )
+    pending = max((r.pending_days for r in rows), default=0)
+    source = TableSource(
+        quick=True,
+        start=quick.start,
+        end=quick.end,
+        fetched_at=quick.fetched_at,
+        pending_days=pending,
+        days_fetched=(quick.end - quick.start).days + 1,
+    )
+    return metrics, source
 
 
 def _changed_keys(connection: SellerConnection, marketplace_id: str, period: Period) -> set[str]:
@@ -547,19 +687,25 @@ def _changed_keys(connection: SellerConnection, marketplace_id: str, period: Per
 # -- search, sort, group ---------------------------------------------------------------
 
 
-def _search(keys: ConnectionKeys, rows: list[TableRow], q: str) -> list[TableRow]:
-    """Rows whose ASIN, a SKU or the title contains `q` (case-insensitive). Titles are
-    encrypted: they are decrypted once here, only for rows the ASIN and SKUs do not match."""
+def _search(keys: ConnectionKeys, table: _Table, index: np.ndarray, q: str) -> np.ndarray:
+    """The rows of `index` whose ASIN, a SKU or the title contains `q` (case-insensitive).
+    Titles are encrypted: they are decrypted once, only for rows the ASIN and SKUs miss."""
     needle = q.casefold()
     found, rest = [], []
-    for row in rows:
-        if needle in row.asin.casefold() or any(needle in s.casefold() for s in row.skus):
-            found.append(row)
-        else:
-            rest.append(row)
-    _fill_titles(keys, rest)
-    found += [row for row in rest if needle in row.title.casefold()]
-    return found
+    for i in index.tolist():
+        product = table.products[i]
+        skus = product.skus if product else ()
+        if needle in table.asins[i].casefold() or any(needle in s.casefold() for s in skus):
+            found.append(i)
+        elif product is not None:
+            rest.append(i)
+    titles = _titles(keys, [pk for i in rest for pk in table.products[i].listing_ids])
+    found += [
+        i
+        for i in rest
+        if any(needle in titles.get(pk, "").casefold() for pk in table.products[i].listing_ids)
+    ]
+    return np.array(sorted(found), np.int64)
 
 
 def _sorted(rows: list[TableRow], key: str, descending: bool) -> list[TableRow]:
@@ -641,21 +787,27 @@ def _decorate(scope: Scope, rows: list[TableRow]) -> None:
 
 
 def _fill_titles(keys: ConnectionKeys, rows: list[TableRow]) -> None:
-    wanted = {pk: row for row in rows if not row.title for pk in row.listing_ids}
-    if not wanted:
-        return
-    listings = Listing.objects.filter(pk__in=list(wanted), title_enc__isnull=False).values_list(
-        "pk", "code", "title_enc"
-    )
-    for pk, code, title_enc in listings:
-        row = wanted[pk]
-        if row.title or not title_enc:
-            continue
-        aad = Listing(code=code).aad("title")
-        try:
-            row.title = keys.data.decrypt_str(bytes(title_enc), aad=aad)
-        except DecryptionError:
-            continue
+    titles = _titles(keys, [pk for row in rows if not row.title for pk in row.listing_ids])
+    for row in rows:
+        row.title = row.title or next((titles[pk] for pk in row.listing_ids if titles.get(pk)), "")
+
+
+def _titles(keys: ConnectionKeys, listing_ids: list[int]) -> dict[int, str]:
+    """The decrypted titles of some listings, by id (listings without one are left out)."""
+    titles = {}
+    for start in range(0, len(listing_ids), 2000):
+        chunk = listing_ids[start : start + 2000]
+        found = Listing.objects.filter(pk__in=chunk, title_enc__isnull=False).values_list(
+            "pk", "code", "title_enc"
+        )
+        for pk, code, title_enc in found:
+            try:
+                titles[pk] = keys.data.decrypt_str(
+                    bytes(title_enc), aad=associated_data(Listing.TABLE, str(code), "title")
+                )
+            except DecryptionError:
+                continue
+    return titles
 
 
 def _fill_stock(
