@@ -558,14 +558,13 @@ def _metrics(
             granularity=MetricBlock.Granularity.ASIN,
             month__gte=month_of(previous_start),
             month__lte=period.end,
-        ).order_by("-month", "shard")
+        ).order_by("month", "shard")
     )
     # The row index is plaintext: every ASIN and its parent (the latest month's), before
     # any decryption.
     parent_of: dict[str, str] = {}
     for block in blocks:
-        for child, parent in block.rows or ():
-            parent_of.setdefault(child, parent)
+        parent_of.update(block.rows or ())
     asins = sorted(parent_of)
     lookup = np.array(asins)
     n = len(asins)
@@ -589,24 +588,26 @@ def _metrics(
         settled = (flags & (PRESENT | PENDING)) == PRESENT
         if current:
             cols = np.array(current)
-            ints = data.ints[:, :, cols].astype(np.int64)
             ok = settled[:, cols]
-            sessions, units, views = ints[SESSIONS] * ok, ints[UNITS], ints[PAGE_VIEWS] * ok
+            sessions = data.ints[SESSIONS][:, cols] * ok
+            views = data.ints[PAGE_VIEWS][:, cols] * ok
+            units = data.ints[UNITS][:, cols]
             settled_units = units * ok
-            sums["sessions"][at] += sessions.sum(axis=1)
-            sums["page_views"][at] += views.sum(axis=1)
-            sums["units"][at] += units.sum(axis=1)
-            sums["settled"][at] += settled_units.sum(axis=1)
+            sums["sessions"][at] += sessions.sum(axis=1, dtype=np.int64)
+            sums["page_views"][at] += views.sum(axis=1, dtype=np.int64)
+            sums["units"][at] += units.sum(axis=1, dtype=np.int64)
+            sums["settled"][at] += settled_units.sum(axis=1, dtype=np.int64)
             sums["sales"][at] += data.sales[:, cols].sum(axis=1, dtype=np.int64)
-            sums["bb"][at] += (ints[BUY_BOX] * views).sum(axis=1)
+            buy_box = data.ints[BUY_BOX][:, cols].astype(np.int64)
+            sums["bb"][at] += (buy_box * views).sum(axis=1)
             pending = (flags[:, cols] & PENDING).any(axis=0)
             pending_days.update(block.day(int(i)) for i in cols[pending])
-            # One-hot [days, buckets]: a matrix product sums the days into their buckets.
-            offsets = (block.month - period.start).days + cols
-            onehot = np.zeros((len(cols), n_buckets), np.int64)
-            onehot[np.arange(len(cols)), offsets * n_buckets // period.days] = 1
-            trend_units[at] += settled_units @ onehot
-            trend_sessions[at] += sessions @ onehot
+            # The period's days fall into buckets in order: sum each run of days.
+            buckets = ((block.month - period.start).days + cols) * n_buckets // period.days
+            starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+            where = np.ix_(at, buckets[starts])
+            trend_units[where] += np.add.reduceat(settled_units, starts, axis=1, dtype=np.int64)
+            trend_sessions[where] += np.add.reduceat(sessions, starts, axis=1, dtype=np.int64)
         if previous:
             cols = np.array(previous)
             ok = settled[:, cols]

@@ -4,6 +4,7 @@ grouping, pages, tracked vs all, the plan's history depth and tenant isolation."
 from __future__ import annotations
 
 from datetime import date, timedelta
+from unittest import mock
 
 import pytest
 from django.http import Http404, QueryDict
@@ -19,6 +20,10 @@ from cvrtracker.dashboard.table import (
 )
 from cvrtracker.lib import clock
 from cvrtracker.listings.tests.helpers import PlanTestCase
+from cvrtracker.metrics.models import MetricBlock
+from cvrtracker.metrics.quick import QuickTotals
+from cvrtracker.metrics.report import Money
+from cvrtracker.metrics.selectors import ProductRow
 from cvrtracker.test import BaseTestCase
 
 from .table_data import LAST_DAY, NOW, START, make_seller
@@ -237,6 +242,61 @@ class ProductTableTests(TableTestCase):
         assert scope.connection is None
         page = product_table_page(scope=scope, period=None, params=TableParams())
         assert page.rows == [] and page.total == 0
+
+
+class QuickTotalsTests(BaseTestCase):
+    """Before the backfill has stored a day of the period, the first-minute range totals
+    fill the table (metrics_quick_totals is a placeholder until that helper lands, so
+    its answer is stood in for here)."""
+
+    def setUp(self):
+        super().setUp()
+        pinned = clock.following(lambda: NOW)
+        pinned.__enter__()
+        self.addCleanup(pinned.__exit__, None, None, None)
+        self.connection = make_seller(self.team, self.alice)
+        MetricBlock.objects.filter(connection=self.connection, month__gte=date(2026, 5, 1)).update(
+            fetched=[]
+        )
+
+    def quick(self, **kwargs):
+        row = ProductRow(
+            asin=KETTLE,
+            parent_asin="B0PARENT1",
+            sessions=3000,
+            page_views=6000,
+            units_ordered=310,
+            settled_units_ordered=300,
+            total_order_items=310,
+            ordered_product_sales=Money(775000, "USD"),
+            buy_box_percentage=95.5,
+            days=30,
+            pending_days=1,
+        )
+        return QuickTotals(start=START, end=LAST_DAY, fetched_at=NOW, currency="USD", rows=[row])
+
+    def test_the_range_totals_stand_in_and_say_so(self):
+        with mock.patch("cvrtracker.dashboard.table.metrics_quick_totals", self.quick):
+            scope = dashboard_scope_for_user(user=self.alice)
+            page = product_table_page(
+                scope=scope, period=period_from_query(scope, QueryDict()), params=TableParams()
+            )
+        assert page.source.quick and page.source.start == START
+        kettle = next(r for r in page.rows if r.asin == KETTLE)
+        assert (kettle.sessions, kettle.conversion_percent, kettle.buy_box_percent) == (
+            3000,
+            10.0,
+            95.5,
+        )
+        assert kettle.previous_conversion is None and kettle.trend == []
+
+    def test_without_range_totals_the_table_says_nothing_is_stored_yet(self):
+        scope = dashboard_scope_for_user(user=self.alice)
+        page = product_table_page(
+            scope=scope, period=period_from_query(scope, QueryDict()), params=TableParams()
+        )
+        assert not page.source.quick and page.source.days_fetched == 0
+        assert all(r.sessions == 0 for r in page.rows)
 
 
 class HistoryClampTests(PlanTestCase):
