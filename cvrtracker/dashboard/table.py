@@ -566,7 +566,7 @@ def _metrics(
     for block in blocks:
         parent_of.update(block.rows or ())
     asins = sorted(parent_of)
-    lookup = np.array(asins)
+    position = {asin: i for i, asin in enumerate(asins)}
     n = len(asins)
     n_buckets = min(TREND_POINTS, period.days)
     sums = {name: np.zeros(n, np.int64) for name in _SUMS}
@@ -583,7 +583,7 @@ def _metrics(
             continue
         data = block_data(block, keys)
         currency = currency or data.currency
-        at = np.searchsorted(lookup, np.array(data.keys))
+        at = np.fromiter(map(position.__getitem__, data.keys), np.int64, len(data.keys))
         flags = data.flags
         settled = (flags & (PRESENT | PENDING)) == PRESENT
         if current:
