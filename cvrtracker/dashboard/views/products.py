@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from cvrtracker.audit.models import AuditEntry
@@ -20,6 +21,7 @@ from cvrtracker.dashboard.services import dashboard_record_read
 from cvrtracker.dashboard.sparkline import sparkline
 from cvrtracker.dashboard.table import (
     EXPORT_HEADER,
+    SHOW_TRACKED,
     export_row,
     product_table_page,
     product_table_rows,
@@ -87,6 +89,26 @@ def _sort_links(request: HttpRequest, sort: str) -> list[dict]:
     return links
 
 
+def _cells(row) -> dict[str, str]:
+    """The row's numbers as the page prints them (the export writes the same values)."""
+
+    def percent(value, places: int) -> str:
+        return "—" if value is None else f"{value:.{places}f}%"
+
+    change = row.conversion_change_points
+    return {
+        "sessions": str(row.sessions),
+        "page_views": str(row.page_views),
+        "units": str(row.units),
+        "revenue": str(row.revenue),
+        "conversion": percent(row.conversion_percent, 2),
+        "previous_conversion": percent(row.previous_conversion_percent, 2),
+        "conversion_change": "—" if change is None else f"{change + 0.0:+.2f} pts",
+        "change_class": "up" if change and change > 0 else ("down" if change else ""),
+        "buy_box": percent(row.buy_box_percent, 1),
+    }
+
+
 def _page_numbers(page: int, pages: int) -> list[int | None]:
     """First, last and the pages around the current one; None marks a gap."""
     wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
@@ -107,8 +129,12 @@ def product_table(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/products.html", ctx)
     params = table_params_from_query(request.GET)
     page = product_table_page(scope=scope, period=period, params=params)
+    code, market = scope.connection.code, scope.marketplace_id
     for row in page.rows:
         row.sparkline = sparkline(row.trend)
+        row.cells = _cells(row)
+        if row.asin and not row.is_parent:
+            row.url = reverse("dashboard:product", args=[code, market, row.asin])
     dashboard_record_read(
         user=request.user,
         action=AuditEntry.Action.PRODUCTS_READ,
@@ -128,7 +154,10 @@ def product_table(request: HttpRequest) -> HttpResponse:
         export_query=_query(request, page=""),
         periods=PERIODS,
         plan=plan_limits_for_team(scope.team),
-        tracked_count=listings_tracked_count(team=scope.team),
+        tracked_count=(
+            listings_tracked_count(team=scope.team) if params.show == SHOW_TRACKED else None
+        ),
+        products_url=reverse("dashboard:products"),
     )
     template = (
         "dashboard/_products_table.html"
