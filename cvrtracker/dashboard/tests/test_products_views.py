@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from html.parser import HTMLParser
+from unittest import mock
 
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -14,9 +15,11 @@ from cvrtracker.audit.models import AuditEntry
 from cvrtracker.dashboard.table import EXPORT_HEADER
 from cvrtracker.lib import clock
 from cvrtracker.listings.services import listings_admit
+from cvrtracker.metrics.models import MetricBlock
+from cvrtracker.metrics.quick import QuickTotals
 from cvrtracker.test import BaseTestCase
 
-from .table_data import NOW, US, item, make_seller
+from .table_data import LAST_DAY, NOW, START, US, item, make_seller
 
 URL = reverse("dashboard:products")
 NUMBERS = ("sessions", "page_views", "units", "revenue", "conversion", "conversion_change")
@@ -160,6 +163,28 @@ class ProductsViewTests(BaseTestCase):
         response = self.client.get(URL, {"period": "12"})
         self.assertContains(response, "Choose one of the periods offered.")
         self.assertContains(response, "Blue Kettle")
+
+    def test_a_custom_period_compares_with_the_days_just_before(self):
+        response = self.client.get(
+            URL, {"period": "custom", "start": "2026-06-01", "end": "2026-06-14"}
+        )
+        self.assertContains(response, "1 Jun 2026 – 14 Jun 2026 against 18 May 2026 – 31 May 2026")
+        kettle = cells(response).rows["B0AAAAAAA1"]
+        # 13 settled days and the pending one.
+        assert (kettle["sessions"], kettle["units"], kettle["conversion"]) == (
+            "1300",
+            "133",
+            "10.00%",
+        )
+        assert kettle["conversion_change"] == "+0.00 pts"
+
+    def test_a_page_filled_by_the_first_minute_totals_says_where_they_come_from(self):
+        MetricBlock.objects.filter(connection=self.connection).update(fetched=[])
+        self.assertContains(self.client.get(URL), "No daily figures for this period yet")
+        quick = QuickTotals(start=START, end=LAST_DAY, fetched_at=NOW, currency="USD", rows=[])
+        with mock.patch("cvrtracker.dashboard.table.metrics_quick_totals", return_value=quick):
+            response = self.client.get(URL)
+        self.assertContains(response, "from one Sales &amp; Traffic report fetched 15 Jun")
 
     def test_the_page_view_is_audited(self):
         self.client.get(URL)
