@@ -263,12 +263,9 @@ def product_table_rows(*, scope: Scope, period: Period, params: TableParams) -> 
     """Every row that matches `params`, sorted, with titles, stock and suppression (the
     export); parents' subtotals come before their children when grouped."""
     table, order, source = _matching(scope, period, params)
-    if params.group:
-        rows = _grouped(table.rows(order), params.sort_key, params.descending)
-        chunks = (rows[i : i + 500] for i in range(0, len(rows), 500))
-    else:
-        chunks = (table.rows(order[i : i + 500]) for i in range(0, len(order), 500))
-    for chunk in chunks:
+    layout = _layout(table, order, params)
+    for start in range(0, len(layout.entries), 500):
+        chunk = layout.rows(layout.entries[start : start + 500])
         _decorate(scope, chunk)
         yield from chunk
 
@@ -278,21 +275,16 @@ def product_table_page(
 ) -> TablePage:
     """One page of `page_size` rows and how many match (the page number is clamped)."""
     table, order, source = _matching(scope, period, params)
-    if params.group:
-        # Parents' subtotals need every matching child: the rows of all pages are built.
-        rows = _grouped(table.rows(order), params.sort_key, params.descending)
-        total = len(rows)
-    else:
-        rows, total = [], len(order)
+    layout = _layout(table, order, params)
+    total = len(layout.entries)
     pages = max(1, math.ceil(total / page_size))
     number = min(params.page, pages)
-    first, last = (number - 1) * page_size, number * page_size
-    shown = rows[first:last] if params.group else table.rows(order[first:last])
+    entries = layout.entries[(number - 1) * page_size : number * page_size]
+    shown = layout.rows(entries)
     if shown and params.group and not shown[0].is_parent and shown[0].parent_asin:
         # A group cut by the page break: repeat its subtotal on top of this page.
-        parent = next((r for r in reversed(rows[:first]) if r.is_parent), None)
-        if parent is not None and parent.asin == shown[0].parent_asin:
-            shown = [replace(parent, continued=True), *shown]
+        parent = layout.parent_row(shown[0].parent_asin)
+        shown = [replace(parent, continued=True), *shown]
     _decorate(scope, shown)
     return TablePage(
         rows=shown,
@@ -393,6 +385,7 @@ class _Table:
             before = np.where(previous > 0, s["prev_settled"] / previous, np.nan)
             views = s["page_views"].astype(np.float64)
             values = {
+                "asin": np.zeros(len(sessions)),  # _ranking sorts by the product key
                 "sessions": sessions,
                 "page_views": views,
                 "units": s["units"].astype(np.float64),
@@ -461,12 +454,18 @@ def _order(table: _Table, index: np.ndarray, key: str, descending: bool) -> np.n
     """`index` sorted by `key`; rows without a value last either way; ties by product key."""
     if not len(index):
         return index
-    names = np.array([table.keys[i] for i in index.tolist()])
-    rank = np.argsort(np.argsort(names, kind="stable"), kind="stable")
-    values = rank.astype(np.float64) if key == "asin" else table.sort_values(key)[index]
+    keys = [table.keys[i] for i in index.tolist()]
+    return index[_ranking(keys, table.sort_values(key)[index], key, descending)]
+
+
+def _ranking(keys: list[str], values: np.ndarray, key: str, descending: bool) -> np.ndarray:
+    """The order of rows with these keys and sort values (NaN: no value, last either way)."""
+    rank = np.argsort(np.argsort(np.array(keys), kind="stable"), kind="stable")
+    if key == "asin":
+        values = rank.astype(np.float64)
     missing = np.isnan(values)
     values = np.where(missing, 0.0, -values if descending else values)
-    return index[np.lexsort((rank, values, missing))]
+    return np.lexsort((rank, values, missing))
 
 
 def _table(
@@ -709,67 +708,97 @@ def _search(keys: ConnectionKeys, table: _Table, index: np.ndarray, q: str) -> n
     return np.array(sorted(found), np.int64)
 
 
-def _sorted(rows: list[TableRow], key: str, descending: bool) -> list[TableRow]:
-    """Sorted by `key`; rows without a value last either way; ties by ASIN (then SKU)."""
-    known = [r for r in rows if r.sort_value(key) is not None]
-    unknown = [r for r in rows if r.sort_value(key) is None]
-    known.sort(key=lambda r: r.key)
-    known.sort(key=lambda r: r.sort_value(key), reverse=descending)
-    unknown.sort(key=lambda r: r.key)
-    return known + unknown
+PRODUCT, PARENT = 0, 1
 
 
-def _grouped(rows: list[TableRow], key: str, descending: bool) -> list[TableRow]:
-    """Children under their parent's subtotal; groups sorted by the subtotal's value,
-    children by their own. A product without a parent stands alone."""
-    groups: dict[str, list[TableRow]] = {}
-    for row in rows:
-        groups.setdefault(row.parent_asin or f"\0{row.key}", []).append(row)
-    heads = []
-    for parent, children in groups.items():
-        if parent.startswith("\0"):
-            heads.extend((child, []) for child in children)
-            continue
-        heads.append((_subtotal(parent, children), children))
-    ordered = _sorted([head for head, _ in heads], key, descending)
-    members = {id(head): children for head, children in heads}
-    out = []
-    for head in ordered:
-        out.append(head)
-        out += members[id(head)]
-    return out
+@dataclass
+class _Layout:
+    """The rows in display order as (PRODUCT, row of `table`) or (PARENT, row of
+    `parents`, a table of subtotals); row objects are built only for a page."""
+
+    table: _Table
+    entries: list[tuple[int, int]]
+    parents: _Table | None = None
+    children: list[int] = field(default_factory=list)
+
+    def rows(self, entries: list[tuple[int, int]]) -> list[TableRow]:
+        products = iter(self.table.rows([i for kind, i in entries if kind == PRODUCT]))
+        return [next(products) if kind == PRODUCT else self._parent(i) for kind, i in entries]
+
+    def parent_row(self, asin: str) -> TableRow:
+        assert self.parents is not None
+        return self._parent(self.parents.keys.index(asin))
+
+    def _parent(self, g: int) -> TableRow:
+        assert self.parents is not None
+        row = self.parents.rows([g])[0]
+        row.is_parent, row.children = True, self.children[g]
+        return row
 
 
-def _subtotal(parent: str, children: list[TableRow]) -> TableRow:
-    """The parent's row: sums of its children (conversion = Σunits ÷ Σsessions)."""
-    n_buckets = max((len(c.trend_units) for c in children), default=0)
+def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
+    """The display order: `order` as it is, or, grouped by parent, each parent's subtotal
+    (sums of its matching children: conversion Σunits ÷ Σsessions) followed by its
+    children; groups and products without a parent sorted together by their value."""
+    index = order.tolist()
+    if not params.group:
+        return _Layout(table, [(PRODUCT, i) for i in index])
+    names = sorted({table.parents[i] for i in index if table.parents[i]})
+    group = {name: g for g, name in enumerate(names)}
+    members: list[list[int]] = [[] for _ in names]
+    alone = []
+    for i in index:
+        parent = table.parents[i]
+        if parent:
+            members[group[parent]].append(i)
+        else:
+            alone.append(i)
+    child_rows = np.array([i for m in members for i in m], np.int64)
+    of_group = np.repeat(np.arange(len(names)), [len(m) for m in members])
 
-    def total(name: str) -> int:
-        return sum(getattr(c, name) for c in children)
+    def total(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(names), *values.shape[1:]), np.int64)
+        np.add.at(out, of_group, values[child_rows])
+        return out
 
-    return TableRow(
-        asin=parent,
-        sessions=total("sessions"),
-        page_views=total("page_views"),
-        units=total("units"),
-        settled_units=total("settled_units"),
-        revenue_minor=total("revenue_minor"),
-        currency=next((c.currency for c in children if c.currency), ""),
-        buy_box_weight=total("buy_box_weight"),
-        previous_sessions=total("previous_sessions"),
-        previous_settled_units=total("previous_settled_units"),
-        pending_days=max(c.pending_days for c in children),
-        tracking=Listing.Tracking.TRACKED if any(c.is_tracked for c in children) else "",
-        changed=any(c.changed for c in children),
-        trend_units=[
-            sum(c.trend_units[b] for c in children if c.trend_units) for b in range(n_buckets)
+    parents = _Table(
+        keys=names,
+        asins=names,
+        parents=[""] * len(names),
+        # A parent counts as tracked when one of its children is.
+        products=[
+            _Product(tracking=Listing.Tracking.TRACKED) if tracked else None
+            for tracked in (
+                any(
+                    table.products[i] is not None
+                    and table.products[i].tracking == Listing.Tracking.TRACKED
+                    for i in m
+                )
+                for m in members
+            )
         ],
-        trend_sessions=[
-            sum(c.trend_sessions[b] for c in children if c.trend_sessions) for b in range(n_buckets)
-        ],
-        is_parent=True,
-        children=len(children),
+        sums={name: total(table.sums[name]) for name in _SUMS},
+        trend_units=total(table.trend_units),
+        trend_sessions=total(table.trend_sessions),
+        changed=np.array([bool(table.changed[m].any()) for m in members], bool),
+        currency=table.currency,
+        pending_days=table.pending_days,
     )
+    heads = [(PARENT, g) for g in range(len(names))] + [(PRODUCT, i) for i in alone]
+    keys = names + [table.keys[i] for i in alone]
+    values = np.concatenate(
+        [
+            parents.sort_values(params.sort_key),
+            table.sort_values(params.sort_key)[np.array(alone, np.int64)],
+        ]
+    )
+    entries: list[tuple[int, int]] = []
+    for h in _ranking(keys, values, params.sort_key, params.descending).tolist():
+        kind, i = heads[h]
+        entries.append((kind, i))
+        if kind == PARENT:
+            entries += [(PRODUCT, child) for child in members[i]]
+    return _Layout(table, entries, parents, [len(m) for m in members])
 
 
 # -- titles, stock, suppression: decrypted for the rows that need them ---------------------
