@@ -23,6 +23,7 @@ import numpy as np
 from django.http import QueryDict
 
 from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.lib.collect import gc_paused
 from cvrtracker.lib.crypto import DecryptionError, associated_data
 from cvrtracker.listings.diff import is_suppressing
 from cvrtracker.listings.models import InventoryLevel, Listing, ListingChange
@@ -402,6 +403,13 @@ def _matching(
     scope: Scope, period: Period, params: TableParams
 ) -> tuple[_Table, np.ndarray, TableSource]:
     """The candidate rows and the sorted indexes of those matching `params`."""
+    with gc_paused():
+        return _match(scope, period, params)
+
+
+def _match(
+    scope: Scope, period: Period, params: TableParams
+) -> tuple[_Table, np.ndarray, TableSource]:
     connection = scope.connection
     if connection is None or not scope.marketplace_id:
         return _empty_table(), np.zeros(0, np.int64), TableSource()

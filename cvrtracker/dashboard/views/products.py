@@ -27,6 +27,7 @@ from cvrtracker.dashboard.table import (
     product_table_rows,
     table_params_from_query,
 )
+from cvrtracker.lib.collect import gc_paused
 from cvrtracker.listings.selectors import listings_tracked_count
 
 # (sort key, header) of the sortable columns, in the table's order.
@@ -122,6 +123,7 @@ def _page_numbers(page: int, pages: int) -> list[int | None]:
 
 @login_required
 @require_safe
+@gc_paused()
 def product_table(request: HttpRequest) -> HttpResponse:
     scope, period, error = _scope_and_period(request)
     ctx = {"scope": scope, "period": period, "error": error}
