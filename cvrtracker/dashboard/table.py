@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+from django.db import models
 from django.http import QueryDict
 
 from cvrtracker.amazon.models import SellerConnection
@@ -64,9 +65,10 @@ DEFAULT_SORT = "-units"
 SHOW_TRACKED, SHOW_ALL = "tracked", "all"
 
 
-class StockState:
-    IN_STOCK, OUT_OF_STOCK, UNKNOWN = "in_stock", "out_of_stock", "unknown"
-    LABELS = {IN_STOCK: "In stock", OUT_OF_STOCK: "Out of stock", UNKNOWN: "Not known"}
+class StockState(models.TextChoices):
+    IN_STOCK = "in_stock", "In stock"
+    OUT_OF_STOCK = "out_of_stock", "Out of stock"
+    UNKNOWN = "unknown", "Not known"
 
 
 TRACKING_LABELS = {
@@ -211,7 +213,7 @@ class TableRow:
 
     @property
     def stock_label(self) -> str:
-        return StockState.LABELS[self.stock]
+        return StockState(self.stock).label
 
     @property
     def trend(self) -> list[float | None]:
