@@ -26,7 +26,7 @@ def sparkline(values: list[float | None], *, what: str = "Conversion") -> Sparkl
     if not known:
         return None
     low, high = min(known), max(known)
-    span = (high - low) or 1.0
+    span = high - low
     step = (WIDTH - 2 * PAD) / max(1, len(values) - 1)
     segments, current = [], []
     for i, value in enumerate(values):
@@ -36,7 +36,8 @@ def sparkline(values: list[float | None], *, what: str = "Conversion") -> Sparkl
             current = []
             continue
         x = PAD + i * step
-        y = HEIGHT - PAD - (value - low) / span * (HEIGHT - 2 * PAD)
+        # A flat line (every bucket equal) is drawn across the middle.
+        y = HEIGHT / 2 if not span else HEIGHT - PAD - (value - low) / span * (HEIGHT - 2 * PAD)
         current.append((x, y))
     if current:
         segments.append(current)
