@@ -142,6 +142,11 @@ class ProductsViewTests(BaseTestCase):
         html = response.content.decode()
         assert "<html" not in html and 'class="compact product-table"' in html
         assert "hx-get=" in html
+        assert "HX-Request" in response["Vary"]
+        restored = self.client.get(
+            URL, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+        )
+        assert "<html" in restored.content.decode()
 
     def test_pages_link_with_every_parameter(self):
         for n in range(60):

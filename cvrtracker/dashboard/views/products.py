@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from cvrtracker.audit.models import AuditEntry
@@ -161,12 +162,14 @@ def product_table(request: HttpRequest) -> HttpResponse:
         ),
         products_url=reverse("dashboard:products"),
     )
-    template = (
-        "dashboard/_products_table.html"
-        if request.headers.get("HX-Request")
-        else "dashboard/products.html"
+    # htmx swaps the table alone; restoring a page from its history needs the whole page.
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
     )
-    return render(request, template, ctx)
+    template = "dashboard/_products_table.html" if partial else "dashboard/products.html"
+    response = render(request, template, ctx)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
