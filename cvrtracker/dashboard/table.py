@@ -1,0 +1,953 @@
+"""The product table: one row per product of a seller account's marketplace, with the
+period's sums, the previous period's conversion and a small trend.
+
+One pass over the encrypted month blocks that cover both periods (the previous
+period and the current one are adjacent) sums every ASIN with numpy; titles,
+stock and suppression are decrypted only where they are needed: the rows of the
+page shown, or every candidate row while a search or a filter asks for them.
+
+Conversion is always Σunits ÷ Σsessions of settled days (a day whose traffic has
+not arrived is left out of both), never an average of daily percentages; a
+parent's subtotal is the sum of its children.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.db import models
+from django.http import QueryDict
+
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.lib.collect import gc_paused
+from cvrtracker.lib.crypto import DecryptionError, associated_data
+from cvrtracker.listings.diff import is_suppressing
+from cvrtracker.listings.models import InventoryLevel, Listing, ListingChange
+from cvrtracker.metrics.blocks import (
+    BUY_BOX,
+    PAGE_VIEWS,
+    PENDING,
+    PERCENT_SCALE,
+    PRESENT,
+    SESSIONS,
+    UNITS,
+)
+from cvrtracker.metrics.keys import ConnectionKeys
+from cvrtracker.metrics.models import MetricBlock
+from cvrtracker.metrics.quick import metrics_quick_totals
+from cvrtracker.metrics.services import block_data, month_of
+
+from .scope import Period, Scope
+
+PAGE_SIZE = 50
+TREND_POINTS = 30
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY"})
+
+# ?sort= keys (a leading "-" sorts descending) and the row attribute each sorts by.
+SORT_KEYS = {
+    "asin": "key",
+    "sessions": "sessions",
+    "page_views": "page_views",
+    "units": "units",
+    "revenue": "revenue_minor",
+    "conversion": "conversion",
+    "buy_box": "buy_box",
+    "previous_conversion": "previous_conversion",
+    "conversion_change": "conversion_change",
+}
+DEFAULT_SORT = "-units"
+
+SHOW_TRACKED, SHOW_ALL = "tracked", "all"
+
+
+class StockState(models.TextChoices):
+    IN_STOCK = "in_stock", "In stock"
+    OUT_OF_STOCK = "out_of_stock", "Out of stock"
+    UNKNOWN = "unknown", "Not known"
+
+
+TRACKING_LABELS = {
+    Listing.Tracking.TRACKED: "Tracked",
+    Listing.Tracking.OVER_LIMIT: "Not tracked: plan limit",
+    Listing.Tracking.STOPPED: "Not tracked",
+    "": "Not tracked: no listing",
+}
+
+
+@dataclass(frozen=True)
+class TableParams:
+    """What the seller asked for, read from the query string (see table_params_from_query)."""
+
+    show: str = SHOW_TRACKED
+    q: str = ""
+    sort: str = DEFAULT_SORT
+    changed: bool = False
+    out_of_stock: bool = False
+    suppressed: bool = False
+    group: str = ""
+    page: int = 1
+
+    @property
+    def sort_key(self) -> str:
+        return self.sort.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+
+def table_params_from_query(query: QueryDict) -> TableParams:
+    """The table's parameters; unknown values fall back to the defaults."""
+    sort = query.get("sort") or DEFAULT_SORT
+    if sort.lstrip("-") not in SORT_KEYS:
+        sort = DEFAULT_SORT
+    page = query.get("page") or "1"
+    return TableParams(
+        show=SHOW_ALL if query.get("show") == SHOW_ALL else SHOW_TRACKED,
+        q=(query.get("q") or "").strip()[:200],
+        sort=sort,
+        changed=query.get("changed") == "1",
+        out_of_stock=query.get("stock") == "out",
+        suppressed=query.get("suppressed") == "1",
+        group="parent" if query.get("group") == "parent" else "",
+        page=int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1,
+    )
+
+
+@dataclass
+class TableRow:
+    """One product (or a parent's subtotal when `is_parent`), as the page and export show it."""
+
+    asin: str
+    parent_asin: str = ""
+    skus: list[str] = field(default_factory=list)
+    title: str = ""
+    sessions: int = 0
+    page_views: int = 0
+    units: int = 0
+    settled_units: int = 0
+    revenue_minor: int = 0
+    currency: str = ""
+    buy_box_weight: int = 0
+    previous_sessions: int = 0
+    previous_settled_units: int = 0
+    pending_days: int = 0
+    tracking: str = ""
+    changed: bool = False
+    stock: str = StockState.UNKNOWN
+    suppressed: bool | None = None
+    # Σunits and Σsessions of settled days per trend bucket of the current period.
+    trend_units: list[int] = field(default_factory=list)
+    trend_sessions: list[int] = field(default_factory=list)
+    is_parent: bool = False
+    children: int = 0
+    continued: bool = False
+    # Internal: listing ids of the product in this marketplace (titles, content).
+    listing_ids: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def key(self) -> str:
+        return self.asin or (f"sku:{self.skus[0]}" if self.skus else "")
+
+    @property
+    def conversion(self) -> float | None:
+        return self.settled_units / self.sessions if self.sessions else None
+
+    @property
+    def previous_conversion(self) -> float | None:
+        if not self.previous_sessions:
+            return None
+        return self.previous_settled_units / self.previous_sessions
+
+    @property
+    def conversion_change(self) -> float | None:
+        """The change in conversion in percentage points; None when a side has no sessions."""
+        now, before = self.conversion, self.previous_conversion
+        if now is None or before is None:
+            return None
+        return (now - before) * 100
+
+    @property
+    def buy_box(self) -> float | None:
+        """Buy Box share in percent, weighted by page views (as Amazon weighs it)."""
+        if not self.page_views:
+            return None
+        return self.buy_box_weight / self.page_views / PERCENT_SCALE
+
+    # What the page prints and the export writes: the same rounded numbers.
+    @property
+    def conversion_percent(self) -> float | None:
+        return None if self.conversion is None else round(self.conversion * 100, 2)
+
+    @property
+    def previous_conversion_percent(self) -> float | None:
+        c = self.previous_conversion
+        return None if c is None else round(c * 100, 2)
+
+    @property
+    def conversion_change_points(self) -> float | None:
+        c = self.conversion_change
+        return None if c is None else round(c, 2)
+
+    @property
+    def buy_box_percent(self) -> float | None:
+        return None if self.buy_box is None else round(self.buy_box, 1)
+
+    @property
+    def revenue(self) -> Decimal:
+        places = 0 if self.currency in ZERO_DECIMAL_CURRENCIES else 2
+        return Decimal(self.revenue_minor).scaleb(-places)
+
+    @property
+    def tracking_label(self) -> str:
+        return TRACKING_LABELS.get(self.tracking, "Not tracked")
+
+    @property
+    def is_tracked(self) -> bool:
+        return self.tracking == Listing.Tracking.TRACKED
+
+    @property
+    def stock_label(self) -> str:
+        return StockState(self.stock).label
+
+    @property
+    def trend(self) -> list[float | None]:
+        """Conversion (percent) per bucket of the period; None for a bucket without sessions."""
+        return [
+            u / s * 100 if s else None
+            for u, s in zip(self.trend_units, self.trend_sessions, strict=True)
+        ]
+
+    def sort_value(self, key: str) -> float | str | None:
+        value = getattr(self, SORT_KEYS[key])
+        return value
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where the numbers come from: the daily blocks, or the first-minute range totals."""
+
+    quick: bool = False
+    start: date | None = None
+    end: date | None = None
+    fetched_at: datetime | None = None
+    # The period's days whose traffic has not arrived yet, and the last settled one.
+    pending_days: int = 0
+    days_fetched: int = 0
+
+
+@dataclass(frozen=True)
+class TablePage:
+    rows: list[TableRow]
+    total: int  # rows (products, plus parents when grouped) matching, over all pages
+    page: int
+    pages: int
+    source: TableSource
+    currency: str
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+# -- the selectors ---------------------------------------------------------------------
+
+
+def product_table_rows(*, scope: Scope, period: Period, params: TableParams) -> Iterator[TableRow]:
+    """Every row that matches `params`, sorted, with titles, stock and suppression (the
+    export); parents' subtotals come before their children when grouped."""
+    table, order, source = _matching(scope, period, params)
+    layout = _layout(table, order, params)
+    for start in range(0, len(layout.entries), 500):
+        chunk = layout.rows(layout.entries[start : start + 500])
+        _decorate(scope, chunk)
+        yield from chunk
+
+
+def product_table_page(
+    *, scope: Scope, period: Period, params: TableParams, page_size: int = PAGE_SIZE
+) -> TablePage:
+    """One page of `page_size` rows and how many match (the page number is clamped)."""
+    table, order, source = _matching(scope, period, params)
+    layout = _layout(table, order, params)
+    total = len(layout.entries)
+    pages = max(1, math.ceil(total / page_size))
+    number = min(params.page, pages)
+    entries = layout.entries[(number - 1) * page_size : number * page_size]
+    shown = layout.rows(entries)
+    if shown and params.group and not shown[0].is_parent and shown[0].parent_asin:
+        # A group cut by the page break: repeat its subtotal on top of this page.
+        parent = layout.parent_row(shown[0].parent_asin)
+        shown = [replace(parent, continued=True), *shown]
+    _decorate(scope, shown)
+    return TablePage(
+        rows=shown,
+        total=total,
+        page=number,
+        pages=pages,
+        source=source,
+        currency=scope.currency,
+    )
+
+
+# -- the candidate rows, as columns ------------------------------------------------------
+
+# Per-row sums: the current period's, and the previous period's settled traffic.
+_SUMS = (
+    "sessions",
+    "page_views",
+    "units",
+    "settled",
+    "sales",
+    "bb",
+    "prev_sessions",
+    "prev_settled",
+)
+
+
+@dataclass
+class _Product:
+    skus: list[str] = field(default_factory=list)
+    listing_ids: list[int] = field(default_factory=list)
+    tracking: str = ""
+
+
+@dataclass
+class _Metrics:
+    """Per-ASIN sums over both periods, aligned with `asins` (sorted)."""
+
+    asins: list[str]
+    parents: list[str]
+    sums: dict[str, np.ndarray]
+    trend_units: np.ndarray  # [asins, buckets]
+    trend_sessions: np.ndarray
+    currency: str
+
+
+@dataclass
+class _Table:
+    """Every candidate row as numpy columns: sorting and paging 10,000 products never
+    builds 10,000 objects; TableRow objects are made for the rows shown (or exported)."""
+
+    keys: list[str]
+    asins: list[str]
+    parents: list[str]
+    products: list[_Product | None]
+    sums: dict[str, np.ndarray]
+    trend_units: np.ndarray
+    trend_sessions: np.ndarray
+    changed: np.ndarray  # bool
+    currency: str
+    pending_days: int
+
+    def rows(self, index: np.ndarray | list[int]) -> list[TableRow]:
+        out = []
+        sums = {name: self.sums[name] for name in _SUMS}
+        for i in np.asarray(index, dtype=np.int64).tolist():
+            product = self.products[i]
+            out.append(
+                TableRow(
+                    asin=self.asins[i],
+                    parent_asin=self.parents[i],
+                    skus=list(product.skus) if product else [],
+                    sessions=int(sums["sessions"][i]),
+                    page_views=int(sums["page_views"][i]),
+                    units=int(sums["units"][i]),
+                    settled_units=int(sums["settled"][i]),
+                    revenue_minor=int(sums["sales"][i]),
+                    currency=self.currency,
+                    buy_box_weight=int(sums["bb"][i]),
+                    previous_sessions=int(sums["prev_sessions"][i]),
+                    previous_settled_units=int(sums["prev_settled"][i]),
+                    pending_days=self.pending_days,
+                    tracking=product.tracking if product else "",
+                    changed=bool(self.changed[i]),
+                    trend_units=self.trend_units[i].tolist(),
+                    trend_sessions=self.trend_sessions[i].tolist(),
+                    listing_ids=list(product.listing_ids) if product else [],
+                )
+            )
+        return out
+
+    def sort_values(self, key: str) -> np.ndarray:
+        """A float per row to sort by; NaN where the value is None (as TableRow computes it)."""
+        s = self.sums
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sessions = s["sessions"].astype(np.float64)
+            previous = s["prev_sessions"].astype(np.float64)
+            now = np.where(sessions > 0, s["settled"] / sessions, np.nan)
+            before = np.where(previous > 0, s["prev_settled"] / previous, np.nan)
+            views = s["page_views"].astype(np.float64)
+            values = {
+                "asin": np.zeros(len(sessions)),  # _ranking sorts by the product key
+                "sessions": sessions,
+                "page_views": views,
+                "units": s["units"].astype(np.float64),
+                "revenue": s["sales"].astype(np.float64),
+                "conversion": now,
+                "previous_conversion": before,
+                "conversion_change": (now - before) * 100,
+                "buy_box": np.where(views > 0, s["bb"] / views / PERCENT_SCALE, np.nan),
+            }
+        return values[key]
+
+
+def _matching(
+    scope: Scope, period: Period, params: TableParams
+) -> tuple[_Table, np.ndarray, TableSource]:
+    """The candidate rows and the sorted indexes of those matching `params`."""
+    with gc_paused():
+        return _match(scope, period, params)
+
+
+def _match(
+    scope: Scope, period: Period, params: TableParams
+) -> tuple[_Table, np.ndarray, TableSource]:
+    connection = scope.connection
+    if connection is None or not scope.marketplace_id:
+        return _empty_table(), np.zeros(0, np.int64), TableSource()
+    try:
+        keys = ConnectionKeys(connection)
+    except DecryptionError:
+        # The account's key was destroyed: nothing of it can be read any more.
+        return _empty_table(), np.zeros(0, np.int64), TableSource()
+    metrics, source = _metrics(
+        keys, connection, scope.marketplace_id, period, history_start=scope.history_start
+    )
+    if source.days_fetched == 0:
+        quick = _quick_metrics(connection, scope.marketplace_id)
+        if quick is not None:
+            metrics, source = quick
+    products = _products(connection, scope.marketplace_id)
+    changed = _changed_keys(connection, scope.marketplace_id, period)
+    table = _table(metrics, products, changed, source, tracked_only=params.show == SHOW_TRACKED)
+    index = np.arange(len(table.keys))
+    if params.changed:
+        index = index[table.changed[index]]
+    if params.q:
+        index = _search(keys, table, index, params.q)
+    if params.out_of_stock:
+        rows = table.rows(index)
+        _fill_stock(keys, connection, scope.marketplace_id, rows)
+        index = index[np.array([r.stock == StockState.OUT_OF_STOCK for r in rows], bool)]
+    if params.suppressed:
+        rows = table.rows(index)
+        _fill_suppressed(keys, rows)
+        index = index[np.array([bool(r.suppressed) for r in rows], bool)]
+    return table, _order(table, index, params.sort_key, params.descending), source
+
+
+def _empty_table() -> _Table:
+    return _table(
+        _Metrics([], [], {n: np.zeros(0, np.int64) for n in _SUMS}, _zeros(0, 0), _zeros(0, 0), ""),
+        {},
+        set(),
+        TableSource(),
+        tracked_only=False,
+    )
+
+
+def _zeros(n: int, m: int) -> np.ndarray:
+    return np.zeros((n, m), np.int64)
+
+
+def _order(table: _Table, index: np.ndarray, key: str, descending: bool) -> np.ndarray:
+    """`index` sorted by `key`; rows without a value last either way; ties by product key."""
+    if not len(index):
+        return index
+    keys = [table.keys[i] for i in index.tolist()]
+    return index[_ranking(keys, table.sort_values(key)[index], key, descending)]
+
+
+def _ranking(keys: list[str], values: np.ndarray, key: str, descending: bool) -> np.ndarray:
+    """The order of rows with these keys and sort values (NaN: no value, last either way)."""
+    rank = np.argsort(np.argsort(np.array(keys), kind="stable"), kind="stable")
+    if key == "asin":
+        values = rank.astype(np.float64)
+    missing = np.isnan(values)
+    values = np.where(missing, 0.0, -values if descending else values)
+    return np.lexsort((rank, values, missing))
+
+
+def _table(
+    metrics: _Metrics,
+    products: dict[str, _Product],
+    changed: set[str],
+    source: TableSource,
+    *,
+    tracked_only: bool,
+) -> _Table:
+    """The candidate rows: tracked products (or every product listed or with metrics),
+    each with its metric row when it has one."""
+    position = {asin: i for i, asin in enumerate(metrics.asins)}
+    keys, picks, chosen = [], [], []
+    for key, product in products.items():
+        if tracked_only and product.tracking != Listing.Tracking.TRACKED:
+            continue
+        keys.append(key)
+        picks.append(position.get(key, -1))
+        chosen.append(product)
+    if not tracked_only:
+        for asin, i in position.items():
+            if asin not in products:
+                keys.append(asin)
+                picks.append(i)
+                chosen.append(None)
+    pick = np.array(picks, np.int64)
+    has = pick >= 0
+    src = pick[has]
+
+    def gather(array: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(keys), *array.shape[1:]), np.int64)
+        out[has] = array[src]
+        return out
+
+    n_buckets = metrics.trend_units.shape[1] if metrics.trend_units.ndim == 2 else 0
+    return _Table(
+        keys=keys,
+        asins=["" if k.startswith("sku:") else k for k in keys],
+        parents=[metrics.parents[i] if i >= 0 else "" for i in picks],
+        products=chosen,
+        sums={name: gather(metrics.sums[name]) for name in _SUMS},
+        trend_units=gather(metrics.trend_units) if len(keys) else _zeros(0, n_buckets),
+        trend_sessions=gather(metrics.trend_sessions) if len(keys) else _zeros(0, n_buckets),
+        changed=np.array([k in changed for k in keys], bool),
+        currency=metrics.currency,
+        pending_days=source.pending_days,
+    )
+
+
+def _products(connection: SellerConnection, marketplace_id: str) -> dict[str, _Product]:
+    """The products listed in this marketplace by product key, with their SKUs and tracking
+    (one product is tracked when any of its listings is: they share one state)."""
+    products: dict[str, _Product] = {}
+    listings = (
+        Listing.objects.filter(connection=connection, marketplace_id=marketplace_id)
+        .order_by("sku")
+        .values_list("pk", "asin", "sku", "tracking")
+    )
+    for pk, asin, sku, tracking in listings:
+        product = products.get(asin or f"sku:{sku}")
+        if product is None:
+            product = products[asin or f"sku:{sku}"] = _Product()
+        product.skus.append(sku)
+        product.listing_ids.append(pk)
+        if tracking == Listing.Tracking.TRACKED or not product.tracking:
+            product.tracking = tracking
+    return products
+
+
+def _metrics(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    period: Period,
+    *,
+    history_start: date | None,
+) -> tuple[_Metrics, TableSource]:
+    """Per-ASIN sums of the current and the previous period, in one pass over the blocks
+    that cover both (each block decrypted once), and the current period's trend.
+
+    The previous period stops at the plan's history start like the current one: the
+    plan's older days are kept but not shown, not even as a comparison."""
+    previous_start = max(period.previous_start, history_start or period.previous_start)
+    blocks = list(
+        MetricBlock.objects.filter(
+            connection=connection,
+            marketplace_id=marketplace_id,
+            granularity=MetricBlock.Granularity.ASIN,
+            month__gte=month_of(previous_start),
+            month__lte=period.end,
+        ).order_by("month", "shard")
+    )
+    # The row index is plaintext: every ASIN and its parent (the latest month's), before
+    # any decryption.
+    parent_of: dict[str, str] = {}
+    for block in blocks:
+        parent_of.update(block.rows or ())
+    asins = sorted(parent_of)
+    position = {asin: i for i, asin in enumerate(asins)}
+    n = len(asins)
+    n_buckets = min(TREND_POINTS, period.days)
+    sums = {name: np.zeros(n, np.int64) for name in _SUMS}
+    trend_units = _zeros(n, n_buckets)
+    trend_sessions = _zeros(n, n_buckets)
+    pending_days: set[date] = set()
+    fetched_days: set[date] = set()
+    currency = ""
+    for block in blocks:
+        current = _fetched_cols(block, period.start, period.end)
+        previous = _fetched_cols(block, previous_start, period.previous_end)
+        fetched_days.update(block.day(i) for i in current)
+        if not (current or previous) or not block.rows:
+            continue
+        data = block_data(block, keys)
+        currency = currency or data.currency
+        at = np.fromiter(map(position.__getitem__, data.keys), np.int64, len(data.keys))
+        flags = data.flags
+        settled = (flags & (PRESENT | PENDING)) == PRESENT
+        if current:
+            cols = np.array(current)
+            ok = settled[:, cols]
+            sessions = data.ints[SESSIONS][:, cols] * ok
+            views = data.ints[PAGE_VIEWS][:, cols] * ok
+            units = data.ints[UNITS][:, cols]
+            settled_units = units * ok
+            sums["sessions"][at] += sessions.sum(axis=1, dtype=np.int64)
+            sums["page_views"][at] += views.sum(axis=1, dtype=np.int64)
+            sums["units"][at] += units.sum(axis=1, dtype=np.int64)
+            sums["settled"][at] += settled_units.sum(axis=1, dtype=np.int64)
+            sums["sales"][at] += data.sales[:, cols].sum(axis=1, dtype=np.int64)
+            buy_box = data.ints[BUY_BOX][:, cols].astype(np.int64)
+            sums["bb"][at] += (buy_box * views).sum(axis=1)
+            pending = (flags[:, cols] & PENDING).any(axis=0)
+            pending_days.update(block.day(int(i)) for i in cols[pending])
+            # The period's days fall into buckets in order: sum each run of days.
+            buckets = ((block.month - period.start).days + cols) * n_buckets // period.days
+            starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+            where = np.ix_(at, buckets[starts])
+            trend_units[where] += np.add.reduceat(settled_units, starts, axis=1, dtype=np.int64)
+            trend_sessions[where] += np.add.reduceat(sessions, starts, axis=1, dtype=np.int64)
+        if previous:
+            cols = np.array(previous)
+            ok = settled[:, cols]
+            sums["prev_sessions"][at] += (data.ints[SESSIONS][:, cols] * ok).sum(1, dtype=np.int64)
+            sums["prev_settled"][at] += (data.ints[UNITS][:, cols] * ok).sum(1, dtype=np.int64)
+    source = TableSource(
+        start=period.start,
+        end=period.end,
+        pending_days=len(pending_days),
+        days_fetched=len(fetched_days),
+    )
+    parents = [parent_of[a] if parent_of[a] != a else "" for a in asins]
+    return _Metrics(asins, parents, sums, trend_units, trend_sessions, currency), source
+
+
+def _fetched_cols(block: MetricBlock, start: date, end: date) -> list[int]:
+    first = max(start, block.month)
+    last = min(end, block.month + timedelta(days=block.n_days - 1))
+    if first > last:
+        return []
+    fetched = block.fetched or []
+    return [i for i in range(first.day - 1, last.day) if i < len(fetched) and fetched[i]]
+
+
+def _quick_metrics(
+    connection: SellerConnection, marketplace_id: str
+) -> tuple[_Metrics, TableSource] | None:
+    """The first-minute range totals (no previous period, no trend), or None."""
+    quick = metrics_quick_totals(connection=connection, marketplace_id=marketplace_id)
+    if quick is None:
+        return None
+    rows = sorted(quick.rows, key=lambda r: r.asin)
+    sums = {
+        "sessions": [r.sessions for r in rows],
+        "page_views": [r.page_views for r in rows],
+        "units": [r.units_ordered for r in rows],
+        "settled": [r.settled_units_ordered for r in rows],
+        "sales": [r.ordered_product_sales.amount_minor for r in rows],
+        "bb": [round((r.buy_box_percentage or 0) * PERCENT_SCALE) * r.page_views for r in rows],
+        "prev_sessions": [0] * len(rows),
+        "prev_settled": [0] * len(rows),
+    }
+    metrics = _Metrics(
+        asins=[r.asin for r in rows],
+        parents=[r.parent_asin if r.parent_asin != r.asin else "" for r in rows],
+        sums={name: np.array(values, np.int64) for name, values in sums.items()},
+        trend_units=_zeros(len(rows), 0),
+        trend_sessions=_zeros(len(rows), 0),
+        currency=quick.currency,
+    )
+    pending = max((r.pending_days for r in rows), default=0)
+    source = TableSource(
+        quick=True,
+        start=quick.start,
+        end=quick.end,
+        fetched_at=quick.fetched_at,
+        pending_days=pending,
+        days_fetched=(quick.end - quick.start).days + 1,
+    )
+    return metrics, source
+
+
+def _changed_keys(connection: SellerConnection, marketplace_id: str, period: Period) -> set[str]:
+    """Product keys with a listing change dated in the period."""
+    found = (
+        ListingChange.objects.filter(
+            connection=connection,
+            marketplace_id=marketplace_id,
+            day__gte=period.start,
+            day__lte=period.end,
+        )
+        .values_list("asin", "sku")
+        .distinct()
+    )
+    return {asin or f"sku:{sku}" for asin, sku in found}
+
+
+# -- search, sort, group ---------------------------------------------------------------
+
+
+def _search(keys: ConnectionKeys, table: _Table, index: np.ndarray, q: str) -> np.ndarray:
+    """The rows of `index` whose ASIN, a SKU or the title contains `q` (case-insensitive).
+    Titles are encrypted: they are decrypted once, only for rows the ASIN and SKUs miss."""
+    needle = q.casefold()
+    found, rest = [], []
+    for i in index.tolist():
+        product = table.products[i]
+        skus = product.skus if product else ()
+        if needle in table.asins[i].casefold() or any(needle in s.casefold() for s in skus):
+            found.append(i)
+        elif product is not None:
+            rest.append(i)
+    titles = _titles(keys, [pk for i in rest for pk in table.products[i].listing_ids])
+    found += [
+        i
+        for i in rest
+        if any(needle in titles.get(pk, "").casefold() for pk in table.products[i].listing_ids)
+    ]
+    return np.array(sorted(found), np.int64)
+
+
+PRODUCT, PARENT = 0, 1
+
+
+@dataclass
+class _Layout:
+    """The rows in display order as (PRODUCT, row of `table`) or (PARENT, row of
+    `parents`, a table of subtotals); row objects are built only for a page."""
+
+    table: _Table
+    entries: list[tuple[int, int]]
+    parents: _Table | None = None
+    children: list[int] = field(default_factory=list)
+
+    def rows(self, entries: list[tuple[int, int]]) -> list[TableRow]:
+        products = iter(self.table.rows([i for kind, i in entries if kind == PRODUCT]))
+        return [next(products) if kind == PRODUCT else self._parent(i) for kind, i in entries]
+
+    def parent_row(self, asin: str) -> TableRow:
+        assert self.parents is not None
+        return self._parent(self.parents.keys.index(asin))
+
+    def _parent(self, g: int) -> TableRow:
+        assert self.parents is not None
+        row = self.parents.rows([g])[0]
+        row.is_parent, row.children = True, self.children[g]
+        return row
+
+
+def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
+    """The display order: `order` as it is, or, grouped by parent, each parent's subtotal
+    (sums of its matching children: conversion Σunits ÷ Σsessions) followed by its
+    children; groups and products without a parent sorted together by their value."""
+    index = order.tolist()
+    if not params.group:
+        return _Layout(table, [(PRODUCT, i) for i in index])
+    names = sorted({table.parents[i] for i in index if table.parents[i]})
+    group = {name: g for g, name in enumerate(names)}
+    members: list[list[int]] = [[] for _ in names]
+    alone = []
+    for i in index:
+        parent = table.parents[i]
+        if parent:
+            members[group[parent]].append(i)
+        else:
+            alone.append(i)
+    child_rows = np.array([i for m in members for i in m], np.int64)
+    of_group = np.repeat(np.arange(len(names)), [len(m) for m in members])
+
+    def total(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(names), *values.shape[1:]), np.int64)
+        np.add.at(out, of_group, values[child_rows])
+        return out
+
+    parents = _Table(
+        keys=names,
+        asins=names,
+        parents=[""] * len(names),
+        # A parent counts as tracked when one of its children is.
+        products=[
+            _Product(tracking=Listing.Tracking.TRACKED) if tracked else None
+            for tracked in (
+                any(
+                    table.products[i] is not None
+                    and table.products[i].tracking == Listing.Tracking.TRACKED
+                    for i in m
+                )
+                for m in members
+            )
+        ],
+        sums={name: total(table.sums[name]) for name in _SUMS},
+        trend_units=total(table.trend_units),
+        trend_sessions=total(table.trend_sessions),
+        changed=np.array([bool(table.changed[m].any()) for m in members], bool),
+        currency=table.currency,
+        pending_days=table.pending_days,
+    )
+    heads = [(PARENT, g) for g in range(len(names))] + [(PRODUCT, i) for i in alone]
+    keys = names + [table.keys[i] for i in alone]
+    values = np.concatenate(
+        [
+            parents.sort_values(params.sort_key),
+            table.sort_values(params.sort_key)[np.array(alone, np.int64)],
+        ]
+    )
+    entries: list[tuple[int, int]] = []
+    for h in _ranking(keys, values, params.sort_key, params.descending).tolist():
+        kind, i = heads[h]
+        entries.append((kind, i))
+        if kind == PARENT:
+            entries += [(PRODUCT, child) for child in members[i]]
+    return _Layout(table, entries, parents, [len(m) for m in members])
+
+
+# -- titles, stock, suppression: decrypted for the rows that need them ---------------------
+
+
+def _decorate(scope: Scope, rows: list[TableRow]) -> None:
+    """Titles, stock, suppression and the "changed" mark of the rows shown or exported."""
+    connection = scope.connection
+    if connection is None or not rows:
+        return
+    keys = ConnectionKeys(connection)
+    products = [r for r in rows if not r.is_parent]
+    _fill_titles(keys, products)
+    _fill_stock(keys, connection, scope.marketplace_id, products)
+    _fill_suppressed(keys, products)
+
+
+def _fill_titles(keys: ConnectionKeys, rows: list[TableRow]) -> None:
+    titles = _titles(keys, [pk for row in rows if not row.title for pk in row.listing_ids])
+    for row in rows:
+        row.title = row.title or next((titles[pk] for pk in row.listing_ids if titles.get(pk)), "")
+
+
+def _titles(keys: ConnectionKeys, listing_ids: list[int]) -> dict[int, str]:
+    """The decrypted titles of some listings, by id (listings without one are left out)."""
+    titles = {}
+    for start in range(0, len(listing_ids), 2000):
+        chunk = listing_ids[start : start + 2000]
+        found = Listing.objects.filter(pk__in=chunk, title_enc__isnull=False).values_list(
+            "pk", "code", "title_enc"
+        )
+        for pk, code, title_enc in found:
+            try:
+                titles[pk] = keys.data.decrypt_str(
+                    bytes(title_enc), aad=associated_data(Listing.TABLE, str(code), "title")
+                )
+            except DecryptionError:
+                continue
+    return titles
+
+
+def _fill_stock(
+    keys: ConnectionKeys,
+    connection: SellerConnection,
+    marketplace_id: str,
+    rows: list[TableRow],
+) -> None:
+    """In stock when any SKU of the product has fulfillable FBA or merchant stock; out of
+    stock when every known quantity is zero; not known without an inventory read."""
+    by_sku = {sku: row for row in rows if not row.is_parent for sku in row.skus}
+    if not by_sku:
+        return
+    levels = InventoryLevel.objects.filter(
+        connection=connection, marketplace_id=marketplace_id, sku__in=list(by_sku)
+    ).values_list("sku", "fba_enc", "mfn_quantity_enc")
+    quantities: dict[int, list[int]] = {}
+    code = keys.connection_code
+    for sku, fba_enc, mfn_enc in levels:
+        found = quantities.setdefault(id(by_sku[sku]), [])
+        if fba_enc:
+            aad = InventoryLevel.aad_for(code, marketplace_id, sku, "fba")
+            value = keys.data.decrypt_json(bytes(fba_enc), aad=aad).get("fulfillable")
+            if isinstance(value, int):
+                found.append(value)
+        if mfn_enc:
+            aad = InventoryLevel.aad_for(code, marketplace_id, sku, "mfn_quantity")
+            value = keys.data.decrypt_json(bytes(mfn_enc), aad=aad)
+            if isinstance(value, int):
+                found.append(value)
+    for row in {id(r): r for r in by_sku.values()}.values():
+        known = quantities.get(id(row), [])
+        if not known:
+            row.stock = StockState.UNKNOWN
+        elif any(q > 0 for q in known):
+            row.stock = StockState.IN_STOCK
+        else:
+            row.stock = StockState.OUT_OF_STOCK
+
+
+def _fill_suppressed(keys: ConnectionKeys, rows: list[TableRow]) -> None:
+    """Suppressed when a listing of the product carries an issue that hides it from
+    shoppers (SEARCH_SUPPRESSED or LISTING_SUPPRESSED); None when no content is known."""
+    wanted = {pk: row for row in rows if not row.is_parent for pk in row.listing_ids}
+    if not wanted:
+        return
+    listings = Listing.objects.filter(pk__in=list(wanted)).exclude(content_enc=b"")
+    for pk, code, content_enc in listings.values_list("pk", "code", "content_enc"):
+        row = wanted[pk]
+        if not content_enc:
+            continue
+        content = keys.data.decrypt_json(bytes(content_enc), aad=Listing(code=code).aad("content"))
+        hidden = any(is_suppressing(i) for i in content.get("issues") or [] if isinstance(i, dict))
+        row.suppressed = bool(row.suppressed) or hidden
+
+
+# -- export ----------------------------------------------------------------------------
+
+
+EXPORT_HEADER = (
+    "ASIN",
+    "SKUs",
+    "Title",
+    "Parent ASIN",
+    "Sessions",
+    "Page views",
+    "Units ordered",
+    "Ordered revenue",
+    "Currency",
+    "Conversion (%)",
+    "Buy Box share (%)",
+    "Previous conversion (%)",
+    "Change in conversion (points)",
+    "Pending days",
+    "Tracking",
+    "Stock",
+    "Suppressed",
+    "Changed in period",
+)
+
+
+def export_row(row: TableRow) -> list:
+    """The numbers the page shows for `row`, in EXPORT_HEADER's order."""
+    return [
+        row.asin,
+        " ".join(row.skus),
+        row.title if not row.is_parent else f"Parent: sum of {row.children} products",
+        row.parent_asin,
+        row.sessions,
+        row.page_views,
+        row.units,
+        row.revenue,
+        row.currency,
+        row.conversion_percent,
+        row.buy_box_percent,
+        row.previous_conversion_percent,
+        row.conversion_change_points,
+        row.pending_days,
+        row.tracking_label if not row.is_parent else "",
+        row.stock_label if not row.is_parent else "",
+        {True: "yes", False: "no", None: ""}[row.suppressed] if not row.is_parent else "",
+        "yes" if row.changed else "no",
+    ]
