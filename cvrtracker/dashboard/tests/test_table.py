@@ -311,10 +311,10 @@ class HistoryClampTests(PlanTestCase):
     def test_the_period_and_its_comparison_stop_at_the_plans_history(self):
         scope = dashboard_scope_for_user(user=self.alice)
         period = period_from_query(scope, QueryDict("period=365"))
-        # The plan's 90 days end today, so 89 whole days are shown.
+        # The plan's 90 days end on the last whole day the page shows.
         assert period.clamped and period.start == scope.history_start
-        assert period.start == NOW.date() - timedelta(days=89)
-        assert period.days == (LAST_DAY - period.start).days + 1 == 89
+        assert period.start == LAST_DAY - timedelta(days=89)
+        assert period.days == (LAST_DAY - period.start).days + 1 == 90
         rows = {
             r.key: r for r in product_table_rows(scope=scope, period=period, params=TableParams())
         }
