@@ -1,0 +1,215 @@
+"""Benchmark: peak process memory of a 50,000-row export, CSV and XLSX.
+
+    .venv/bin/python bench/export_memory.py [--products 50000] [--days 60] [--keep] [--reuse]
+
+Defaults are the issue's size; `--products 5000` is a quick check. The largest realistic
+export is the product table of a 50,000-product seller (one row per product, with its
+title decrypted and its figures summed over the period and the previous one): the
+product series has at most 730 rows, and the change history of even a large seller is
+smaller. The data is bench/dashboard_data.py's, in its own database (cvr_bench_export,
+or BENCH_DATABASE_URL), dropped at the end unless --keep.
+
+Each export runs in a fresh child process (this script with --child), which reads its
+own peak resident memory (VmHWM in /proc/self/status) before and after, and consumes the
+response as a server would send it. Two kinds:
+- helper: the table's rows through today's selectors (metrics_product_table for both
+  periods, ranked by conversion change, titles decrypted) streamed through
+  dashboard/exports.py's export_response: the code path the export views use;
+- view: GET /dashboard/products.<fmt>?period=30 as the seller (test Client), when the view
+  is built ("not built" otherwise).
+Prints rows, bytes and peak memory (and what the export added to the process).
+Target (issue 10, point 6): a 50,000-row export under 100 MB of process memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cvr_bench_export"
+os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_URL)
+
+import dashboard_data as data  # noqa: E402
+
+HEADER = [
+    "ASIN",
+    "SKU",
+    "Title",
+    "Sessions",
+    "Page views",
+    "Units ordered",
+    "Ordered product sales",
+    "Conversion (units / sessions)",
+    "Conversion, previous period",
+    "Conversion change",
+]
+
+
+def memory() -> dict[str, int]:
+    """This process's current and peak resident memory, in KB."""
+    found = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                name, value = line.split(":")
+                found[name] = int(value.split()[0])
+    return found
+
+
+def helper_response(dataset, fmt: str):
+    import dashboard_speed as speed
+    from django.http import QueryDict
+
+    from cvrtracker.dashboard.exports import export_response
+    from cvrtracker.dashboard.scope import dashboard_scope_for_user, period_from_query
+    from cvrtracker.listings.models import Listing
+    from cvrtracker.metrics.keys import ConnectionKeys
+
+    user = dataset.user()
+    scope = dashboard_scope_for_user(user=user, account=dataset.connection_code)
+    period = period_from_query(scope, QueryDict("period=30"))
+    connection = scope.connection
+    ranked = speed.ranked_by_change(connection, scope.marketplace_id, period, 10**9)
+    keys = ConnectionKeys(connection)
+    names: dict[str, tuple[str, str]] = {}
+    for row in (
+        Listing.objects.filter(connection=connection, marketplace_id=scope.marketplace_id)
+        .only("code", "asin", "sku", "title_enc")
+        .iterator(chunk_size=2000)
+    ):
+        title = keys.data.decrypt_str(bytes(row.title_enc), aad=row.aad("title"))
+        names[row.asin] = (row.sku, title)
+
+    def rows():
+        for asin, change, row in ranked:
+            sku, title = names.get(asin, ("", ""))
+            cvr = row.conversion_rate
+            previous = None if change is None or cvr is None else cvr / (1 + change)
+            yield [
+                asin,
+                sku,
+                title,
+                row.sessions,
+                row.page_views,
+                row.units_ordered,
+                row.ordered_product_sales.amount_minor / 100,
+                None if cvr is None else round(cvr, 4),
+                None if previous is None else round(previous, 4),
+                None if change is None else round(change, 4),
+            ]
+
+    return export_response(fmt=fmt, filename="products", header=HEADER, rows=rows()), len(ranked)
+
+
+def view_response(dataset, fmt: str):
+    import dashboard_speed as speed
+    from django.urls import reverse
+
+    client = speed.page_client(dataset)
+    url = (
+        reverse("dashboard:products_export", args=[fmt])
+        + f"?account={dataset.connection_code}&marketplace={dataset.marketplace_id}&period=30"
+    )
+    return client.get(url), None
+
+
+def child(kind: str, fmt: str) -> None:
+    import logging
+
+    data.bootstrap()
+    logging.getLogger("django.request").setLevel(logging.ERROR)
+    import openpyxl  # noqa: F401 - loaded by the XLSX export anyway: count it in the baseline
+
+    dataset = data.load()
+    before = memory()
+    started = time.perf_counter()
+    make = helper_response if kind == "helper" else view_response
+    response, rows = make(dataset, fmt)
+    if response.status_code != 200:
+        print(json.dumps({"status": response.status_code}))
+        return
+    size, lines = 0, 0
+    content = response.streaming_content if response.streaming else [response.content]
+    for chunk in content:
+        size += len(chunk)
+        if fmt == "csv":
+            lines += chunk.count(b"\n")
+    if hasattr(response, "close"):
+        response.close()
+    after = memory()
+    print(
+        json.dumps(
+            {
+                "status": 200,
+                "rows": rows if rows is not None else max(0, lines - 1),
+                "bytes": size,
+                "seconds": time.perf_counter() - started,
+                "baseline_kb": before["VmRSS"],
+                "peak_kb": after["VmHWM"],
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=50_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "FORMAT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    data.bootstrap()
+    dataset = data.prepare(products=args.products, days=args.days, reuse=args.reuse)
+    try:
+        run(dataset)
+    finally:
+        if not args.keep:
+            data.drop()
+            print("dropped the bench database (--keep keeps it)")
+
+
+def run(dataset) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    print(f"\nexport of the product table, {len(dataset.asins):,} products, period 30 days")
+    print(
+        f"{'export':<14}{'rows':>8}{'MB':>8}{'s':>7}{'start MB':>10}{'peak MB':>9}"
+        f"{'added MB':>10}  target < 100 MB"
+    )
+    for kind in ("helper", "view"):
+        for fmt in ("csv", "xlsx"):
+            answer = subprocess.run(
+                [sys.executable, __file__, "--child", kind, fmt],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=os.environ,
+            )
+            lines = [ln for ln in answer.stdout.splitlines() if ln.startswith("{")]
+            if not lines:
+                print(f"{kind + ' ' + fmt:<14} failed: {answer.stderr.strip()[-400:]}")
+                continue
+            result = json.loads(lines[-1])
+            if result["status"] != 200:
+                print(f"{kind + ' ' + fmt:<14} not built (HTTP {result['status']})")
+                continue
+            peak = result["peak_kb"] / 1024
+            print(
+                f"{kind + ' ' + fmt:<14}{result['rows']:>8,}{result['bytes'] / 1e6:>8.1f}"
+                f"{result['seconds']:>7.1f}{result['baseline_kb'] / 1024:>10.0f}{peak:>9.0f}"
+                f"{peak - result['baseline_kb'] / 1024:>10.0f}  "
+                f"{'met' if peak < 100 else 'NOT met'}"
+            )
+
+
+if __name__ == "__main__":
+    main()
