@@ -268,11 +268,16 @@ def main() -> None:
 
 
 def run(dataset, runs: int) -> None:
+    import logging
+    import os
+
     from django.db import connection as db
     from django.http import QueryDict
 
     from cvrtracker.dashboard.scope import dashboard_scope_for_user, period_from_query
 
+    # A placeholder's 404 is reported in the table, not logged.
+    logging.getLogger("django.request").setLevel(logging.ERROR)
     user = dataset.user()
     connection = dataset.connection()
     scope = dashboard_scope_for_user(user=user, account=dataset.connection_code)
@@ -285,7 +290,8 @@ def run(dataset, runs: int) -> None:
         version = cursor.fetchone()[0].split(" on ")[0]
     print(
         f"{platform.node()}: {platform.processor() or platform.machine()}, "
-        f"{__import__('os').cpu_count()} cores; {version}; Python {platform.python_version()}"
+        f"{os.cpu_count()} cores; {version}; Python {platform.python_version()}; "
+        f"load average {os.getloadavg()[0]:.1f} (other work shares the machine)"
     )
     print(
         f"period {period.start}..{period.end} vs {period.previous_start}..{period.previous_end}; "
