@@ -88,7 +88,10 @@ def start_server(kind: str, port: int, workers: int) -> subprocess.Popen:
             "--noreload",
             f"127.0.0.1:{port}",
         ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    # The server's own log (runserver logs every request) goes to a file, shown if it fails.
+    log = tempfile.NamedTemporaryFile(prefix="cvr-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server.log_path = log.name
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -96,7 +99,8 @@ def start_server(kind: str, port: int, workers: int) -> subprocess.Popen:
                 return server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"the server exited ({server.returncode})") from None
+                tail = Path(log.name).read_text()[-2000:]
+                raise SystemExit(f"the server exited ({server.returncode}):\n{tail}") from None
             time.sleep(0.5)
     server.terminate()
     raise SystemExit("the server did not answer within 60 s")
@@ -126,6 +130,7 @@ def stop_server(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+    Path(server.log_path).unlink(missing_ok=True)
 
 
 # Time allowed for every user to log in before the measured window starts.
