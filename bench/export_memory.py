@@ -32,6 +32,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cvr_bench_export"
@@ -164,20 +165,30 @@ def child(kind: str, fmt: str) -> None:
         return
     size, lines = 0, 0
     content = response.streaming_content if response.streaming else [response.content]
-    for chunk in content:
-        size += len(chunk)
-        if fmt == "csv":
-            lines += chunk.count(b"\n")
-    if hasattr(response, "close"):
-        response.close()
-    after = memory()
+    # The XLSX file is kept on disk to count its rows after the peak is read.
+    with tempfile.TemporaryFile() as spool:
+        for chunk in content:
+            size += len(chunk)
+            if fmt == "csv":
+                lines += chunk.count(b"\n")
+            else:
+                spool.write(chunk)
+        if hasattr(response, "close"):
+            response.close()
+        after = memory()
+        elapsed = time.perf_counter() - started
+        if fmt == "xlsx" and rows is None:
+            from openpyxl import load_workbook
+
+            spool.seek(0)
+            lines = sum(1 for _ in load_workbook(spool, read_only=True).active.iter_rows())
     print(
         json.dumps(
             {
                 "status": 200,
                 "rows": rows if rows is not None else max(0, lines - 1),
                 "bytes": size,
-                "seconds": time.perf_counter() - started,
+                "seconds": elapsed,
                 "baseline_kb": before["VmRSS"],
                 "prepared_kb": prepared["VmHWM"],
                 "peak_kb": after["VmHWM"],
