@@ -15,8 +15,9 @@ is no TLS proxy in front: loopback HTTP. `--server runserver` measures what `mak
 serves instead (`manage.py runserver --noreload`, threaded, one process).
 
 Users (bench/locustfile.py) log in through the form and browse the built pages with
-1-3 s pauses. Pages still placeholders are left out and named; when none is built, users
-browse the overview placeholder and the figure is labelled a baseline (server, login,
+1-3 s pauses (`--wait min,max`; a seller reading each page pauses longer). Pages still
+placeholders are left out and named; when none is built, users browse the overview
+placeholder and the figure is labelled a baseline (server, login,
 middleware), not the issue's. Prints per page and overall: requests, p50, p95, p99,
 failures. Target (issue 10, point 9): p95 <= 300 ms, no errors. Locust runs on the same
 two cores as the server.
@@ -137,7 +138,9 @@ def stop_server(server: subprocess.Popen) -> None:
 LOGIN_ALLOWANCE = 120
 
 
-def run_locust(targets: Path, host: str, users: int, seconds: int, results: Path) -> dict:
+def run_locust(
+    targets: Path, host: str, users: int, seconds: int, results: Path, wait: str
+) -> dict:
     subprocess.run(
         [
             str(VENV / "locust"),
@@ -165,6 +168,7 @@ def run_locust(targets: Path, host: str, users: int, seconds: int, results: Path
             "BENCH_USERS": str(users),
             "BENCH_SECONDS": str(seconds),
             "BENCH_RESULTS": str(results),
+            "BENCH_WAIT": wait,
         },
         check=False,
         stdout=subprocess.DEVNULL,
@@ -187,6 +191,9 @@ def main() -> None:
     parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=8871)
+    parser.add_argument(
+        "--wait", default="1,3", help="each user's pause between pages, min,max seconds"
+    )
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
@@ -226,6 +233,7 @@ def run(dataset, args: argparse.Namespace) -> None:
                 args.users,
                 args.seconds,
                 Path(tmp) / "results.json",
+                args.wait,
             )
             memory = peak_memory_mb(server.pid)
         finally:
@@ -237,7 +245,8 @@ def run(dataset, args: argparse.Namespace) -> None:
     )
     window = results.get("window") or 0
     print(
-        f"{args.users} users ({results.get('logged_in', 0)} logged in), {server}, loopback; "
+        f"{args.users} users ({results.get('logged_in', 0)} logged in, pauses {args.wait} s), "
+        f"{server}, loopback; "
         f"measured {window:.0f} s after the last login; load average "
         f"{os.getloadavg()[0]:.1f} after the run"
     )
