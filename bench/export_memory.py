@@ -1,0 +1,258 @@
+"""Benchmark: peak process memory of a 50,000-row export, CSV and XLSX.
+
+    .venv/bin/python bench/export_memory.py [--products 50000] [--days 60] [--keep] [--reuse]
+
+Defaults are the issue's size; `--products 5000` is a quick check. The largest realistic
+export is the product table of a 50,000-product seller (one row per product, with its
+title decrypted and its figures summed over the period and the previous one): the
+product series has at most 730 rows, and the change history of even a large seller is
+smaller. The data is bench/dashboard_data.py's, in its own database (cvr_bench_export,
+or BENCH_DATABASE_URL), dropped at the end unless --keep.
+
+Each export runs in a fresh child process (this script with --child), which reads its
+own peak resident memory (VmHWM in /proc/self/status) before and after, and consumes the
+response as a server would send it. Three kinds:
+- writer: dashboard/exports.py's export_response alone, fed 50,000 rows of the table's
+  shape made on the fly (no database): what the export helper itself costs;
+- helper: the table's rows through today's selectors (metrics_product_table for both
+  periods, ranked by conversion change, titles decrypted) streamed through
+  dashboard/exports.py's export_response: the code path the export views use;
+- view: GET /dashboard/products.<fmt>?period=30 as the seller (test Client), when the view
+  is built ("not built" otherwise).
+Prints rows, bytes, the resident memory before the export (Django and the apps loaded),
+the peak once the response object exists (the data read; for XLSX also the spool file
+written), the peak at the end, and what the export added.
+Target (issue 10, point 6): a 50,000-row export under 100 MB of process memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cvr_bench_export"
+os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_URL)
+
+import dashboard_data as data  # noqa: E402
+
+HEADER = [
+    "ASIN",
+    "SKU",
+    "Title",
+    "Sessions",
+    "Page views",
+    "Units ordered",
+    "Ordered product sales",
+    "Conversion (units / sessions)",
+    "Conversion, previous period",
+    "Conversion change",
+]
+
+
+def memory() -> dict[str, int]:
+    """This process's current and peak resident memory, in KB."""
+    found = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                name, value = line.split(":")
+                found[name] = int(value.split()[0])
+    return found
+
+
+def helper_response(dataset, fmt: str):
+    import dashboard_speed as speed
+    from django.http import QueryDict
+
+    from cvrtracker.dashboard.exports import export_response
+    from cvrtracker.dashboard.scope import dashboard_scope_for_user, period_from_query
+    from cvrtracker.listings.models import Listing
+    from cvrtracker.metrics.keys import ConnectionKeys
+
+    user = dataset.user()
+    scope = dashboard_scope_for_user(user=user, account=dataset.connection_code)
+    period = period_from_query(scope, QueryDict("period=30"))
+    connection = scope.connection
+    ranked = speed.ranked_by_change(connection, scope.marketplace_id, period, 10**9)
+    keys = ConnectionKeys(connection)
+    names: dict[str, tuple[str, str]] = {}
+    for row in (
+        Listing.objects.filter(connection=connection, marketplace_id=scope.marketplace_id)
+        .only("code", "asin", "sku", "title_enc")
+        .iterator(chunk_size=2000)
+    ):
+        title = keys.data.decrypt_str(bytes(row.title_enc), aad=row.aad("title"))
+        names[row.asin] = (row.sku, title)
+
+    def rows():
+        for asin, change, row in ranked:
+            sku, title = names.get(asin, ("", ""))
+            cvr = row.conversion_rate
+            previous = None if change is None or cvr is None else cvr / (1 + change)
+            yield [
+                asin,
+                sku,
+                title,
+                row.sessions,
+                row.page_views,
+                row.units_ordered,
+                row.ordered_product_sales.amount_minor / 100,
+                None if cvr is None else round(cvr, 4),
+                None if previous is None else round(previous, 4),
+                None if change is None else round(change, 4),
+            ]
+
+    return export_response(fmt=fmt, filename="products", header=HEADER, rows=rows()), len(ranked)
+
+
+def writer_response(dataset, fmt: str):
+    """export_response alone, fed rows of the table's shape made on the fly (no database):
+    what the export helper itself holds while it writes."""
+    from cvrtracker.dashboard.exports import export_response
+
+    n = len(dataset.asins)
+
+    def rows():
+        for i, asin in enumerate(dataset.asins):
+            yield [
+                asin,
+                f"BENCH-{i:06d}",
+                data.title_of(i),
+                1200 + i % 977,
+                1600 + i % 1301,
+                110 + i % 97,
+                (110 + i % 97) * 24.99,
+                0.0917,
+                0.0883,
+                0.0385,
+            ]
+
+    return export_response(fmt=fmt, filename="products", header=HEADER, rows=rows()), n
+
+
+def view_response(dataset, fmt: str):
+    import dashboard_speed as speed
+    from django.urls import reverse
+
+    client = speed.page_client(dataset)
+    url = (
+        reverse("dashboard:products_export", args=[fmt])
+        + f"?account={dataset.connection_code}&marketplace={dataset.marketplace_id}&period=30"
+    )
+    return client.get(url), None
+
+
+def child(kind: str, fmt: str) -> None:
+    import logging
+
+    data.bootstrap()
+    logging.getLogger("django.request").setLevel(logging.ERROR)
+    dataset = data.load()
+    before = memory()
+    started = time.perf_counter()
+    make = {"writer": writer_response, "helper": helper_response, "view": view_response}[kind]
+    response, rows = make(dataset, fmt)
+    # What reading the data (selectors, titles) and, for XLSX, writing the spool file took;
+    # CSV rows are made while the response is consumed below.
+    prepared = memory()
+    if response.status_code != 200:
+        print(json.dumps({"status": response.status_code}))
+        return
+    size, lines = 0, 0
+    content = response.streaming_content if response.streaming else [response.content]
+    # The XLSX file is kept on disk to count its rows after the peak is read.
+    with tempfile.TemporaryFile() as spool:
+        for chunk in content:
+            size += len(chunk)
+            if fmt == "csv":
+                lines += chunk.count(b"\n")
+            else:
+                spool.write(chunk)
+        if hasattr(response, "close"):
+            response.close()
+        after = memory()
+        elapsed = time.perf_counter() - started
+        if fmt == "xlsx" and rows is None:
+            from openpyxl import load_workbook
+
+            spool.seek(0)
+            lines = sum(1 for _ in load_workbook(spool, read_only=True).active.iter_rows())
+    print(
+        json.dumps(
+            {
+                "status": 200,
+                "rows": rows if rows is not None else max(0, lines - 1),
+                "bytes": size,
+                "seconds": elapsed,
+                "baseline_kb": before["VmRSS"],
+                "prepared_kb": prepared["VmHWM"],
+                "peak_kb": after["VmHWM"],
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=50_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "FORMAT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    data.bootstrap()
+    dataset = data.prepare(products=args.products, days=args.days, reuse=args.reuse)
+    try:
+        run(dataset)
+    finally:
+        if not args.keep:
+            data.drop()
+            print("dropped the bench database (--keep keeps it)")
+
+
+def run(dataset) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    print(f"\nexport of the product table, {len(dataset.asins):,} products, period 30 days")
+    print(
+        f"{'export':<14}{'rows':>8}{'MB':>8}{'s':>7}{'start MB':>10}{'response MB':>13}"
+        f"{'peak MB':>9}{'added MB':>10}  target < 100 MB"
+    )
+    for kind in ("writer", "helper", "view"):
+        for fmt in ("csv", "xlsx"):
+            answer = subprocess.run(
+                [sys.executable, __file__, "--child", kind, fmt],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=os.environ,
+            )
+            lines = [ln for ln in answer.stdout.splitlines() if ln.startswith("{")]
+            if not lines:
+                print(f"{kind + ' ' + fmt:<14} failed: {answer.stderr.strip()[-400:]}")
+                continue
+            result = json.loads(lines[-1])
+            if result["status"] != 200:
+                print(f"{kind + ' ' + fmt:<14} not built (HTTP {result['status']})")
+                continue
+            peak = result["peak_kb"] / 1024
+            print(
+                f"{kind + ' ' + fmt:<14}{result['rows']:>8,}{result['bytes'] / 1e6:>8.1f}"
+                f"{result['seconds']:>7.1f}{result['baseline_kb'] / 1024:>10.0f}"
+                f"{result['prepared_kb'] / 1024:>13.0f}{peak:>9.0f}"
+                f"{peak - result['baseline_kb'] / 1024:>10.0f}  "
+                f"{'met' if peak < 100 else 'NOT met'}"
+            )
+
+
+if __name__ == "__main__":
+    main()
