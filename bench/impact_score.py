@@ -64,6 +64,14 @@ def main() -> None:
     parser.add_argument("--change-rate", type=float, default=1.2)
     parser.add_argument("--days", type=int, default=200)
     parser.add_argument("--cvr-noise", type=float, default=None)
+    parser.add_argument(
+        "--speed",
+        type=int,
+        nargs=2,
+        metavar=("ASINS", "DAYS"),
+        help="instead of scoring: time impact_refresh on ASINS x DAYS of synthetic metrics "
+        "(bench/derived_changes.py's generator) with a content change on 5%% of the ASINs",
+    )
     args = parser.parse_args()
     name = "bench_impact_score"
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -72,7 +80,7 @@ def main() -> None:
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = name
     old = setup_databases(verbosity=0, interactive=False, serialized_aliases=set())
     try:
-        run(args)
+        speed(*args.speed) if args.speed else run(args)
     finally:
         teardown_databases(old, verbosity=0)
 
@@ -105,6 +113,71 @@ def run(args: argparse.Namespace) -> None:
     if len(args.seeds) > 1:
         print(f"\npooled over seeds {', '.join(map(str, args.seeds))}:")
         report(metrics(pooled))
+
+
+def speed(n_asins: int, n_days: int) -> None:
+    """Time one marketplace's whole impact refresh (what the task runs after each day)."""
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+    from derived_changes import MARKET, fill
+
+    from cvrtracker.accounts.models import Team
+    from cvrtracker.amazon.marketplaces import day_start
+    from cvrtracker.amazon.models import SellerConnection
+    from cvrtracker.impact import compute
+    from cvrtracker.impact.services import impact_refresh
+    from cvrtracker.lib import clock
+    from cvrtracker.listings.changes import NewChange, listing_changes_store
+    from cvrtracker.metrics.keys import ConnectionKeys
+
+    rng = np.random.default_rng(5)
+    asins = sorted(f"B0{i * 7919 % 10**8:08d}" for i in range(n_asins))
+    team = Team.objects.create(name="bench")
+    connection = SellerConnection(team=team, region="NA", selling_partner_id="ABENCHIMPACT")
+    connection.create_data_key()
+    connection.save()
+    days = [TODAY - timedelta(days=n_days - i) for i in range(n_days)]
+    began = time.perf_counter()
+    fill(connection, asins, days, rng)
+    changes = []
+    for k, i in enumerate(rng.choice(len(asins), len(asins) // 20, replace=False)):
+        on = days[int(rng.integers(30, n_days - 5))]
+        seen = day_start(MARKET, on) + timedelta(hours=13)
+        changes.append(
+            NewChange(
+                key=f"speed{k}",
+                field="title",
+                source="observed",
+                marketplace_id=MARKET,
+                day=on,
+                seen_at=seen,
+                seen_after=seen - timedelta(hours=1),
+                payload={"action": "edited"},
+                asin=asins[i],
+            )
+        )
+    listing_changes_store(connection=connection, changes=changes)
+    print(
+        f"{n_asins} ASINs x {n_days} days stored in {time.perf_counter() - began:.0f} s; "
+        f"{len(changes)} title changes"
+    )
+    now = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=20)
+    with clock.following(lambda: now):
+        keys = ConnectionKeys(connection)
+        events = compute.events_read(connection=connection, marketplace_id=MARKET, keys=keys)
+        for attempt in ("first", "again"):
+            started = time.perf_counter()
+            compute.catalogue_read(
+                connection=connection, marketplace_id=MARKET, changed=set(events), keys=keys
+            )
+            read = time.perf_counter() - started
+            result = impact_refresh(connection=connection, marketplace_id=MARKET)
+            print(
+                f"impact_refresh ({attempt}): {result.seconds:.2f} s for {result.changes} "
+                f"changes ({result.stored}); of which reading and decrypting every shard "
+                f"about {read:.2f} s; kappa {result.kappa:.4f}"
+            )
 
 
 def report(m: dict) -> None:

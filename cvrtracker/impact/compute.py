@@ -65,7 +65,7 @@ INTERFERING_FIELDS = (
     Field.ISSUE,
 )
 
-BEFORE_DAYS = 28
+BEFORE_DAYS = 56
 AFTER_DAYS = 14
 # Fewer clean days than this in a window: nothing to measure on.
 MIN_DAYS = 7
@@ -86,6 +86,8 @@ BUY_BOX_MIN = 50.0
 RECENT_DAYS = 28
 # Fewer after days than this: no "so far" interval is shown yet.
 EARLY_MIN_DAYS = 3
+# Nor one wider than ÷5 to ×5 (it would say nothing).
+SO_FAR_MAX_RATIO = 5.0
 
 
 @dataclass(frozen=True)
@@ -592,6 +594,10 @@ def measure(
     else:
         verdict = NOT_ENOUGH_DATA
         trend_word = "trending up" if est.lift > 0 else "trending down"
+        if math.log1p(high) - math.log1p(low) > 2 * math.log(SO_FAR_MAX_RATIO):
+            # Days after the change are too few for an interval worth showing.
+            interval = f"{_signed(est.lift)} so far"
+            low = high = None
         why = f"Conversion changed by {interval}, {trend_word}; verdict on {_d(ready_on)}."
     return _impact(
         verdict,
@@ -604,7 +610,7 @@ def measure(
         as_of,
         ready_on if verdict == NOT_ENOUGH_DATA else None,
         units_month,
-        _join([how, why, month_note(low, high), *notes]) + bundle_note,
+        _join([how, why, month_note(low, high) if low is not None else "", *notes]) + bundle_note,
         low=low,
         high=high,
     )

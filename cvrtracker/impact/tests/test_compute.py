@@ -120,8 +120,11 @@ def test_a_clear_lift_is_improved_with_its_interval_and_units():
     assert impact.before.days == compute.BEFORE_DAYS and impact.after.days == compute.AFTER_DAYS
     assert impact.after.start == CHANGE + timedelta(days=1)
     assert impact.after.end == CHANGE + timedelta(days=compute.AFTER_DAYS)
-    # 40 units a day now, of which 0.3/1.3 come from the change: about 277 a month.
-    assert impact.units_per_month == pytest.approx(30 * 52 * 0.3 / 1.3, rel=0.15)
+    # The share lift / (1 + lift) of the last 28 days' units a day, over 30 days.
+    recent = cat.rows["A"].units[DAYS - 28 :].mean()
+    expected = 30 * recent * impact.lift / (1 + impact.lift)
+    assert impact.units_per_month == pytest.approx(expected, abs=0.1)
+    assert impact.units_per_month == pytest.approx(30 * 52 * 0.3 / 1.3, rel=0.25)
     assert "adjusted for the rest of your catalogue" in impact.note
     assert impact.ready_on is None
 
@@ -239,3 +242,11 @@ def test_a_wide_final_interval_is_not_enough_data_with_the_detectable_size():
     assert impact.final
     assert impact.verdict == NOT_ENOUGH_DATA and impact.ready_on is None
     assert "can only detect changes larger than" in impact.note
+
+
+def test_too_early_for_an_interval_worth_showing():
+    cat = build(as_of=103, sessions=20, cvr=0.1)
+    impact = measure(event(), {"A": [event()]}, cat, today=day(107))
+    assert impact.verdict == NOT_ENOUGH_DATA and not impact.final
+    assert impact.lift is not None and impact.lift_low is None and impact.lift_high is None
+    assert "so far" in impact.note
