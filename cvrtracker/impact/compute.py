@@ -335,6 +335,7 @@ def measure(
     catalogue: Catalogue | None,
     *,
     today: date,
+    spans: EventSpans | None = None,
 ) -> Impact:
     """The impact of one change (bundle) of `event.asin`; `all_events` are every
     product's events (the other products' leave the catalogue index on their days)."""
@@ -408,7 +409,8 @@ def measure(
     control_n = catalogue.total_sessions[span].copy()
     control_k = catalogue.total_products[span].copy()
     window_start, window_end = plan.before_start, max(plan.after_target, plan.after_start)
-    for asin in _changed_in(all_events, window_start, window_end, own=event.asin):
+    spans = spans or EventSpans.of(all_events)
+    for asin in spans.changed_in(window_start, window_end, own=event.asin):
         other = catalogue.rows.get(asin)
         if other is None:
             continue
@@ -616,23 +618,36 @@ def measure(
     )
 
 
-def _changed_in(
-    all_events: dict[str, list[Event]], start: date, end: date, *, own: str
-) -> list[str]:
-    """The other products with a change of their own over [start, end]."""
-    return [
-        asin
-        for asin, evs in all_events.items()
-        if asin != own and any(e.first <= end and e.last >= start for e in evs)
-    ]
+@dataclass(frozen=True)
+class EventSpans:
+    """Every product's events as arrays, to find the products changing over some days."""
+
+    asins: np.ndarray  # str [events]
+    first: np.ndarray  # int day ordinals [events]
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, all_events: dict[str, list[Event]]) -> EventSpans:
+        flat = [e for evs in all_events.values() for e in evs]
+        return cls(
+            np.array([e.asin for e in flat], dtype=object),
+            np.array([e.first.toordinal() for e in flat], dtype=np.int64),
+            np.array([e.last.toordinal() for e in flat], dtype=np.int64),
+        )
+
+    def changed_in(self, start: date, end: date, *, own: str) -> list[str]:
+        """The other products with a change of their own over [start, end]."""
+        hit = (self.first <= end.toordinal()) & (self.last >= start.toordinal())
+        return sorted({a for a in self.asins[hit] if a != own})
 
 
 def measure_all(
     events: dict[str, list[Event]], catalogue: Catalogue | None, *, today: date
 ) -> list[tuple[Event, Impact]]:
     """Every measured bundle's impact."""
+    spans = EventSpans.of(events)
     return [
-        (event, measure(event, events, catalogue, today=today))
+        (event, measure(event, events, catalogue, today=today, spans=spans))
         for evs in events.values()
         for event in evs
         if event.measured
