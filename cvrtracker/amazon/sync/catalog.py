@@ -7,16 +7,21 @@ Both page through Amazon and store each page before asking for the next, so a
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError, CorruptDocument
 from cvrtracker.amazon.models import SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_client, connection_record_listed
 from cvrtracker.amazon.sync.sales_traffic import marketplace_ids
 from cvrtracker.amazon.sync.schedule import JobPaused
+from cvrtracker.impact.compute import MEASURED_FIELDS
+from cvrtracker.impact.tasks import refresh_impacts
 from cvrtracker.listings.merchant_listings import MerchantReportError, merchant_listings_parse
-from cvrtracker.listings.models import Listing
+from cvrtracker.listings.models import Listing, ListingChange
 from cvrtracker.listings.normalize import MFN_CHANNEL
 from cvrtracker.listings.services import (
     inventory_upsert_fba,
@@ -174,7 +179,9 @@ def _store_listings(
         for item in items
         if listings[item["sku"]].is_tracked
     ]
+    before = timezone.now()
     listings_record_snapshots(reads=reads, sync_id=run_id)
+    _measure_new_changes(connection, market, since=before)
     # Merchant-fulfilled stock is only in the listing (channel DEFAULT); it is
     # inventory, kept for every SKU like FBA stock.
     quantities = {
@@ -188,6 +195,20 @@ def _store_listings(
             connection=connection, marketplace_id=market, quantities=quantities
         )
     return len(items)
+
+
+def _measure_new_changes(connection: SellerConnection, market: str, *, since) -> None:
+    """New content or price changes: show their impact ("not enough data yet, verdict
+    on ...") without waiting for the next metrics day."""
+    new = ListingChange.objects.filter(
+        connection=connection,
+        marketplace_id=market,
+        source=ListingChange.Source.OBSERVED,
+        field__in=MEASURED_FIELDS,
+        created_at__gte=since,
+    )
+    if new.exists():
+        transaction.on_commit(partial(refresh_impacts.enqueue, connection.pk, market), robust=True)
 
 
 def _save_cursor(job: SyncJob, cursor: dict) -> None:

@@ -43,6 +43,7 @@ from cvrtracker.amazon.services import connection_client
 from cvrtracker.amazon.sync.sales_traffic import listed_marketplace_ids, quota_retry
 from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.amazon.sync.schedule import save_fields as _save
+from cvrtracker.impact.tasks import derive_and_measure
 from cvrtracker.lib import clock
 from cvrtracker.listings.tasks import derive_listing_changes
 from cvrtracker.metrics.datakiosk import by_date_query, parse_by_date, parse_trends, trends_query
@@ -286,10 +287,21 @@ def _fetch(api: SpApiClient, item: DataKioskQuery, document_id: str | None) -> N
             metrics_ingest_account_days(rows=rows, **common)
         else:
             metrics_merge_asin_days(asins=item.asins, rows=rows, **common)
-            # Two years of these ASINs arrived: their inferred and derived changes.
+            # Two years of these ASINs arrived: their inferred and derived changes; after
+            # the marketplace's last chunk, the impacts too (each reads every ASIN).
+            last_chunk = not (
+                DataKioskQuery.objects.filter(
+                    connection=item.connection,
+                    marketplace_id=item.marketplace_id,
+                    kind=Kind.TRENDS,
+                    status__in=[Status.DUE, Status.REQUESTED],
+                )
+                .exclude(pk=item.pk)
+                .exists()
+            )
             transaction.on_commit(
                 partial(
-                    derive_listing_changes.enqueue,
+                    (derive_and_measure if last_chunk else derive_listing_changes).enqueue,
                     item.connection_id,
                     item.marketplace_id,
                     list(item.asins),

@@ -41,7 +41,10 @@ from cvrtracker.amazon.models import LISTED, SellerConnection, SyncJob
 from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
 from cvrtracker.amazon.sync.sales_traffic import marketplace_ids
 from cvrtracker.amazon.sync.schedule import JobPaused, retry_delay
+from cvrtracker.impact.compute import MEASURED_FIELDS
+from cvrtracker.impact.services import impact_refresh
 from cvrtracker.lib import clock
+from cvrtracker.listings.models import ListingChange
 
 logger = logging.getLogger(__name__)
 
@@ -180,8 +183,21 @@ def connections_replay(
                 logger.warning("Replay: the sync of %s failed: %s", connection.code, error)
                 result.failures += 1
         result.failures += _run_due(connection, sim, present, orders, plan_metrics=True)
+        _measure(connection)
     result.ended_at = clock.now()
     return result
+
+
+def _measure(connection: SellerConnection) -> None:
+    """The impacts of the changes the replay saw, from the metrics stored so far (the
+    sync measures again as each new metrics day arrives)."""
+    markets = (
+        ListingChange.objects.filter(connection=connection, field__in=MEASURED_FIELDS)
+        .values_list("marketplace_id", flat=True)
+        .distinct()
+    )
+    for market in sorted(set(markets)):
+        impact_refresh(connection=connection, marketplace_id=market)
 
 
 def _advance_to(sim: SimulatorClock, moment: datetime) -> None:

@@ -48,8 +48,8 @@ from cvrtracker.amazon.ratelimit import (
 from cvrtracker.amazon.services import connection_client, connection_refuse_sales_traffic
 from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.amazon.sync.schedule import save_fields as _save
+from cvrtracker.impact.tasks import derive_and_measure
 from cvrtracker.lib import clock
-from cvrtracker.listings.tasks import derive_listing_changes
 from cvrtracker.metrics.report import ReportFormatError, parse_sales_traffic
 from cvrtracker.metrics.services import metrics_ingest_account_series, metrics_ingest_day
 
@@ -429,9 +429,10 @@ def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
                 report=report,
             )
             # A day's report touches nearly every ASIN, and a re-pulled day restates
-            # units and traffic: derive the marketplace's events again, once committed.
+            # units and traffic: derive the marketplace's events again, once committed,
+            # then measure its changes' impacts with the new day.
             transaction.on_commit(
-                partial(derive_listing_changes.enqueue, connection.pk, item.marketplace_id),
+                partial(derive_and_measure.enqueue, connection.pk, item.marketplace_id),
                 robust=True,
             )
         _finish(item, Status.DONE, pending=report.pending)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -122,6 +123,18 @@ class DataKioskTestCase(BaseTestCase):
         calls = counters(self.sim, self.seller_id)
         assert calls["createQuery"]["calls"] == 4
         assert calls["getDocument"]["calls"] == 4
+
+    def test_only_the_last_chunk_measures_the_impacts(self):
+        # Each chunk derives its ASINs' changes; the impacts (which read every ASIN) are
+        # measured once, after the marketplace's last chunk.
+        derive, measure = mock.MagicMock(), mock.MagicMock()
+        self.monkeypatch.setattr(dk, "derive_listing_changes", derive)
+        self.monkeypatch.setattr(dk, "derive_and_measure", measure)
+        self.run_plan()
+        assert derive.enqueue.call_count == 2
+        assert measure.enqueue.call_count == 1
+        (connection_id, market, asins) = measure.enqueue.call_args.args
+        assert (connection_id, market, len(asins)) == (self.connection.pk, US, 1)
 
     def test_the_plan_is_idempotent_and_new_asins_get_their_own_query(self):
         self.run_plan()

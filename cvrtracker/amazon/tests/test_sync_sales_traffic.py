@@ -2,6 +2,7 @@
 one report in flight, the budget honoured, and a 429 never retried in place."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -102,6 +103,12 @@ class SalesTrafficTestCase(BaseTestCase):
         # (the US one, and Brazil's, which Amazon refuses: nothing is listed there).
         assert sales_traffic_reports(self.sim, self.seller_id) == 5
         assert calls["createReport"]["calls"] == 7 and calls["createReport"]["http_400"] == 1
+
+    def test_each_stored_day_derives_changes_then_measures_impacts(self):
+        with mock.patch("cvrtracker.amazon.sync.sales_traffic.derive_and_measure") as task:
+            self.sync_everything()
+        assert task.enqueue.call_count == 5
+        assert {c.args for c in task.enqueue.call_args_list} == {(self.connection.pk, US)}
 
     def test_the_plan_is_idempotent_and_only_pending_days_come_back_the_next_day(self):
         self.sync_everything()

@@ -1,0 +1,73 @@
+"""Background entry points: recompute a marketplace's impacts as new days arrive.
+
+The sync enqueues `derive_and_measure` where it used to enqueue the listings app's
+derivation alone (after each Sales & Traffic day, and after the last Data Kiosk
+chunk of a marketplace): the stock-outs and Buy Box losses it derives bound the
+impact windows, so the impacts are measured after it, in the same task. After a
+listings sweep stores new content or price changes, `refresh_impacts` shows them
+at once ("not enough data yet — verdict on …").
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.tasks import task
+
+from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.listings.inference import listing_changes_derive
+
+from .services import impact_refresh
+
+logger = logging.getLogger(__name__)
+
+
+def _connection(connection_id: int) -> SellerConnection | None:
+    return (
+        SellerConnection.objects.filter(pk=connection_id)
+        .exclude(wrapped_data_key=None)
+        .exclude(status=SellerConnection.Status.DISCONNECTED)
+        .first()
+    )
+
+
+@task()
+def refresh_impacts(connection_id: int, marketplace_id: str) -> int:
+    """Recompute every impact of the connection in the marketplace; returns how many
+    were stored (-1 when the connection is gone)."""
+    connection = _connection(connection_id)
+    if connection is None:
+        return -1
+    try:
+        result = impact_refresh(connection=connection, marketplace_id=marketplace_id)
+    except Exception:
+        logger.exception("measuring the impacts of %s %s failed", connection.code, marketplace_id)
+        raise
+    logger.info(
+        "impacts of %s %s: %s in %.2f s (kappa %s)",
+        connection.code,
+        marketplace_id,
+        result.stored,
+        result.seconds,
+        result.kappa,
+    )
+    return result.changes
+
+
+@task()
+def derive_and_measure(
+    connection_id: int, marketplace_id: str, asins: list[str] | None = None
+) -> int:
+    """Derive the inferred and derived changes of `asins` (None: all) from the stored
+    metrics, then recompute the marketplace's impacts; returns the impacts stored."""
+    connection = _connection(connection_id)
+    if connection is None:
+        return -1
+    try:
+        listing_changes_derive(connection=connection, marketplace_id=marketplace_id, asins=asins)
+    except Exception:
+        logger.exception(
+            "deriving listing changes of %s %s failed", connection.code, marketplace_id
+        )
+        raise
+    return refresh_impacts.call(connection_id, marketplace_id)
