@@ -22,6 +22,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from cvrtracker.amazon.client import http as amazon_http
+from cvrtracker.impact.compute import change_is_measured
 from cvrtracker.impact.selectors import impact_for_changes
 from cvrtracker.impact.types import Impact
 from cvrtracker.lib.crypto import DecryptionError
@@ -41,13 +42,6 @@ Source = ListingChange.Source
 
 # Amazon's ASINs are ten letters and digits (ISBN-10 books included).
 ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
-
-# The changes whose impact on conversion is measured (impact app): what shoppers
-# read or pay, seen on the listing. Stock, Buy Box, status and issue events are
-# causes of lost sales rather than edits to judge, and are shaded instead.
-MEASURED_FIELDS = frozenset(
-    {Field.TITLE, Field.BULLET, Field.DESCRIPTION, Field.MAIN_IMAGE, Field.IMAGE, Field.PRICE}
-)
 
 # How each kind of change is marked on the chart: a group (colour and shape, in
 # product_chart.js and app.css) and a short text label, so colour is never the only cue.
@@ -454,7 +448,7 @@ def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage
         impact = impacts.get(change.pk)
         if impact is not None:
             state = "measured"
-        elif change.field in MEASURED_FIELDS and change.source == Source.OBSERVED:
+        elif change_is_measured(change):
             state = "not_computed"
         else:
             state = "not_measured"
