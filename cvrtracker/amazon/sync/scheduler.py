@@ -111,7 +111,7 @@ def _schedule_requests(now, task_function) -> int:
     """
     app_scope = settings.AMAZON_ST_BUDGET_SCOPE == "app"
     waiting = SalesTrafficDay.objects.filter(
-        kind=SalesTrafficDay.Kind.DAY,
+        kind__in=(SalesTrafficDay.Kind.DAY, SalesTrafficDay.Kind.RANGE),
         status__in=TO_REQUEST,
         next_attempt_at__lte=now,
         connection__status=ACTIVE,
