@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from cvrtracker.amazon.models import SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_sync_marketplaces
 from cvrtracker.amazon.sync.catalog import inventory_sync, listings_sync
 from cvrtracker.amazon.sync.datakiosk import datakiosk_plan
 from cvrtracker.amazon.sync.orders import orders_sync
-from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
+from cvrtracker.amazon.sync.sales_traffic import range_waiting, sales_traffic_plan
 from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, interval
 from cvrtracker.lib import clock
 
@@ -18,6 +19,15 @@ RUNNERS = {
     SyncJob.Kind.INVENTORY: inventory_sync,
     SyncJob.Kind.ORDERS: orders_sync,
 }
+# On connect the first minutes belong to the range totals (sync/sales_traffic.py): one
+# worker (make run's) busy with a 10,000-SKU inventory or orders slice, a minute or
+# more, would keep the range report's poll waiting behind it. Listings go at once:
+# their slices are short, and they tell where the seller sells.
+FIRST_RUN_AFTER_RANGE = {
+    SyncJob.Kind.INVENTORY: timedelta(minutes=2),
+    SyncJob.Kind.ORDERS: timedelta(minutes=2),
+}
+NOW = timedelta()
 SYNCED_AT = {
     SyncJob.Kind.LISTINGS: "listings_synced_at",
     SyncJob.Kind.INVENTORY: "inventory_synced_at",
@@ -37,9 +47,13 @@ def connection_sync(*, connection: SellerConnection, plan_metrics: bool = True) 
         sales_traffic_plan(connection=connection)
         datakiosk_plan(connection=connection)
     now = clock.now()
+    delays = FIRST_RUN_AFTER_RANGE if plan_metrics and range_waiting(connection=connection) else {}
     SyncJob.objects.bulk_create(
-        [SyncJob(connection=connection, kind=kind, next_run_at=now) for kind in SyncJob.Kind],
-        ignore_conflicts=True,
+        [
+            SyncJob(connection=connection, kind=kind, next_run_at=now + delays.get(kind, NOW))
+            for kind in SyncJob.Kind
+        ],
+        ignore_conflicts=True,  # only a new connection's jobs are created (and delayed)
     )
     SellerConnection.objects.filter(pk=connection.pk, status=SellerConnection.Status.ACTIVE).update(
         next_sync_at=now + CONNECTION_INTERVAL

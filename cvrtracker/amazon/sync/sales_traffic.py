@@ -305,6 +305,13 @@ def due_to_request(*, connection: SellerConnection, now: datetime):
     )
 
 
+def range_waiting(*, connection: SellerConnection) -> bool:
+    """Whether a range report of the connection is still to be asked or fetched."""
+    return SalesTrafficDay.objects.filter(
+        connection=connection, kind=Kind.RANGE, status__in=(*TO_REQUEST, Status.REQUESTED)
+    ).exists()
+
+
 def range_order(connection: SellerConnection) -> list[str]:
     """The marketplaces in the order their range totals are asked: each waits 15 minutes
     for the one before (Amazon's budget, one marketplace per report, docs#614), so the

@@ -5,21 +5,26 @@ once the daily days are in; a failed one is retried and loses nothing."""
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from cvrtracker.amazon.marketplaces import marketplace_today
-from cvrtracker.amazon.models import SalesTrafficDay
+from cvrtracker.amazon.models import SalesTrafficDay, SyncJob
+from cvrtracker.amazon.ratelimit import memory_reset
+from cvrtracker.amazon.sync.jobs import connection_sync
 from cvrtracker.amazon.sync.sales_traffic import (
     DAILY_COMPLETE,
     quick_range,
     sales_traffic_plan,
 )
+from cvrtracker.amazon.sync.scheduler import STEP_PRIORITY, schedule_due
 from cvrtracker.metrics.models import MetricRangeTotals
 from cvrtracker.metrics.quick import metrics_quick_totals
 from cvrtracker.simulator.testing import SimClient
 from cvrtracker.test import BaseTestCase
 
 from .helpers import connect_seller, counters, drain, only_report_steps, sales_traffic_reports
+from .test_sales_traffic_plan import connection_in, market
 
 US = "ATVPDKIKX0DER"
 
@@ -93,6 +98,19 @@ class QuickTotalsTestCase(BaseTestCase):
         assert sales_traffic_plan(connection=self.connection) == 0
         assert SalesTrafficDay.objects.filter(kind="range").count() == 1
 
+    def test_a_new_sellers_inventory_and_orders_runs_wait_for_the_range_totals(self):
+        connection_sync(connection=self.connection)
+        # Each marketplace that may sell (before the listings run: Brazil, never opened, too).
+        ranges = SalesTrafficDay.objects.filter(kind="range")
+        assert {r.status for r in ranges} == {"due"} and ranges.filter(marketplace_id=US)
+        due = dict(SyncJob.objects.values_list("kind", "next_run_at"))
+        now = timezone.now()
+        # One worker busy with a 10,000-SKU inventory run for a minute and a half would
+        # keep the range report's poll waiting (bench/first_minute.py).
+        assert due["listings"] <= now
+        assert due["inventory"] > now + timedelta(seconds=100)
+        assert due["orders"] > now + timedelta(seconds=100)
+
     def test_it_is_not_asked_again_once_the_daily_days_of_the_range_are_in(self):
         # A range inside the 5-day report window of these tests: its two days are daily.
         self.settings.AMAZON_QUICK_TOTALS_DAYS = 2
@@ -153,3 +171,23 @@ class QuickTotalsTestCase(BaseTestCase):
         SalesTrafficDay.objects.filter(kind="range").update(next_attempt_at=timezone.now())
         drain(self, lambda: range_row().status == "done")
         assert metrics_quick_totals(connection=self.connection, marketplace_id=US).rows
+
+
+class RangeFirstInTheQueueTestCase(BaseTestCase):
+    @override_settings(
+        TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}},
+        AMAZON_RATELIMIT_STORAGE="memory",
+    )
+    def test_the_range_request_jumps_the_queued_listings_inventory_and_orders_runs(self):
+        from django_tasks_db.models import DBTaskResult
+
+        memory_reset()
+        connection = connection_in(self.team, market(US))
+        sales_traffic_plan(connection=connection)
+        with self.captureOnCommitCallbacks(execute=True):
+            schedule_due()
+        (step,) = DBTaskResult.objects.filter(task_path__endswith="sales_traffic_step")
+        assert step.args_kwargs["args"][0] == range_row().pk
+        # One db_worker runs the highest priority first: the seller's totals do not wait
+        # behind a 10,000-SKU listings run queued moments before.
+        assert step.priority == STEP_PRIORITY > 0
