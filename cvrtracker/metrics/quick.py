@@ -1,5 +1,5 @@
-"""Every product's totals over the last 30 days from one Sales & Traffic report over the
-range, stored on connect long before the daily backfill is done.
+"""Every product's totals over the last 30 days whose traffic has arrived, from one Sales &
+Traffic report over the range, stored on connect long before the daily backfill is done.
 
 Amazon aggregates the by-ASIN section of GET_SALES_AND_TRAFFIC_REPORT over the
 whole requested range (one row per ASIN, no date), which is why daily figures need
