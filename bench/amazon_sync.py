@@ -77,7 +77,9 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def simulator(tmp: Path, *, quota: str, asins: int) -> tuple[subprocess.Popen, str, str]:
+def simulator(
+    tmp: Path, *, quota: str, asins: int, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, str, str]:
     """A separate `amazonsim` process (its memory is not the worker's), on a free port."""
     import socket
 
@@ -87,7 +89,16 @@ def simulator(tmp: Path, *, quota: str, asins: int) -> tuple[subprocess.Popen, s
     env = {**os.environ, "SIM_CA_DIR": str(tmp / "sim")}
     log = tmp / "sim.log"
     process = start(
-        env, "amazonsim", "--port", str(port), "--quota", quota, "--asins", str(asins), log=log
+        env,
+        "amazonsim",
+        "--port",
+        str(port),
+        "--quota",
+        quota,
+        "--asins",
+        str(asins),
+        *extra,
+        log=log,
     )
     ca = tmp / "sim" / "ca.pem"
     deadline = time.monotonic() + 300

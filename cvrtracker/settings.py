@@ -346,6 +346,15 @@ AMAZON_HTTP_TIMEOUT_SECONDS = float(env("AMAZON_HTTP_TIMEOUT_SECONDS", "30"))
 # recent days Amazon still revises (re-pulled on a tapering schedule).
 AMAZON_BACKFILL_DAYS = int(env("AMAZON_BACKFILL_DAYS", "730"))
 AMAZON_REPORT_DAYS = int(env("AMAZON_REPORT_DAYS", "30"))
+# On connect, one Sales & Traffic report over the last AMAZON_QUICK_TOTALS_DAYS days
+# ending AMAZON_QUICK_TOTALS_LAG_DAYS before yesterday (traffic arrives days after the
+# sales) gives every product's totals within a minute (metrics/quick.py).
+AMAZON_QUICK_TOTALS = env_bool("AMAZON_QUICK_TOTALS", True)
+AMAZON_QUICK_TOTALS_DAYS = int(env("AMAZON_QUICK_TOTALS_DAYS", "30"))
+AMAZON_QUICK_TOTALS_LAG_DAYS = int(env("AMAZON_QUICK_TOTALS_LAG_DAYS", "3"))
+# A new connection's inventory and orders runs wait this long while its range report
+# is due, so one worker does not hold the report's poll behind a long run.
+AMAZON_QUICK_TOTALS_HOLD_SECONDS = float(env("AMAZON_QUICK_TOTALS_HOLD_SECONDS", "120"))
 # GET_SALES_AND_TRAFFIC_REPORT: Amazon allows 1 request per 15 min and 96 a day
 # (models#5210), per seller and shared with the seller's other apps ("seller"), or
 # per app across all sellers ("app"). We spend this share of the 96.

@@ -237,11 +237,15 @@ class SalesTrafficDay(models.Model):
     `kind=series`: the account-level by-date report over two years that the plan
     asked for before Data Kiosk took over the history; no longer planned, kept so
     that rows already requested finish and old rows keep their meaning.
+    `kind=range`: one CHILD report over [day, end_day], whose by-ASIN section gives
+    every product's totals over the range (metrics/quick.py): asked first on
+    connect, so a new seller sees them within a minute.
     """
 
     class Kind(models.TextChoices):
         DAY = "day", "One day by ASIN"
         SERIES = "series", "Account series"
+        RANGE = "range", "Range totals by ASIN"
 
     class Status(models.TextChoices):
         DUE = "due", "Due"

@@ -166,3 +166,51 @@ class OrderItem(models.Model):
 
     def aad(self, field: str) -> bytes:
         return associated_data(self.TABLE, str(self.code), field)
+
+
+class MetricRangeTotals(models.Model):
+    """Every child ASIN's totals over one range of days of one marketplace, from ONE
+    Sales & Traffic report over the range (metrics/quick.py).
+
+    Amazon aggregates the report's by-ASIN section over the whole requested range,
+    so a single request gives a new seller every product's last-30-day totals within
+    a minute of connecting, long before the one-report-per-day backfill is done.
+    One row per connection and marketplace: a newer range replaces the older one.
+    The values are one column of a MetricBlock layout (blocks.py, n_days = 1).
+    """
+
+    TABLE = "metrics_metricrangetotals"
+
+    connection = models.ForeignKey(
+        SellerConnection, on_delete=models.CASCADE, related_name="metric_range_totals"
+    )
+    marketplace_id = models.CharField(max_length=32)
+    start = models.DateField()
+    end = models.DateField()
+    fetched_at = models.DateTimeField()
+    # Days of the range whose by-date row had sales and no sessions yet (traffic not
+    # arrived): plaintext like SalesTrafficDay.is_pending, a status, not a value.
+    pending_days = models.PositiveSmallIntegerField(default=0)
+    # Plaintext row index: [child ASIN, parent ASIN] per row, sorted; the AAD of
+    # `values_enc` covers a digest of it, as in MetricBlock.
+    rows = models.JSONField(default=list)
+    values_enc = models.BinaryField(default=b"", editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "marketplace_id"], name="metrics_range_totals_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.marketplace_id} {self.start}..{self.end}"
+
+    def natural_key(self, connection_code: str) -> str:
+        return f"{connection_code}/{self.marketplace_id}/{self.start}/{self.end}"
+
+    def values_aad(self, connection_code: str) -> bytes:
+        index = hashlib.sha256(json.dumps(self.rows, separators=(",", ":")).encode())
+        return associated_data(
+            self.TABLE, self.natural_key(connection_code), f"values:{index.hexdigest()[:32]}"
+        )

@@ -29,7 +29,7 @@ from .blocks import (
 )
 from .datakiosk import TrendRow
 from .keys import ConnectionKeys
-from .models import MetricBlock
+from .models import MetricBlock, MetricRangeTotals
 from .report import (
     AsinRow,
     DateRow,
@@ -194,6 +194,50 @@ def _account_pending_days(
             if flag & PENDING and start <= block.day(i) <= end:
                 found.add(block.day(i))
     return found
+
+
+def metrics_store_range_totals(
+    *,
+    connection: SellerConnection,
+    marketplace_id: str,
+    start: date,
+    end: date,
+    report: SalesTrafficReport | bytes | dict,
+) -> MetricRangeTotals:
+    """Store a CHILD report over [start, end] as the marketplace's range totals, replacing
+    the ones stored before. The whole report is checked before the write (a report of
+    another range, granularity or marketplace raises ReportFormatError); idempotent."""
+    if not isinstance(report, SalesTrafficReport):
+        report = parse_sales_traffic(report)
+    if (report.start, report.end) != (start, end):
+        raise ReportFormatError(f"expected a report of {start}..{end}, got {report.start}..")
+    if report.asin_granularity != "CHILD":
+        raise ReportFormatError(f"expected a CHILD report, got {report.asin_granularity}")
+    _check_marketplace(report, marketplace_id)
+    days = {row.day for row in report.by_date}
+    if len(days) != len(report.by_date) or any(not start <= d <= end for d in days):
+        raise ReportFormatError("salesAndTrafficByDate has a day twice or outside the range")
+    pending_days = sum(1 for row in report.by_date if row.pending)
+    # One column holding the whole range; an ASIN with sales and no sessions at all is
+    # flagged pending on its own, as on the daily path.
+    column = _asin_column(report.by_asin, pending=False)
+    data = BlockData.empty(n_days=1)
+    data.put_days([(0, column)], currency=report.currency or "")
+    keys = ConnectionKeys(connection)
+    with transaction.atomic():
+        totals, _ = MetricRangeTotals.objects.select_for_update().get_or_create(
+            connection=connection,
+            marketplace_id=marketplace_id,
+            defaults={"start": start, "end": end, "fetched_at": clock.now()},
+        )
+        totals.start, totals.end, totals.fetched_at = start, end, clock.now()
+        totals.pending_days = pending_days
+        totals.rows = [[k, p] for k, p in zip(data.keys, data.parents, strict=True)]
+        totals.values_enc = keys.data.encrypt(
+            data.encode(), aad=totals.values_aad(keys.connection_code)
+        )
+        totals.save()
+    return totals
 
 
 # -- validation and columns -----------------------------------------------------------

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+
+from django.conf import settings
 
 from cvrtracker.amazon.models import SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_sync_marketplaces
 from cvrtracker.amazon.sync.catalog import inventory_sync, listings_sync
 from cvrtracker.amazon.sync.datakiosk import datakiosk_plan
 from cvrtracker.amazon.sync.orders import orders_sync
-from cvrtracker.amazon.sync.sales_traffic import sales_traffic_plan
+from cvrtracker.amazon.sync.sales_traffic import range_waiting, sales_traffic_plan
 from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, interval
 from cvrtracker.lib import clock
 
@@ -18,6 +21,13 @@ RUNNERS = {
     SyncJob.Kind.INVENTORY: inventory_sync,
     SyncJob.Kind.ORDERS: orders_sync,
 }
+# On connect the first minutes belong to the range totals (sync/sales_traffic.py): one
+# worker (make run's) busy with a 10,000-SKU inventory or orders run, a minute or
+# more, would keep the range report's poll waiting behind it. These first runs wait
+# AMAZON_QUICK_TOTALS_HOLD_SECONDS; listings go at once (their slices are short, and
+# they tell where the seller sells).
+HELD_FOR_RANGE = (SyncJob.Kind.INVENTORY, SyncJob.Kind.ORDERS)
+NOW = timedelta()
 SYNCED_AT = {
     SyncJob.Kind.LISTINGS: "listings_synced_at",
     SyncJob.Kind.INVENTORY: "inventory_synced_at",
@@ -37,9 +47,19 @@ def connection_sync(*, connection: SellerConnection, plan_metrics: bool = True) 
         sales_traffic_plan(connection=connection)
         datakiosk_plan(connection=connection)
     now = clock.now()
+    hold = NOW
+    if plan_metrics and range_waiting(connection=connection):
+        hold = timedelta(seconds=settings.AMAZON_QUICK_TOTALS_HOLD_SECONDS)
     SyncJob.objects.bulk_create(
-        [SyncJob(connection=connection, kind=kind, next_run_at=now) for kind in SyncJob.Kind],
-        ignore_conflicts=True,
+        [
+            SyncJob(
+                connection=connection,
+                kind=kind,
+                next_run_at=now + (hold if kind in HELD_FOR_RANGE else NOW),
+            )
+            for kind in SyncJob.Kind
+        ],
+        ignore_conflicts=True,  # only a new connection's jobs are created (and delayed)
     )
     SellerConnection.objects.filter(pk=connection.pk, status=SellerConnection.Status.ACTIVE).update(
         next_sync_at=now + CONNECTION_INTERVAL

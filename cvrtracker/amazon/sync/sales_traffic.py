@@ -12,6 +12,13 @@ the sales, models#2955), then once at about 7, 14 and 30 days, when returns and
 cancellations have revised units and sales (sp-api-semantics.md §2). In normal
 running that is about 6 reports a day per marketplace.
 
+The same quirk makes ONE report over a range enough for every product's totals
+over it. So while a marketplace's recent days are not all in, the plan first asks
+for one CHILD report over the last 30 days whose traffic has arrived (kind=range,
+metrics/quick.py): a new seller sees those totals within a minute of connecting,
+days before the daily reports are done. It goes before every daily report, costs
+one request of the budget, and is not asked again once the daily days are in.
+
 Each request is a SalesTrafficDay row that moves
     due → requested → done | cancelled (no data) | fatal/failed (retried later) | given_up
 one step per job, so a worker never sleeps on Amazon's queue and a crash at any
@@ -29,7 +36,7 @@ import contextlib
 import json
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -50,8 +57,14 @@ from cvrtracker.amazon.sync.schedule import retry_delay
 from cvrtracker.amazon.sync.schedule import save_fields as _save
 from cvrtracker.impact.tasks import derive_and_measure
 from cvrtracker.lib import clock
+from cvrtracker.metrics.models import MetricRangeTotals
 from cvrtracker.metrics.report import ReportFormatError, parse_sales_traffic
-from cvrtracker.metrics.services import metrics_ingest_account_series, metrics_ingest_day
+from cvrtracker.metrics.selectors import metrics_days_fetched
+from cvrtracker.metrics.services import (
+    metrics_ingest_account_series,
+    metrics_ingest_day,
+    metrics_store_range_totals,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +82,10 @@ PENDING_DAYS = 3
 REPULL_AGES = (7, 14, 30)
 THROTTLED = "Amazon's Sales & Traffic budget was used up (429); we wait 15 minutes"
 RETIRED = "Not requested by report any more: the history comes from Data Kiosk"
+# Range totals younger than this are fresh: no new range report while the daily
+# days are still coming in.
+QUICK_REFRESH = timedelta(days=7)
+DAILY_COMPLETE = "The daily reports of these days are all in: range totals not needed"
 
 
 def quota_retry(wait: QuotaWait) -> timedelta:
@@ -159,7 +176,81 @@ def sales_traffic_plan(*, connection: SellerConnection) -> int:
         SalesTrafficDay.objects.filter(pk__in=again, status__in=FINISHED).update(
             status=Status.DUE, next_attempt_at=now, attempts=0, report_id=""
         )
+        created += _plan_range(connection, market, today=today, now=now)
     return created
+
+
+def quick_range(*, today: date) -> tuple[date, date]:
+    """The range of the quick totals on the marketplace day `today`: the last
+    AMAZON_QUICK_TOTALS_DAYS days whose traffic has arrived. It ends
+    AMAZON_QUICK_TOTALS_LAG_DAYS (3) before yesterday: sessions of the last days come
+    days after their sales (models#2955), and by-ASIN totals whose units count days
+    without sessions would overstate every product's conversion."""
+    end = today - timedelta(days=1 + settings.AMAZON_QUICK_TOTALS_LAG_DAYS)
+    return end - timedelta(days=settings.AMAZON_QUICK_TOTALS_DAYS - 1), end
+
+
+def _plan_range(connection: SellerConnection, market: str, *, today: date, now: datetime) -> int:
+    """One range report (kind=range) when the marketplace's daily days of the range are
+    not all in and no fresh range totals are stored; returns 1 when a row was created.
+
+    A range row still waiting when the daily days are all in is given up: it would
+    spend a request of the budget on nothing new.
+    """
+    if not settings.AMAZON_QUICK_TOTALS:
+        return 0
+    start, end = quick_range(today=today)
+    rows = SalesTrafficDay.objects.filter(
+        connection=connection, marketplace_id=market, kind=Kind.RANGE
+    )
+    if _daily_complete(connection, market, start, end, today=today):
+        rows.filter(status__in=TO_REQUEST).update(
+            status=Status.GIVEN_UP, next_attempt_at=None, last_error=DAILY_COMPLETE
+        )
+        return 0
+    if rows.filter(status__in=(*TO_REQUEST, Status.REQUESTED)).exists():
+        return 0  # one at a time: a failed one is asked again after its own backoff
+    fresh = MetricRangeTotals.objects.filter(
+        connection=connection, marketplace_id=market, fetched_at__gte=now - QUICK_REFRESH
+    )
+    if fresh.exists():
+        return 0
+    _, created = SalesTrafficDay.objects.get_or_create(
+        connection=connection,
+        marketplace_id=market,
+        kind=Kind.RANGE,
+        day=start,
+        defaults={"end_day": end, "next_attempt_at": now},
+    )
+    return int(created)
+
+
+def _daily_complete(
+    connection: SellerConnection, market: str, start: date, end: date, *, today: date
+) -> bool:
+    """Whether every day of [start, end] is in: fetched by its daily report (days of the
+    report window), or stored by Data Kiosk (older days)."""
+    oldest = today - timedelta(days=settings.AMAZON_REPORT_DAYS)
+    first_reported = max(start, oldest)
+    if first_reported <= end:
+        finished = SalesTrafficDay.objects.filter(
+            connection=connection,
+            marketplace_id=market,
+            kind=Kind.DAY,
+            status__in=FINISHED,
+            day__gte=first_reported,
+            day__lte=end,
+        ).count()
+        if finished < (end - first_reported).days + 1:
+            return False
+    if start < oldest:
+        last_old = min(end, oldest - timedelta(days=1))
+        fetched = metrics_days_fetched(
+            connection=connection, marketplace_id=market, start=start, end=last_old
+        )
+        if len(fetched) < (last_old - start).days + 1:
+            return False
+    return True
 
 
 def repull_due(row: SalesTrafficDay, *, today) -> bool:
@@ -180,15 +271,23 @@ def _retire(connection: SellerConnection, markets: list[str], now: datetime) -> 
     for market in markets:
         oldest = marketplace_today(market, now) - timedelta(days=settings.AMAZON_REPORT_DAYS)
         keep |= Q(kind=Kind.DAY, marketplace_id=market, day__gte=oldest)
+        keep |= Q(kind=Kind.RANGE, marketplace_id=market)
     SalesTrafficDay.objects.filter(connection=connection, status__in=TO_REQUEST).exclude(
         keep
     ).update(status=Status.GIVEN_UP, next_attempt_at=None, last_error=RETIRED)
 
 
 def due_to_request(*, connection: SellerConnection, now: datetime):
-    """Rows waiting for a createReport, in the order to ask: first pulls newest first,
-    then days whose traffic is pending, re-pulls of settled days last."""
+    """Rows waiting for a createReport, in the order to ask: the range totals (see
+    range_order), then first pulls newest first, then days whose traffic is pending,
+    re-pulls of settled days last."""
+    ranges = [
+        When(kind=Kind.RANGE, marketplace_id=market, then=rank - 1000)
+        for rank, market in enumerate(range_order(connection))
+    ]
     first = Case(
+        *ranges,
+        When(kind=Kind.RANGE, then=-1),
         When(fetched_at=None, then=0),
         When(is_pending=True, then=1),
         default=2,
@@ -197,13 +296,31 @@ def due_to_request(*, connection: SellerConnection, now: datetime):
     return (
         SalesTrafficDay.objects.filter(
             connection=connection,
-            kind=Kind.DAY,
+            kind__in=(Kind.DAY, Kind.RANGE),
             status__in=TO_REQUEST,
             next_attempt_at__lte=now,
         )
         .order_by(first, "-day", "marketplace_id")
         .values_list("id", "next_attempt_at")
     )
+
+
+def range_waiting(*, connection: SellerConnection) -> bool:
+    """Whether a range report of the connection is still to be asked or fetched."""
+    return SalesTrafficDay.objects.filter(
+        connection=connection, kind=Kind.RANGE, status__in=(*TO_REQUEST, Status.REQUESTED)
+    ).exists()
+
+
+def range_order(connection: SellerConnection) -> list[str]:
+    """The marketplaces in the order their range totals are asked: each waits 15 minutes
+    for the one before (Amazon's budget, one marketplace per report, docs#614), so the
+    most listed first (once a listings run has counted), then Amazon's own order of
+    the seller's marketplaces (getMarketplaceParticipations lists the home site first
+    in the simulator; Amazon does not document its order)."""
+    markets = sales_traffic_marketplace_ids(connection)
+    listed = {m.get("id"): m.get(LISTED) or 0 for m in connection.marketplaces}
+    return sorted(markets, key=lambda m: (-listed.get(m, 0), markets.index(m)))
 
 
 def sales_traffic_in_flight(*, connection: SellerConnection) -> int:
@@ -253,7 +370,7 @@ def _range(item: SalesTrafficDay) -> tuple[str, str, dict[str, str]]:
     # the same calendar date in every marketplace zone (marketplaces.report_instant).
     options = {
         "dateGranularity": "DAY",
-        "asinGranularity": "CHILD" if item.kind == Kind.DAY else "PARENT",
+        "asinGranularity": "PARENT" if item.kind == Kind.SERIES else "CHILD",
     }
     return report_instant(item.day), report_instant(end), options
 
@@ -420,6 +537,14 @@ def _fetch(api: SpApiClient, item: SalesTrafficDay, document_id: str) -> None:
         if item.kind == Kind.SERIES:
             metrics_ingest_account_series(
                 connection=connection, marketplace_id=item.marketplace_id, report=report
+            )
+        elif item.kind == Kind.RANGE:
+            metrics_store_range_totals(
+                connection=connection,
+                marketplace_id=item.marketplace_id,
+                start=item.day,
+                end=item.end_day or item.day,
+                report=report,
             )
         else:
             metrics_ingest_day(

@@ -111,7 +111,7 @@ def _schedule_requests(now, task_function) -> int:
     """
     app_scope = settings.AMAZON_ST_BUDGET_SCOPE == "app"
     waiting = SalesTrafficDay.objects.filter(
-        kind=SalesTrafficDay.Kind.DAY,
+        kind__in=(SalesTrafficDay.Kind.DAY, SalesTrafficDay.Kind.RANGE),
         status__in=TO_REQUEST,
         next_attempt_at__lte=now,
         connection__status=ACTIVE,
@@ -136,7 +136,11 @@ def _schedule_requests(now, task_function) -> int:
         if limiter_for(str(connection.code), "createReport").available(1) < 1:
             continue
         for pk, old in due_to_request(connection=connection, now=now)[:1]:
-            enqueued += _enqueue_claimed(SalesTrafficDay, pk, "next_attempt_at", old, task_function)
+            # Before the listings, inventory and orders slices queued in the same tick: on
+            # connect the first request is the range totals a new seller waits for.
+            enqueued += _enqueue_claimed(
+                SalesTrafficDay, pk, "next_attempt_at", old, task_function, STEP_PRIORITY
+            )
         if app_scope and enqueued:
             break
     return enqueued

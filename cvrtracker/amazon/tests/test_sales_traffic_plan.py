@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import time_machine
+from django.test import override_settings
 from django.utils import timezone
 
 from cvrtracker.amazon.marketplaces import marketplace_today
@@ -118,6 +119,8 @@ class MarketplaceDaysTestCase(BaseTestCase):
         assert newest_day(connection, US) == date(2026, 3, 8)
 
 
+# The daily plan alone: the one range report on connect is test_sales_traffic_quick.py's.
+@override_settings(AMAZON_QUICK_TOTALS=False)
 class PlanWindowTestCase(BaseTestCase):
     def test_it_plans_the_last_thirty_marketplace_days_and_no_series(self):
         connection = connection_in(self.team, market(US), market(CA), market(MX))
@@ -169,6 +172,8 @@ class PlanWindowTestCase(BaseTestCase):
         )
 
 
+# The daily plan alone: the one range report on connect is test_sales_traffic_quick.py's.
+@override_settings(AMAZON_QUICK_TOTALS=False)
 class TaperTestCase(BaseTestCase):
     def test_normal_running_costs_six_reports_a_day_per_marketplace(self):
         connection = connection_in(self.team, market(US), market(CA), market(MX))
@@ -229,3 +234,39 @@ class TaperTestCase(BaseTestCase):
         assert ages == [1, 1, 2, 2, 3, 3, 7, 7, 14, 14, 30, 30]
         assert [r.fetched_at is None for r in rows[:2]] == [True, True]
         assert all(r.is_pending for r in rows[2:6])
+
+
+class QuickRangePlanTestCase(BaseTestCase):
+    def test_one_range_report_per_marketplace_goes_before_every_daily_report(self):
+        connection = connection_in(self.team, market(US, **{LISTED: None}), market(CA), market(MX))
+        moment = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
+        with time_machine.travel(moment, tick=False):
+            created = sales_traffic_plan(connection=connection)
+            rows = [
+                SalesTrafficDay.objects.get(pk=pk)
+                for pk, _ in due_to_request(connection=connection, now=timezone.now())
+            ]
+        assert created == 93  # 30 days and one range in each of 3 marketplaces
+        # The most listed first (CA and MX have 5 each, US not counted yet), then
+        # Amazon's order; the daily days after all three.
+        assert [(r.kind, r.marketplace_id) for r in rows[:3]] == [
+            ("range", CA),
+            ("range", MX),
+            ("range", US),
+        ]
+        assert {r.kind for r in rows[3:]} == {"day"}
+        today = marketplace_today(US, moment)
+        us_range = rows[2]
+        # The last 30 days whose traffic has arrived: it ends 3 days before yesterday.
+        assert (us_range.day, us_range.end_day) == (
+            today - timedelta(days=33),
+            today - timedelta(days=4),
+        )
+        with time_machine.travel(moment, tick=False):
+            assert sales_traffic_plan(connection=connection) == 0  # one at a time
+
+    @override_settings(AMAZON_QUICK_TOTALS=False)
+    def test_none_when_turned_off(self):
+        connection = connection_in(self.team, market(US))
+        sales_traffic_plan(connection=connection)
+        assert not SalesTrafficDay.objects.filter(kind="range").exists()

@@ -56,6 +56,7 @@ class BudgetEndToEndTestCase(BaseTestCase):
                 "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
             }
             settings.AMAZON_REPORT_DAYS = 2
+            settings.AMAZON_QUICK_TOTALS = False  # the range report: test_sync_quick_totals.py
             settings.AMAZON_ST_TIME_SCALE = 100  # the relaxed simulator's clock
             settings.AMAZON_REPORT_POLL_SECONDS = 0.2
             settings.AMAZON_DATAKIOSK_POLL_SECONDS = 0.2

@@ -185,3 +185,46 @@ def test_content_encoding_header_on_request(client, token):
         params={"enableContentEncodingUrlHeader": "true"},
     ).json()["url"]
     assert client.get(url).headers["Content-Encoding"] == "gzip"
+
+
+def test_a_thirty_day_range_adds_up_the_days_asin_by_asin(client, token):
+    """The quick totals' report (metrics/quick.py): one CHILD report over 30 days ending
+    yesterday. Each by-ASIN row is that ASIN's days added up: a session is "all activity
+    within a 24-hour period" (report schema), so a shopper who comes back on another day
+    is another session; the by-date section keeps one row per day; the days whose traffic
+    has not arrived add their units and no sessions."""
+    days = [f"2026-10-{d}" for d in (30, 31)] + [f"2026-11-{d:02d}" for d in range(1, 29)]
+    whole = snt(client, token, start=days[0], end=days[-1])
+    singles = [snt(client, token, start=day, end=day) for day in days]
+    assert [row["date"] for row in whole["salesAndTrafficByDate"]] == days
+    for row, single in zip(whole["salesAndTrafficByDate"], singles, strict=True):
+        assert [row] == single["salesAndTrafficByDate"]
+    additive = {
+        "salesByAsin": ("unitsOrdered", "totalOrderItems"),
+        "trafficByAsin": ("sessions", "browserSessions", "mobileAppSessions", "pageViews"),
+    }
+    by_day = [{r["childAsin"]: r for r in s["salesAndTrafficByAsin"]} for s in singles]
+    rows = whole["salesAndTrafficByAsin"]
+    assert len({r["childAsin"] for r in rows}) == len(rows) == 20
+    for row in rows:
+        assert "date" not in row
+        mine = [d[row["childAsin"]] for d in by_day if row["childAsin"] in d]
+        for section, names in additive.items():
+            for name in names:
+                assert row[section][name] == sum(d[section][name] for d in mine), name
+        cents = sum(round(d["salesByAsin"]["orderedProductSales"]["amount"] * 100) for d in mine)
+        assert abs(row["salesByAsin"]["orderedProductSales"]["amount"] * 100 - cents) <= 1
+        traffic = row["trafficByAsin"]
+        # Buy Box share over the range: weighted by each day's page views.
+        weighted = sum(
+            d["trafficByAsin"]["buyBoxPercentage"] * d["trafficByAsin"]["pageViews"] for d in mine
+        )
+        assert abs(traffic["buyBoxPercentage"] - weighted / traffic["pageViews"]) < 0.01
+        units = row["salesByAsin"]["unitsOrdered"]
+        assert traffic["unitSessionPercentage"] == round(100 * units / traffic["sessions"], 2)
+    # The last three days' sales are in and their sessions are not (models#2955).
+    late = singles[-3:]
+    assert all(
+        r["trafficByAsin"]["sessions"] == 0 for s in late for r in s["salesAndTrafficByAsin"]
+    )
+    assert sum(r["salesByAsin"]["unitsOrdered"] for s in late for r in s["salesAndTrafficByAsin"])
