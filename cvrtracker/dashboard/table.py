@@ -44,7 +44,7 @@ from cvrtracker.metrics.blocks import (
 from cvrtracker.metrics.keys import ConnectionKeys
 from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.metrics.quick import metrics_quick_totals
-from cvrtracker.metrics.services import block_ciphertext, block_data, month_of
+from cvrtracker.metrics.services import block_data, blocks_one_at_a_time, month_of
 
 from .scope import Period, Scope
 
@@ -551,7 +551,7 @@ def _products(connection: SellerConnection, marketplace_id: str) -> dict[str, _P
     )
     # One string per tracking state rather than one per row (50,000 rows for a big seller).
     states = {state.value: state.value for state in Listing.Tracking}
-    for pk, asin, sku, tracking in listings.iterator(chunk_size=2000):
+    for pk, asin, sku, tracking in listings:
         tracking = states.get(tracking, tracking)
         product = products.get(asin or f"sku:{sku}")
         if product is None:
@@ -683,8 +683,8 @@ def _metrics(
     that cover both (each block decrypted once), and the current period's trend (none
     when `trend` is False).
 
-    Blocks are read one at a time (a server-side cursor on PostgreSQL): a 50,000-product
-    seller's three months are ~50 large blocks, never all in memory at once.
+    Blocks are read one at a time (blocks_one_at_a_time): a 50,000-product seller's
+    three months are ~50 blocks of 3 MB, never all in memory at once.
 
     The previous period stops at the plan's history start like the current one: the
     plan's older days are kept but not shown, not even as a comparison."""
@@ -711,13 +711,12 @@ def _metrics(
     pending_days: set[date] = set()
     fetched_days: set[date] = set()
     currency = ""
-    for block in blocks.defer("values_enc").iterator(chunk_size=1):
+    for block in blocks_one_at_a_time(blocks):
         current = _fetched_cols(block, period.start, period.end)
         previous = _fetched_cols(block, previous_start, period.previous_end)
         fetched_days.update(block.day(i) for i in current)
         if not (current or previous) or not block.rows:
             continue
-        block.values_enc = block_ciphertext(block.pk)
         data = block_data(block, keys)
         currency = currency or data.currency
         at = np.fromiter(map(position.__getitem__, data.keys), np.int64, len(data.keys))

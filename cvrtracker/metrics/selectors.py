@@ -36,7 +36,7 @@ from .blocks import (
 from .keys import ConnectionKeys
 from .models import MetricBlock
 from .report import Money
-from .services import block_ciphertext, block_data, month_of
+from .services import block_data, blocks_one_at_a_time, month_of
 
 Granularity = MetricBlock.Granularity
 
@@ -446,14 +446,12 @@ def _blocks(
     ).order_by("month", "shard")
     if shard is not None:
         blocks = blocks.filter(shard=shard)
-    # A 50,000-ASIN seller's month blocks are never all in memory at once. Reading every
-    # shard (the whole catalogue), one block at a time (a server-side cursor on
-    # PostgreSQL), each block's ciphertext read on its own in the binary format (see
-    # block_ciphertext). One shard's blocks (a product's series) come a few at a time;
-    # the account's blocks are small and come in one query, as the product page wants.
+    # A 50,000-ASIN seller's month blocks are never all in memory at once: the whole
+    # catalogue's come one at a time (blocks_one_at_a_time), one shard's (a product's
+    # series) four at a time, and the account's small blocks in one query.
     whole_catalogue = granularity == Granularity.ASIN and shard is None
     if whole_catalogue:
-        found = blocks.defer("values_enc").iterator(chunk_size=1)
+        found = blocks_one_at_a_time(blocks)
     elif granularity == Granularity.ASIN:
         found = blocks.iterator(chunk_size=4)
     else:
@@ -465,8 +463,6 @@ def _blocks(
             i for i in range(first.day - 1, last.day) if i < len(block.fetched) and block.fetched[i]
         ]
         if cols:
-            if whole_catalogue:
-                block.values_enc = block_ciphertext(block.pk)
             yield block, block_data(block, keys), cols
 
 
