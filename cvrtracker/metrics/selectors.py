@@ -446,16 +446,10 @@ def _blocks(
     ).order_by("month", "shard")
     if shard is not None:
         blocks = blocks.filter(shard=shard)
-    # A 50,000-ASIN seller's month blocks are never all in memory at once: the whole
-    # catalogue's come one at a time (blocks_one_at_a_time), one shard's (a product's
-    # series) four at a time, and the account's small blocks in one query.
-    whole_catalogue = granularity == Granularity.ASIN and shard is None
-    if whole_catalogue:
-        found = blocks_one_at_a_time(blocks)
-    elif granularity == Granularity.ASIN:
-        found = blocks.iterator(chunk_size=4)
-    else:
-        found = iter(blocks)
+    # A 50,000-ASIN seller's month blocks are never all in memory at once: ASIN blocks
+    # (3 MB each at that size) stream one at a time in one query (blocks_one_at_a_time);
+    # the account's small blocks come as a plain query.
+    found = blocks_one_at_a_time(blocks) if granularity == Granularity.ASIN else iter(blocks)
     for block in found:
         first = max(start, block.month)
         last = min(end, block.month + timedelta(days=block.n_days - 1))
