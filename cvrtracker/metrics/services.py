@@ -399,7 +399,10 @@ def blocks_one_at_a_time(blocks: QuerySet[MetricBlock]) -> Iterator[MetricBlock]
     50,000-ASIN seller's 3 MB block takes ~9 MB of memory to read instead of ~20 MB,
     and no block waits in a buffer while another is summed. Elsewhere, a chunked
     iterator. The blocks carry what readers use: ids, month, shard, rows, fetched and
-    values_enc (and the filter's connection, marketplace and granularity)."""
+    values_enc (and the filter's connection, marketplace and granularity).
+
+    While the stream runs the database connection is busy: a caller must not query
+    inside its loop, and must run the loop to its end (or close the generator)."""
     if db.vendor != "postgresql":
         yield from blocks.iterator(chunk_size=1)
         return
