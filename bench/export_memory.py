@@ -18,7 +18,11 @@ response as a server would send it. Three kinds:
   periods, ranked by conversion change, titles decrypted) streamed through
   dashboard/exports.py's export_response: the code path the export views use;
 - view: GET /dashboard/products.<fmt>?period=30 as the seller (test Client), when the view
-  is built ("not built" otherwise).
+  is built ("not built" otherwise);
+- series: the product page's daily series download (two years asked; the product with the
+  most changes), which reads one shard's month blocks of the stored range;
+- changes: the seller account's whole change history download, with each change's impact.
+`--kinds view,changes` runs some of them only.
 Prints rows, bytes, the resident memory before the export (Django and the apps loaded),
 the peak once the response object exists (the data read; for XLSX also the spool file
 written), the peak at the end, and what the export added.
@@ -147,6 +151,40 @@ def view_response(dataset, fmt: str):
     return client.get(url), None
 
 
+def series_response(dataset, fmt: str):
+    """The product page's daily series download of the product with the most changes,
+    over the whole stored range (at most 730 rows: what matters is what it reads)."""
+    import dashboard_speed as speed
+    from django.urls import reverse
+
+    client = speed.page_client(dataset)
+    asin = speed.busiest_changed_asin(dataset.connection())
+    url = reverse(
+        "dashboard:product_series_export",
+        args=[dataset.connection_code, dataset.marketplace_id, asin, fmt],
+    )
+    return client.get(url + "?period=730"), None
+
+
+def changes_response(dataset, fmt: str):
+    """The seller account's whole change history download (every change, with its impact)."""
+    import dashboard_speed as speed
+    from django.urls import reverse
+
+    client = speed.page_client(dataset)
+    url = reverse("dashboard:account_changes_export", args=[dataset.connection_code, fmt])
+    return client.get(url), None
+
+
+KINDS = {
+    "writer": writer_response,
+    "helper": helper_response,
+    "view": view_response,
+    "series": series_response,
+    "changes": changes_response,
+}
+
+
 def child(kind: str, fmt: str) -> None:
     import logging
 
@@ -155,7 +193,7 @@ def child(kind: str, fmt: str) -> None:
     dataset = data.load()
     before = memory()
     started = time.perf_counter()
-    make = {"writer": writer_response, "helper": helper_response, "view": view_response}[kind]
+    make = KINDS[kind]
     response, rows = make(dataset, fmt)
     # What reading the data (selectors, titles) and, for XLSX, writing the spool file took;
     # CSV rows are made while the response is consumed below.
@@ -203,6 +241,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help="which exports, comma-separated (default: all)"
+    )
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FORMAT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -211,23 +252,23 @@ def main() -> None:
     data.bootstrap()
     dataset = data.prepare(products=args.products, days=args.days, reuse=args.reuse)
     try:
-        run(dataset)
+        run(dataset, [k for k in args.kinds.split(",") if k])
     finally:
         if not args.keep:
             data.drop()
             print("dropped the bench database (--keep keeps it)")
 
 
-def run(dataset) -> None:
+def run(dataset, kinds: list[str]) -> None:
     from django.db import connections
 
     connections.close_all()
-    print(f"\nexport of the product table, {len(dataset.asins):,} products, period 30 days")
+    print(f"\nexports of a {len(dataset.asins):,}-product seller (table: period 30 days)")
     print(
         f"{'export':<14}{'rows':>8}{'MB':>8}{'s':>7}{'start MB':>10}{'response MB':>13}"
         f"{'peak MB':>9}{'added MB':>10}  target < 100 MB"
     )
-    for kind in ("writer", "helper", "view"):
+    for kind in kinds:
         for fmt in ("csv", "xlsx"):
             answer = subprocess.run(
                 [sys.executable, __file__, "--child", kind, fmt],

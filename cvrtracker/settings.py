@@ -73,8 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "django_tasks_db",
-    "django_rq",
-    "django_tasks_rq",
+    # django_rq and django_tasks_rq are added below when REDIS_URL is set.
     "cvrtracker.accounts",
     "cvrtracker.front",
     "cvrtracker.audit",
@@ -142,6 +141,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    # Only then: rq and redis are ~20 MB in every process that loads them.
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}

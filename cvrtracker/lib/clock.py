@@ -30,10 +30,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 from django.conf import settings
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +106,7 @@ def simulator_offset() -> timedelta:
         # One reader at a time; the others wait for its answer rather than ask too.
         try:
             _offset = _read_offset()
-        except (httpx.HTTPError, OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError) as error:
             if moment - _warned_at >= WARN_EVERY_SECONDS:
                 _warned_at = moment
                 logger.warning("The simulator's clock could not be read (%s)", error)
@@ -116,10 +119,17 @@ def clock_url() -> str:
 
 
 def _read_offset() -> timedelta:
+    # httpx is imported when the simulator's clock is first read, not with every
+    # process: it is ~19 MB of memory a web process running on the real clock never needs.
+    import httpx
+
     before = timezone.now()
-    answer = _client(settings.AMAZON_CA_FILE).get(clock_url())
+    try:
+        answer = _client(settings.AMAZON_CA_FILE).get(clock_url())
+        answer.raise_for_status()
+    except httpx.HTTPError as error:
+        raise OSError(f"{type(error).__name__}: {error}") from error
     after = timezone.now()
-    answer.raise_for_status()
     simulated = datetime.fromtimestamp(float(answer.json()["epoch"]), tz=UTC)
     return simulated - (before + (after - before) / 2)
 
@@ -128,6 +138,8 @@ _clients: dict[str, httpx.Client] = {}
 
 
 def _client(ca_file: str) -> httpx.Client:
+    import httpx
+
     client = _clients.get(ca_file)
     if client is None:
         context = ssl.create_default_context(cafile=ca_file or None)

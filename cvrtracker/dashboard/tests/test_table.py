@@ -3,10 +3,12 @@ grouping, pages, tracked vs all, the plan's history depth and tenant isolation."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from unittest import mock
 
 import pytest
+from django.core.cache import cache, caches
 from django.http import Http404, QueryDict
 
 from cvrtracker.billing.tests.conftest import stripe_server  # noqa: F401 - a fixture
@@ -24,9 +26,10 @@ from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.metrics.quick import QuickTotals
 from cvrtracker.metrics.report import Money
 from cvrtracker.metrics.selectors import ProductRow
+from cvrtracker.metrics.services import metrics_ingest_days
 from cvrtracker.test import BaseTestCase
 
-from .table_data import LAST_DAY, NOW, START, make_seller
+from .table_data import LAST_DAY, NOW, START, US, day_report, make_seller
 
 KETTLE, MUG, LAMP, TEAPOT, LONE = (
     "B0AAAAAAA1",
@@ -242,6 +245,58 @@ class ProductTableTests(TableTestCase):
         assert scope.connection is None
         page = product_table_page(scope=scope, period=None, params=TableParams())
         assert page.rows == [] and page.total == 0
+
+
+class TableCacheTests(TableTestCase):
+    """The period's sums are kept (encrypted) until a block of its months is written."""
+
+    def setUp(self):
+        super().setUp()
+        cache.clear()
+        self.addCleanup(cache.clear)
+
+    @staticmethod
+    def figures(rows):
+        return [(r.key, r.sessions, r.units, r.conversion_change, r.trend) for r in rows]
+
+    def test_sorting_and_paging_the_same_period_read_no_block_again(self):
+        first = self.figures(self.page("sort=-units").rows)
+        with mock.patch(
+            "cvrtracker.dashboard.table.block_data", side_effect=AssertionError("a block was read")
+        ):
+            again = self.figures(self.page("sort=-units").rows)
+            second_page = self.page("sort=-conversion_change", page_size=2)
+        assert again == first
+        # Kettle +5 points, mug -2; the lamp and the new product have no change.
+        assert [r.key for r in second_page.rows] == [KETTLE, MUG]
+        cache.clear()
+        assert self.figures(self.page("sort=-units").rows) == first
+
+    def test_a_day_stored_by_the_sync_is_shown_at_once(self):
+        assert self.by_key()[KETTLE].sessions == 2900
+        # The pending last day's traffic arrives: the sync stores that day again, settled.
+        settled = day_report(LAST_DAY - timedelta(days=1))
+        settled = replace(
+            settled,
+            start=LAST_DAY,
+            end=LAST_DAY,
+            by_date=tuple(replace(d, day=LAST_DAY) for d in settled.by_date),
+        )
+        metrics_ingest_days(
+            connection=self.connection, marketplace_id=US, reports={LAST_DAY: settled}
+        )
+        kettle = {r.key: r for r in self.page().rows}[KETTLE]
+        assert (kettle.sessions, kettle.pending_days) == (3000, 0)
+        assert kettle.trend[-1] == pytest.approx(10.0)
+
+    def test_what_is_cached_is_encrypted(self):
+        store = caches["default"]
+        with mock.patch.object(store, "set", wraps=store.set) as stored:
+            self.page()
+        values = [c.args[1] for c in stored.call_args_list if c.args[0].startswith("dashboard.")]
+        assert values
+        for value in values:
+            assert b"sum_sessions" not in value and KETTLE.encode() not in value
 
 
 class QuickTotalsTests(BaseTestCase):

@@ -181,7 +181,7 @@ def product_table_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if period is None:
         raise Http404("No seller account to export")
     params = table_params_from_query(request.GET)
-    rows = product_table_rows(scope=scope, period=period, params=params)
+    rows = product_table_rows(scope=scope, period=period, params=params, trend=False)
     dashboard_record_read(
         user=request.user,
         action=AuditEntry.Action.PRODUCTS_EXPORTED,
