@@ -32,8 +32,9 @@ from cvrtracker.listings.normalize import content_sides
 from cvrtracker.listings.selectors import ChangeRow
 from cvrtracker.metrics.keys import ConnectionKeys
 from cvrtracker.metrics.report import ZERO_DECIMAL_CURRENCIES
-from cvrtracker.metrics.selectors import DayMetrics, metrics_product_series
+from cvrtracker.metrics.selectors import conversion_rate, metrics_product_series
 
+from .cache import cached_encrypted, metric_blocks_stamp
 from .scope import Period, Scope
 
 Field = ListingChange.Field
@@ -190,18 +191,71 @@ def _major(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-exponent)
 
 
-def _series_day(day: DayMetrics) -> SeriesDay:
-    sales = day.ordered_product_sales
-    return SeriesDay(
-        day=day.day,
-        sessions=day.sessions,
-        page_views=day.page_views,
-        units=day.units_ordered,
-        revenue=_major(sales.amount_minor, sales.currency),
-        conversion=day.conversion_rate,
-        buy_box=day.buy_box_percentage,
-        pending=day.pending,
+# A product's series is kept (encrypted) until a sync rewrites one of its blocks.
+SERIES_CACHE_SECONDS = 6 * 3600
+
+
+def _series_compute(scope: Scope, period: Period, asin: str) -> list[list]:
+    """The ASIN's fetched days as JSON rows: [day ordinal, sessions, page views, units,
+    sales in minor units, currency, Buy Box %, pending]."""
+    days = metrics_product_series(
+        connection=scope.connection,
+        asin=asin,
+        start=period.start,
+        end=period.end,
+        marketplace_id=scope.marketplace_id,
     )
+    return [
+        [
+            d.day.toordinal(),
+            d.sessions,
+            d.page_views,
+            d.units_ordered,
+            d.ordered_product_sales.amount_minor,
+            d.ordered_product_sales.currency,
+            d.buy_box_percentage,
+            d.pending,
+        ]
+        for d in days
+    ]
+
+
+def _series_cached(scope: Scope, period: Period, asin: str) -> list[SeriesDay]:
+    """The product's series over the period. Two years are 25 month blocks of the
+    ASIN's shard, each decrypted whole for one row, so the rows are cached under the
+    blocks' stamp (dashboard/cache.py): the first view after a sync reads the blocks,
+    the next ones one encrypted entry."""
+    connection = scope.connection
+    assert connection is not None
+    stamp = metric_blocks_stamp(
+        connection=connection,
+        marketplace_id=scope.marketplace_id,
+        start=period.start,
+        end=period.end,
+        asin=asin,
+    )
+    rows = cached_encrypted(
+        connection=connection,
+        kind="dashboard.product_series",
+        name=f"{scope.marketplace_id}:{asin}:{period.start}:{period.end}:{stamp}",
+        compute=lambda: _series_compute(scope, period, asin),
+        timeout=SERIES_CACHE_SECONDS,
+    )
+    out = []
+    for ordinal, sessions, views, units, minor, currency, buy_box, pending in rows:
+        out.append(
+            SeriesDay(
+                day=date.fromordinal(ordinal),
+                sessions=sessions,
+                page_views=views,
+                units=units,
+                revenue=_major(minor, currency),
+                conversion=None if pending else conversion_rate(units, sessions),
+                buy_box=buy_box,
+                pending=pending,
+            )
+        )
+    return out
 
 
 def key_figures(series: list[SeriesDay]) -> KeyFigures:
@@ -401,18 +455,7 @@ def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage
             connection=connection, marketplace_id=scope.marketplace_id, asin=asin
         ).order_by("sku")
     )
-    days = (
-        metrics_product_series(
-            connection=connection,
-            asin=asin,
-            start=period.start,
-            end=period.end,
-            marketplace_id=scope.marketplace_id,
-        )
-        if keys is not None
-        else []
-    )
-    series = [_series_day(d) for d in days]
+    series = _series_cached(scope, period, asin) if keys is not None else []
     # One read: the period's changes, and the band events from the plan's first day
     # (a stock-out that began before the period still shades its first days).
     earliest = min(scope.history_start or period.start, period.start)
