@@ -145,6 +145,16 @@ if REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+# Derived dashboard figures (dashboard/cache.py, encrypted with each account's key):
+# shared by every worker on Redis when REDIS_URL is set, else per process in memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cvrtracker",
+        }
+    }
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
