@@ -13,8 +13,9 @@ two years) keep what they derived. Two rules:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import date
 from typing import Any
 
@@ -59,23 +60,76 @@ def metric_blocks_stamp(
     return f"{found['n']}:{found['versions'] or 0}:{updated}"
 
 
+def metric_blocks_stamps_by_month(
+    *, connection: SellerConnection, marketplace_id: str, start: date, end: date, asin: str
+) -> dict[date, str]:
+    """Per month of [start, end] with blocks: the state of the ASIN's shard block and of
+    the account block (its pending days), as metric_blocks_stamp says it for a range."""
+    blocks = (
+        MetricBlock.objects.filter(
+            Q(granularity=Granularity.ASIN, shard=shard_of(asin))
+            | Q(granularity=Granularity.ACCOUNT),
+            connection=connection,
+            marketplace_id=marketplace_id,
+            month__gte=start.replace(day=1),
+            month__lte=end,
+        )
+        .order_by("month", "granularity")
+        .values_list("month", "granularity", "version", "updated_at")
+    )
+    stamps: dict[date, str] = {}
+    for month, granularity, version, updated in blocks:
+        part = f"{granularity}:{version}:{updated.isoformat()}"
+        stamps[month] = f"{stamps[month]},{part}" if month in stamps else part
+    return stamps
+
+
+def cached_encrypted_many(
+    *,
+    connection: SellerConnection,
+    kind: str,
+    names: dict[Hashable, str],
+    compute: Callable[[list[Hashable]], dict[Hashable, Any]],
+    timeout: int,
+) -> dict[Hashable, Any]:
+    """For each item of `names` ({item: name}), its JSON value: from the cache where an
+    entry of that exact name is there, else from one compute(missing items) call.
+
+    A name must say everything its value depends on (connection, marketplace, dates, a
+    block stamp...); `kind` prefixes the keys ("dashboard.movers")."""
+    data_key = connection.data_key()
+    full = {item: f"{kind}:{connection.code}:{name}" for item, name in names.items()}
+    keys = {item: f"{kind}:" + hashlib.sha256(f.encode()).hexdigest() for item, f in full.items()}
+    blobs = cache.get_many(list(keys.values()))
+    found: dict[Hashable, Any] = {}
+    for item, key in keys.items():
+        # Another key or a damaged entry is computed again.
+        with contextlib.suppress(DecryptionError):
+            if key in blobs:
+                found[item] = data_key.decrypt_json(blobs[key], aad=full[item].encode())
+    missing = [item for item in names if item not in found]
+    if missing:
+        computed = compute(missing)
+        cache.set_many(
+            {
+                keys[item]: data_key.encrypt_json(computed[item], aad=full[item].encode())
+                for item in missing
+            },
+            timeout=timeout,
+        )
+        found.update((item, computed[item]) for item in missing)
+    return found
+
+
 def cached_encrypted(
     *, connection: SellerConnection, kind: str, name: str, compute: Callable[[], Any], timeout: int
 ) -> Any:
-    """compute()'s JSON value, from the cache when an entry of this exact name is there.
-
-    `name` must say everything the value depends on (connection, marketplace, dates,
-    a metric_blocks_stamp...); `kind` prefixes the key ("dashboard.movers")."""
-    full = f"{kind}:{connection.code}:{name}"
-    key = f"{kind}:" + hashlib.sha256(full.encode()).hexdigest()
-    aad = full.encode()
-    data_key = connection.data_key()
-    blob = cache.get(key)
-    if blob is not None:
-        try:
-            return data_key.decrypt_json(blob, aad=aad)
-        except DecryptionError:
-            pass  # another key or a damaged entry: compute it again
-    value = compute()
-    cache.set(key, data_key.encrypt_json(value, aad=aad), timeout=timeout)
-    return value
+    """compute()'s JSON value, from the cache when an entry of this exact name is there
+    (cached_encrypted_many for one value)."""
+    return cached_encrypted_many(
+        connection=connection,
+        kind=kind,
+        names={None: name},
+        compute=lambda _missing: {None: compute()},
+        timeout=timeout,
+    )[None]

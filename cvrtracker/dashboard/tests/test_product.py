@@ -137,9 +137,18 @@ class SeriesCacheTests(ProductDataTestCase):
         )
         with self.reads() as read:
             after = {d.day: d for d in self.page().series}[day]
+        # Only the month of the restated day is read again, from its first day.
         assert read.call_count == 1
+        assert read.call_args.kwargs["start"] == day.replace(day=1)
         assert (before.sessions, before.units) != (700, 77)
         assert (after.sessions, after.units, after.conversion) == (700, 77, pytest.approx(0.11))
+
+    def test_a_shorter_range_reuses_the_months_read_for_a_longer_one(self):
+        long = self.page("period=90")
+        with self.reads() as read:
+            short = self.page("period=30")
+        assert read.call_count == 0
+        assert short.series == long.series[-30:]
 
 
 class HeaderTests(ProductDataTestCase):
