@@ -22,6 +22,11 @@ changes and their impact), it prints p50 and p95 of:
   impacts), a floor under the page's time;
 - plaintext SQL: the same numbers from the plaintext table (GROUP BY over both windows
   sorted by conversion change; the daily account series; one ASIN's two-year series).
+The product page and its data are timed three ways: warm (Django's cache kept between
+requests: every view of a product after its first since the last sync), empty cache
+(emptied before each request: the first view of a product, or after a restart), and
+after a sync (the latest month's blocks get a new version before each request, as when
+the daily sync stores a day: its month is read again, the older months stay cached).
 It also checks that the encrypted and plaintext versions rank the same top 50 products.
 Targets (issue 10, point 9): overview and table <= 150 ms p95, product page data <= 50 ms.
 """
@@ -46,14 +51,44 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-def timed(fn: Callable[[], object], runs: int) -> tuple[list[float], object]:
-    fn()  # warm-up: connections, imports, caches
+def timed(
+    fn: Callable[[], object], runs: int, *, before: Callable[[], object] | None = None
+) -> tuple[list[float], object]:
+    """Run fn once to warm up (connections, imports, caches), then time `runs` calls,
+    each after `before()` when given (outside the timing)."""
+    fn()
     samples, result = [], None
     for _ in range(runs):
+        if before is not None:
+            before()
         started = time.perf_counter()
         result = fn()
         samples.append(time.perf_counter() - started)
     return samples, result
+
+
+def empty_cache() -> None:
+    """Cold: nothing derived is cached (the first view of a product and range)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def sync_latest_month(connection) -> Callable[[], None]:
+    """After a sync: the latest month's blocks get a new version, as when the daily sync
+    stores a day (the figures are unchanged, the caches keyed by block versions are not)."""
+    from django.db.models import F
+
+    from cvrtracker.metrics.models import MetricBlock
+
+    latest = MetricBlock.objects.filter(connection=connection).order_by("-month").first().month
+
+    def bump() -> None:
+        MetricBlock.objects.filter(connection=connection, month=latest).update(
+            version=F("version") + 1
+        )
+
+    return bump
 
 
 # -- plaintext SQL --------------------------------------------------------------------
@@ -332,6 +367,12 @@ def run(dataset, runs: int) -> None:
             continue
         samples, _ = timed(lambda url=url: client.get(url), runs)
         rows.setdefault(name, {})["page"] = percentiles(samples)
+        if name == "product":
+            samples, _ = timed(lambda url=url: client.get(url), runs, before=empty_cache)
+            rows["product_cold"] = {"page": percentiles(samples)}
+            synced = sync_latest_month(dataset.connection())
+            samples, _ = timed(lambda url=url: client.get(url), runs, before=synced)
+            rows["product_synced"] = {"page": percentiles(samples)}
 
     samples, _ = timed(lambda: overview_selectors(connection, market, period), runs)
     rows["overview"]["selectors"] = percentiles(samples)
@@ -364,6 +405,20 @@ def run(dataset, runs: int) -> None:
     else:
         samples, _ = timed(lambda: data_fn(scope=scope, period=long, asin=asin), runs)
         rows["product_data"]["page"] = percentiles(samples)
+        samples, _ = timed(
+            lambda: data_fn(scope=scope, period=long, asin=asin), runs, before=empty_cache
+        )
+        rows["product_data_cold"] = {**rows["product_data"], "page": percentiles(samples)}
+        samples, _ = timed(
+            lambda: data_fn(scope=scope, period=long, asin=asin),
+            runs,
+            before=sync_latest_month(connection),
+        )
+        rows["product_data_synced"] = {**rows["product_data"], "page": percentiles(samples)}
+    for name in ("product_cold", "product_data_cold", "product_synced", "product_data_synced"):
+        if name in rows:
+            rows[name].setdefault("selectors", rows["product"]["selectors"])
+            rows[name].setdefault("sql", rows["product"]["sql"])
 
     def cell(value) -> str:
         if isinstance(value, str):
@@ -379,10 +434,16 @@ def run(dataset, runs: int) -> None:
         ("table", "product table, 30 days"),
         ("product", "product page, 730 days"),
         ("product_data", "  its data (730 days)"),
+        ("product_cold", "  same, empty cache"),
+        ("product_data_cold", "  its data, empty cache"),
+        ("product_synced", "  same, after a sync"),
+        ("product_data_synced", "  its data, after sync"),
     ):
+        if name not in rows:
+            continue
         r = rows[name]
         page = r["page"]
-        target = TARGETS.get(name)
+        target = TARGETS.get(name.removesuffix("_cold").removesuffix("_synced"))
         verdict = (
             ""
             if isinstance(page, str) or target is None

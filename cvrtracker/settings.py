@@ -146,6 +146,25 @@ if REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+# Derived dashboard figures (dashboard/cache.py, encrypted with each account's key):
+# shared by every worker on Redis when REDIS_URL is set, else per process in memory
+# (Django's default holds 300 entries).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cvrtracker",
+        }
+    }
+else:
+    # A product's series is an entry per month (~1.6 KB): ~800 products' two years, ~32 MB.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"

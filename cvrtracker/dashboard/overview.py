@@ -11,13 +11,10 @@ traffic not yet) count their units and sales but no traffic.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from django.core.cache import cache
-from django.db.models import Count, Max
 
 from cvrtracker.lib.crypto import DecryptionError
 from cvrtracker.listings.changes import listing_change_payload
@@ -30,7 +27,6 @@ from cvrtracker.listings.selectors import (
     listings_titles,
 )
 from cvrtracker.metrics.keys import ConnectionKeys
-from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.metrics.quick import QuickTotals, metrics_quick_totals
 from cvrtracker.metrics.report import ZERO_DECIMAL_CURRENCIES, Money
 from cvrtracker.metrics.selectors import (
@@ -40,6 +36,7 @@ from cvrtracker.metrics.selectors import (
     metrics_window_totals,
 )
 
+from .cache import cached_encrypted, metric_blocks_stamp
 from .scope import Period, Scope
 
 # How many of the latest listing changes the overview lists.
@@ -445,40 +442,23 @@ def _movers_compute(
 
 
 def _movers_cached(scope: Scope, windows: list[tuple[date, date]], count: int) -> dict:
-    """_movers_compute, kept in the cache until a sync rewrites a block of those months.
-
-    Both periods of 5,000 products are ~50 month blocks to read and decrypt; the result
-    changes only when the sync stores a day. The key names the blocks' last update,
-    and the value is encrypted with the connection's data key like every Amazon figure
-    at rest (the cache may be Redis)."""
+    """_movers_compute, kept in the cache until a sync rewrites a block of those months
+    (dashboard/cache.py): both periods of 5,000 products are ~50 month blocks to read
+    and decrypt, and the result changes only when the sync stores a day."""
     connection = scope.connection
     assert connection is not None
     first, last = min(w[0] for w in windows), max(w[1] for w in windows)
-    stamp = MetricBlock.objects.filter(
-        connection=connection,
-        marketplace_id=scope.marketplace_id,
-        granularity=MetricBlock.Granularity.ASIN,
-        month__gte=first.replace(day=1),
-        month__lte=last,
-    ).aggregate(updated=Max("updated_at"), blocks=Count("pk"))
-    spans = ",".join(f"{a}:{b}" for a, b in windows)
-    updated = stamp["updated"].isoformat() if stamp["updated"] else ""
-    name = (
-        f"dashboard.movers:{connection.code}:{scope.marketplace_id}:{spans}:{count}:"
-        f"{MOVER_MIN_SESSIONS}:{stamp['blocks']}:{updated}"
+    stamp = metric_blocks_stamp(
+        connection=connection, marketplace_id=scope.marketplace_id, start=first, end=last
     )
-    key = "dashboard.movers:" + hashlib.sha256(name.encode()).hexdigest()
-    aad = name.encode()
-    data_key = connection.data_key()
-    blob = cache.get(key)
-    if blob is not None:
-        try:
-            return data_key.decrypt_json(blob, aad=aad)
-        except DecryptionError:
-            pass  # another key or a damaged entry: compute it again
-    value = _movers_compute(scope, windows, count)
-    cache.set(key, data_key.encrypt_json(value, aad=aad), timeout=MOVERS_CACHE_SECONDS)
-    return value
+    spans = ",".join(f"{a}:{b}" for a, b in windows)
+    return cached_encrypted(
+        connection=connection,
+        kind="dashboard.movers",
+        name=f"{scope.marketplace_id}:{spans}:{count}:{MOVER_MIN_SESSIONS}:{stamp}",
+        compute=lambda: _movers_compute(scope, windows, count),
+        timeout=MOVERS_CACHE_SECONDS,
+    )
 
 
 def overview_movers(*, scope: Scope, period: Period, count: int = MOVERS) -> Movers:

@@ -33,8 +33,9 @@ from cvrtracker.listings.normalize import content_sides
 from cvrtracker.listings.selectors import ChangeRow
 from cvrtracker.metrics.keys import ConnectionKeys
 from cvrtracker.metrics.report import ZERO_DECIMAL_CURRENCIES
-from cvrtracker.metrics.selectors import DayMetrics, metrics_product_series
+from cvrtracker.metrics.selectors import conversion_rate, metrics_product_series
 
+from .cache import cached_encrypted_many, metric_blocks_stamps_by_month
 from .scope import Period, Scope
 
 Field = ListingChange.Field
@@ -184,18 +185,87 @@ def _major(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-exponent)
 
 
-def _series_day(day: DayMetrics) -> SeriesDay:
-    sales = day.ordered_product_sales
-    return SeriesDay(
-        day=day.day,
-        sessions=day.sessions,
-        page_views=day.page_views,
-        units=day.units_ordered,
-        revenue=_major(sales.amount_minor, sales.currency),
-        conversion=day.conversion_rate,
-        buy_box=day.buy_box_percentage,
-        pending=day.pending,
+# A product's series is kept (encrypted) until a sync rewrites one of its blocks.
+SERIES_CACHE_SECONDS = 6 * 3600
+
+
+def _month_end(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _series_compute(scope: Scope, asin: str, months: list[date]) -> dict[date, list[list]]:
+    """The ASIN's fetched days of whole months as JSON rows: [day ordinal, sessions,
+    page views, units, sales in minor units, currency, Buy Box %, pending]. One read
+    from the first to the last month asked."""
+    rows: dict[date, list[list]] = {month: [] for month in months}
+    days = metrics_product_series(
+        connection=scope.connection,
+        asin=asin,
+        start=min(months),
+        end=_month_end(max(months)),
+        marketplace_id=scope.marketplace_id,
     )
+    for d in days:
+        month = d.day.replace(day=1)
+        if month in rows:
+            sales = d.ordered_product_sales
+            rows[month].append(
+                [
+                    d.day.toordinal(),
+                    d.sessions,
+                    d.page_views,
+                    d.units_ordered,
+                    sales.amount_minor,
+                    sales.currency,
+                    d.buy_box_percentage,
+                    d.pending,
+                ]
+            )
+    return rows
+
+
+def _series_cached(scope: Scope, period: Period, asin: str) -> list[SeriesDay]:
+    """The product's series over the period. Two years are 25 month blocks of the
+    ASIN's shard, each decrypted whole for one row, so each month's rows are cached
+    (dashboard/cache.py) under that month's block stamps: after a sync stores a day only
+    its month is read again, and every range shares the months it covers."""
+    connection = scope.connection
+    assert connection is not None
+    stamps = metric_blocks_stamps_by_month(
+        connection=connection,
+        marketplace_id=scope.marketplace_id,
+        start=period.start,
+        end=period.end,
+        asin=asin,
+    )
+    months = cached_encrypted_many(
+        connection=connection,
+        kind="dashboard.product_series",
+        names={
+            month: f"{scope.marketplace_id}:{asin}:{month}:{stamp}"
+            for month, stamp in stamps.items()
+        },
+        compute=lambda missing: _series_compute(scope, asin, missing),
+        timeout=SERIES_CACHE_SECONDS,
+    )
+    first, last = period.start.toordinal(), period.end.toordinal()
+    out = []
+    for month in sorted(months):
+        for ordinal, sessions, views, units, minor, currency, buy_box, pending in months[month]:
+            if first <= ordinal <= last:
+                out.append(
+                    SeriesDay(
+                        day=date.fromordinal(ordinal),
+                        sessions=sessions,
+                        page_views=views,
+                        units=units,
+                        revenue=_major(minor, currency),
+                        conversion=None if pending else conversion_rate(units, sessions),
+                        buy_box=buy_box,
+                        pending=pending,
+                    )
+                )
+    return out
 
 
 def key_figures(series: list[SeriesDay]) -> KeyFigures:
@@ -395,18 +465,7 @@ def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage
             connection=connection, marketplace_id=scope.marketplace_id, asin=asin
         ).order_by("sku")
     )
-    days = (
-        metrics_product_series(
-            connection=connection,
-            asin=asin,
-            start=period.start,
-            end=period.end,
-            marketplace_id=scope.marketplace_id,
-        )
-        if keys is not None
-        else []
-    )
-    series = [_series_day(d) for d in days]
+    series = _series_cached(scope, period, asin) if keys is not None else []
     # One read: the period's changes, and the band events from the plan's first day
     # (a stock-out that began before the period still shades its first days).
     earliest = min(scope.history_start or period.start, period.start)

@@ -126,25 +126,33 @@ def metrics_product_series(
     """
     marketplace_id = marketplace_id or _only_marketplace(connection)
     keys = ConnectionKeys(connection)
-    # Whether a whole day is pending is an account-level fact: the ASIN's own shard
-    # may have no row at all that day.
-    pending_days = {
-        day.day
-        for day in _account_series(keys, connection, marketplace_id, start, end)
-        if day.pending
-    }
     series: list[DayMetrics] = []
+    absent: list[int] = []  # positions in series of fetched days without the ASIN's values
     for block, data, cols in _blocks(
         keys, connection, marketplace_id, Granularity.ASIN, start, end, shard=shard_of(asin)
     ):
         row = _row_of(data.keys, asin)
-        if row is not None:
-            series += _series(block, data, row, cols, pending_days)
+        if row is None:
+            # Fetched but absent: no activity that day.
+            absent += range(len(series), len(series) + len(cols))
+            series += [_zero_day(block.day(i), data.currency, pending=False) for i in cols]
             continue
-        for i in cols:
-            # Fetched but absent: no activity that day (pending if the whole day was).
-            day = block.day(i)
-            series.append(_zero_day(day, data.currency, pending=day in pending_days))
+        flags = data.flags[row]
+        absent += (len(series) + k for k, i in enumerate(cols) if not flags[i] & PRESENT)
+        series += _series(block, data, row, cols, set())
+    if absent:
+        # Whether a whole day is pending is an account-level fact, read (from the
+        # account's small blocks) only for the days the ASIN's own shard has nothing.
+        first, last = series[absent[0]].day, series[absent[-1]].day
+        pending_days = {
+            day.day
+            for day in _account_series(keys, connection, marketplace_id, first, last)
+            if day.pending
+        }
+        for k in absent:
+            zero = series[k]
+            if zero.day in pending_days:
+                series[k] = _zero_day(zero.day, zero.ordered_product_sales.currency, pending=True)
     return series
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.http import Http404, QueryDict
 
+from cvrtracker.dashboard import product
 from cvrtracker.dashboard.product import chart_payload, product_page_data
 from cvrtracker.dashboard.scope import dashboard_scope_for_user, period_from_query
 from cvrtracker.listings.models import ListingChange
+from cvrtracker.metrics.datakiosk import TrendRow
+from cvrtracker.metrics.report import AsinRow, Money
+from cvrtracker.metrics.services import metrics_merge_asin_days
 from cvrtracker.test import BaseTestCase
 
 from .product_helpers import (
@@ -86,6 +92,63 @@ class SeriesTests(ProductDataTestCase):
     def test_a_seven_day_range_has_seven_days(self):
         page = self.page("period=7")
         assert [d.day for d in page.series] == [self.end - timedelta(days=6 - i) for i in range(7)]
+
+
+class SeriesCacheTests(ProductDataTestCase):
+    def reads(self):
+        return mock.patch.object(
+            product, "metrics_product_series", wraps=product.metrics_product_series
+        )
+
+    def test_a_second_view_reads_the_series_from_the_cache_encrypted(self):
+        with self.reads() as read:
+            first, second = self.page(), self.page()
+        assert read.call_count == 1
+        assert first.series == second.series and len(first.series) == DAYS
+        stored = [v for k, v in cache._cache.items() if "dashboard.product_series:" in k]
+        # The first row as JSON would start so: "[<day ordinal>,<sessions>,".
+        plain = f"[{first.series[0].day.toordinal()},{first.series[0].sessions},".encode()
+        assert stored and all(plain not in bytes(v) for v in stored)
+
+    def test_a_sync_that_rewrites_a_block_refreshes_the_series(self):
+        day = self.end - timedelta(days=PENDING)  # the last settled day
+        before = {d.day: d for d in self.page().series}[day]
+        # Amazon restates the day: the product sold 77 units out of 700 sessions.
+        row = AsinRow(
+            parent_asin=ASIN,
+            child_asin=ASIN,
+            sku=None,
+            sessions=700,
+            page_views=900,
+            units_ordered=77,
+            total_order_items=77,
+            ordered_product_sales=Money(77 * 2499, "USD"),
+            buy_box_percentage=90.0,
+            unit_session_percentage=11.0,
+        )
+        metrics_merge_asin_days(
+            connection=self.connection,
+            marketplace_id=US,
+            start=day,
+            end=day,
+            asins=[ASIN],
+            rows=[TrendRow(day, row)],
+            currency="USD",
+        )
+        with self.reads() as read:
+            after = {d.day: d for d in self.page().series}[day]
+        # Only the month of the restated day is read again, from its first day.
+        assert read.call_count == 1
+        assert read.call_args.kwargs["start"] == day.replace(day=1)
+        assert (before.sessions, before.units) != (700, 77)
+        assert (after.sessions, after.units, after.conversion) == (700, 77, pytest.approx(0.11))
+
+    def test_a_shorter_range_reuses_the_months_read_for_a_longer_one(self):
+        long = self.page("period=90")
+        with self.reads() as read:
+            short = self.page("period=30")
+        assert read.call_count == 0
+        assert short.series == long.series[-30:]
 
 
 class HeaderTests(ProductDataTestCase):

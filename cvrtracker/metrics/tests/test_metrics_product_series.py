@@ -57,3 +57,33 @@ class ProductSeriesTestCase(BaseTestCase):
             )
             == []
         )
+
+
+class AbsentDaysTests(BaseTestCase):
+    def test_a_known_asin_absent_from_a_day_has_zeros_or_pending_as_the_account_day(self):
+        """Its block has a row for it, but not that day's values: the day is pending
+        when the account's day is, else a settled day without activity."""
+        import copy
+        import gzip
+        import json
+
+        from cvrtracker.metrics.report import parse_sales_traffic
+
+        connection = make_connection(self.team, self.alice)
+        reports = copy.deepcopy(sim_payloads()["days"])
+        first = SIM_DAYS[0]
+        asin = parse_sales_traffic(reports[first]).by_asin[0].child_asin
+        for day in (SIM_DAYS[1], SIM_DAYS[3]):  # one settled day, one pending day
+            document = json.loads(gzip.decompress(reports[day]))
+            document["salesAndTrafficByAsin"] = [
+                row for row in document["salesAndTrafficByAsin"] if row["childAsin"] != asin
+            ]
+            reports[day] = gzip.compress(json.dumps(document).encode())
+        metrics_ingest_days(connection=connection, marketplace_id=MARKET, reports=reports)
+        series = metrics_product_series(
+            connection=connection, asin=asin, start=SIM_DAYS[0], end=SIM_DAYS[-1]
+        )
+        assert [p.pending for p in series] == [False, False, True, True, True]
+        assert (series[1].sessions, series[1].units_ordered) == (0, 0)
+        assert (series[3].sessions, series[3].units_ordered) == (None, 0)
+        assert series[0].sessions and series[2].units_ordered is not None
