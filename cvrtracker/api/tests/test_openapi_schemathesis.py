@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import schemathesis
 import time_machine
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 
@@ -107,12 +109,21 @@ def seller(db):
 
 @pytest.fixture(autouse=True)
 def _no_rate_limit_and_a_fixed_clock():
-    # The key's limit (60 a minute) would turn most examples into 429s.
-    with (
-        override_settings(API_RATE_LIMIT_PER_MINUTE=1_000_000),
-        time_machine.travel(NOW, tick=False),
-    ):
-        yield
+    # The key's limit (60 a minute) would turn most examples into 429s. The WSGI
+    # handler closes "old" database connections around each request, which on
+    # PostgreSQL would close the test's transaction and its data: as Django's test
+    # client does, those signal handlers are off while the requests run in-process.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with (
+            override_settings(API_RATE_LIMIT_PER_MINUTE=1_000_000),
+            time_machine.travel(NOW, tick=False),
+        ):
+            yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
