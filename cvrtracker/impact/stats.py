@@ -24,7 +24,15 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+
+
+def _sps():
+    """scipy.stats, imported when an interval is first computed: importing it costs a
+    web process some 50 MB, and only the impact task needs it."""
+    from scipy import stats
+
+    return stats
+
 
 LEVEL = 0.95
 # Power for the minimum detectable effect (t_.975 + t_.80 in the reference).
@@ -142,7 +150,7 @@ def estimate(
         df = PRIOR_DF + sum(dfs)
         phi = (PRIOR_DF + sum(d * r for d, r in zip(dfs, ratios, strict=True))) / df
         v = phi * (before.v_mod + after.v_mod)
-    half = float(sps.t.ppf(0.5 + level / 2, df)) * math.sqrt(v)
+    half = float(_sps().t.ppf(0.5 + level / 2, df)) * math.sqrt(v)
     return Estimate(
         before=before,
         after=after,
@@ -206,6 +214,7 @@ def mde(variance: float, level: float = LEVEL, power: float = POWER) -> float:
     exp((z_{1−α/2} + z_power) √v) − 1 (normal quantiles: a planning figure)."""
     if not math.isfinite(variance):
         return math.inf
+    sps = _sps()
     z = float(sps.norm.ppf(0.5 + level / 2) + sps.norm.ppf(power))
     return math.expm1(z * math.sqrt(variance))
 
