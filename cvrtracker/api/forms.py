@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from django import forms
 
+from cvrtracker.amazon.identifiers import ASIN
 from cvrtracker.amazon.marketplaces import marketplace_today
 from cvrtracker.lib import clock
 from cvrtracker.listings.forms import ChangeFiltersForm
@@ -23,7 +24,6 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 # Exactly the fields the selector sorts by: a field accepted here and unknown
 # there would answer 500 instead of 400.
 ORDER_CHOICES = [(f"{sign}{field}", "") for field in SORT_FIELDS for sign in ("", "-")]
-ASIN = re.compile(r"^[A-Z0-9]{10}$")
 MARKETPLACE = re.compile(r"^[A-Z0-9]{1,32}$")
 
 

@@ -22,6 +22,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from cvrtracker.amazon.client import http as amazon_http
+from cvrtracker.amazon.identifiers import is_asin
 from cvrtracker.impact.compute import change_is_measured
 from cvrtracker.impact.selectors import impact_for_changes
 from cvrtracker.impact.types import Impact
@@ -40,9 +41,6 @@ from .scope import Period, Scope
 
 Field = ListingChange.Field
 Source = ListingChange.Source
-
-# Amazon's ASINs are ten letters and digits (ISBN-10 books included).
-ASIN_RE = re.compile(r"^[A-Z0-9]{10}$")
 
 # How each kind of change is marked on the chart: a group (colour and shape, in
 # product_chart.js and app.css) and a short text label, so colour is never the only cue.
@@ -174,10 +172,6 @@ class ProductPage:
     @property
     def currency(self) -> str:
         return self.scope.currency
-
-
-def valid_asin(asin: str) -> bool:
-    return bool(ASIN_RE.match(asin))
 
 
 def _major(minor: int, currency: str) -> Decimal:
@@ -453,7 +447,7 @@ def simulator_image_fetch(*, image_id: str) -> tuple[bytes, str] | None:
 def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage:
     """Everything the product page shows for `asin` over `period`; Http404 for a
     malformed ASIN or one with neither metrics, listing nor change here."""
-    if not valid_asin(asin) or scope.connection is None:
+    if not is_asin(asin) or scope.connection is None:
         raise Http404("No such product")
     connection = scope.connection
     try:

@@ -14,6 +14,7 @@ from django.http import Http404, QueryDict
 
 from cvrtracker.accounts import access
 from cvrtracker.accounts.models import Team
+from cvrtracker.amazon.identifiers import is_asin
 from cvrtracker.amazon.marketplaces import MARKETPLACES, marketplace_today
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.billing.limits import history_start_for_team
@@ -139,6 +140,17 @@ def dashboard_scope_for_user(
         # depth counts back from it, so "two years" is 730 shown days.
         history_start=history_start_for_team(team, today=today - timedelta(days=1)),
     )
+
+
+def product_scope_for_user(*, user, account: str, marketplace: str, asin: str) -> Scope:
+    """The scope of one product's pages and downloads: 404 for a malformed ASIN, another
+    team's account, or a marketplace the account has no data in."""
+    if not is_asin(asin):
+        raise Http404("No such product")
+    scope = dashboard_scope_for_user(user=user, account=account, marketplace=marketplace)
+    if scope.marketplace_id != marketplace:
+        raise Http404("No such marketplace for this seller account")
+    return scope
 
 
 class InvalidPeriod(ValueError):

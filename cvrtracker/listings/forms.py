@@ -3,16 +3,14 @@ checked before anything is read, so a mistake is a 400 that names it."""
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 
+from cvrtracker.amazon.identifiers import ASIN
 from cvrtracker.amazon.models import SellerConnection
 
 from .models import Listing, ListingChange
 from .selectors import ChangeFilters, ChangePosition, InvalidCursor, changes_cursor_decode
 
-ASIN = re.compile(r"^[A-Z0-9]{10}$")
 FIELD_NAMES = ", ".join(ListingChange.Field.values)
 SOURCE_NAMES = ", ".join(ListingChange.Source.values)
 

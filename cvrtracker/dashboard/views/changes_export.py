@@ -21,8 +21,8 @@ from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.billing.limits import history_start_for_team
 from cvrtracker.dashboard.exports import FORMATS, export_response
-from cvrtracker.dashboard.product import product_changes_query, valid_asin
-from cvrtracker.dashboard.scope import InvalidPeriod, dashboard_scope_for_user, period_from_query
+from cvrtracker.dashboard.product import product_changes_query
+from cvrtracker.dashboard.scope import InvalidPeriod, period_from_query, product_scope_for_user
 from cvrtracker.dashboard.services import dashboard_record_read
 from cvrtracker.impact.selectors import impact_for_changes
 from cvrtracker.lib import clock
@@ -161,11 +161,11 @@ def product_changes_export(
     request: HttpRequest, code, marketplace: str, asin: str, fmt: str
 ) -> HttpResponse:
     """The changes the product page lists for its range, newest first."""
-    if fmt not in FORMATS or not valid_asin(asin):
+    if fmt not in FORMATS:
         raise Http404("No such export")
-    scope = dashboard_scope_for_user(user=request.user, account=str(code), marketplace=marketplace)
-    if scope.marketplace_id != marketplace:
-        raise Http404("No such marketplace for this seller account")
+    scope = product_scope_for_user(
+        user=request.user, account=str(code), marketplace=marketplace, asin=asin
+    )
     try:
         period = period_from_query(scope, request.GET)
     except InvalidPeriod as error:

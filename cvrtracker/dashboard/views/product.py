@@ -15,13 +15,12 @@ from cvrtracker.dashboard.product import (
     chart_payload,
     product_page_data,
     simulator_image_fetch,
-    valid_asin,
 )
 from cvrtracker.dashboard.scope import (
     PERIODS,
     InvalidPeriod,
-    dashboard_scope_for_user,
     period_from_query,
+    product_scope_for_user,
 )
 from cvrtracker.dashboard.services import dashboard_record_read
 
@@ -38,19 +37,12 @@ SERIES_HEADER = (
 )
 
 
-def _scope(request: HttpRequest, code, marketplace: str, asin: str):
-    if not valid_asin(asin):
-        raise Http404("No such product")
-    scope = dashboard_scope_for_user(user=request.user, account=str(code), marketplace=marketplace)
-    if scope.marketplace_id != marketplace:
-        raise Http404("No such marketplace for this seller account")
-    return scope
-
-
 @login_required
 @require_GET
 def product_page(request: HttpRequest, code, marketplace: str, asin: str) -> HttpResponse:
-    scope = _scope(request, code, marketplace, asin)
+    scope = product_scope_for_user(
+        user=request.user, account=str(code), marketplace=marketplace, asin=asin
+    )
     try:
         period = period_from_query(scope, request.GET)
     except InvalidPeriod as error:
@@ -96,7 +88,9 @@ def product_series_export(
 ) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("Unknown format")
-    scope = _scope(request, code, marketplace, asin)
+    scope = product_scope_for_user(
+        user=request.user, account=str(code), marketplace=marketplace, asin=asin
+    )
     try:
         period = period_from_query(scope, request.GET)
     except InvalidPeriod as error:
