@@ -371,42 +371,58 @@ def measure(
     shortened = plan.shortened_before or plan.shortened_after
     notes = [_shortened_note(plan)] if shortened else []
 
+    def result(
+        verdict: str,
+        note: str,
+        *,
+        adjusted: bool,
+        final: bool,
+        lift: float | None = None,
+        ready_on: date | None = None,
+        units_month: float | None = None,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> Impact:
+        """This bundle's Impact: its windows, dates and bundle note are the same for
+        every verdict below."""
+        return _impact(
+            verdict,
+            lift,
+            before,
+            after,
+            adjusted,
+            shortened,
+            final,
+            as_of,
+            ready_on,
+            units_month,
+            note + bundle_note,
+            low=low,
+            high=high,
+        )
+
     if before.days < MIN_DAYS:
         why = (
             f"Only {before.days} usable days before the change"
             + (f" (the previous change was on {_d(plan.previous.last)})" if plan.previous else "")
             + f": at least {MIN_DAYS} are needed to compare with."
         )
-        return _impact(
+        return result(
             NOT_ENOUGH_DATA,
-            None,
-            before,
-            after,
-            False,
-            shortened,
-            final,
-            as_of,
-            None,
-            None,
-            why + bundle_note,
+            why,
+            adjusted=False,
+            final=final,
         )
     if final and plan.shortened_after and after.days < MIN_DAYS:
         why = (
             f"Another change on {_d(plan.following.first)} leaves only {after.days} usable "
             f"days after this one: at least {MIN_DAYS} are needed."
         )
-        return _impact(
+        return result(
             NOT_ENOUGH_DATA,
-            None,
-            before,
-            after,
-            False,
-            shortened,
-            True,
-            as_of,
-            None,
-            None,
-            why + bundle_note,
+            why,
+            adjusted=False,
+            final=True,
         )
 
     # The catalogue index of the other products on the same days.
@@ -475,18 +491,11 @@ def measure(
                 f"Unadjusted, conversion went from {_pct(before.conversion_rate)} to "
                 f"{_pct(after.conversion_rate)}. " + why
             )
-        return _impact(
+        return result(
             NOT_ENOUGH_DATA,
-            None,
-            before,
-            after,
-            False,
-            shortened,
-            final,
-            as_of,
-            None,
-            None,
-            why + _join(notes) + bundle_note,
+            why + _join(notes),
+            adjusted=False,
+            final=final,
         )
 
     trend = _trend_sentence(
@@ -500,32 +509,19 @@ def measure(
         empty = "before" if before.units == 0 else "after"
         if final:
             why = f"No units were sold in the {empty} window: there is no conversion to compare."
-            return _impact(
+            return result(
                 NOT_ENOUGH_DATA,
-                None,
-                before,
-                after,
-                True,
-                shortened,
-                True,
-                as_of,
-                None,
-                None,
-                _join([how, why, *notes]) + bundle_note,
+                _join([how, why, *notes]),
+                adjusted=True,
+                final=True,
             )
         why = f"Too few days after the change so far; verdict on {_d(ready_on)}."
-        return _impact(
+        return result(
             NOT_ENOUGH_DATA,
-            None,
-            before,
-            after,
-            True,
-            shortened,
-            False,
-            as_of,
-            ready_on,
-            None,
-            _join([how, why, *notes]) + bundle_note,
+            _join([how, why, *notes]),
+            adjusted=True,
+            final=False,
+            ready_on=ready_on,
         )
 
     units_month = _units_a_month(recent, est.lift)
@@ -559,18 +555,13 @@ def measure(
                 f"Conversion changed by {interval}, too wide to tell: this product's traffic "
                 f"can only detect changes larger than ±{detectable * 100:.0f}%."
             )
-        return _impact(
+        return result(
             verdict,
-            est.lift,
-            before,
-            after,
-            True,
-            shortened,
-            True,
-            as_of,
-            None,
-            units_month,
-            _join([how, why, month_note(low, high), *notes]) + bundle_note,
+            _join([how, why, month_note(low, high), *notes]),
+            adjusted=True,
+            final=True,
+            lift=est.lift,
+            units_month=units_month,
             low=low,
             high=high,
         )
@@ -578,18 +569,12 @@ def measure(
     # Impact so far: the always-valid interval, valid however often it is read.
     if after.days < EARLY_MIN_DAYS:
         why = f"Too few days after the change so far; verdict on {_d(ready_on)}."
-        return _impact(
+        return result(
             NOT_ENOUGH_DATA,
-            None,
-            before,
-            after,
-            True,
-            shortened,
-            False,
-            as_of,
-            ready_on,
-            None,
-            _join([how, why, *notes]) + bundle_note,
+            _join([how, why, *notes]),
+            adjusted=True,
+            final=False,
+            ready_on=ready_on,
         )
     low, high = stats.msprt_interval(est.delta, est.variance)
     interval = (
@@ -609,18 +594,14 @@ def measure(
             interval = f"{_signed(est.lift)} so far"
             low = high = None
         why = f"Conversion changed by {interval}, {trend_word}; verdict on {_d(ready_on)}."
-    return _impact(
+    return result(
         verdict,
-        est.lift,
-        before,
-        after,
-        True,
-        shortened,
-        False,
-        as_of,
-        ready_on if verdict == NOT_ENOUGH_DATA else None,
-        units_month,
-        _join([how, why, month_note(low, high) if low is not None else "", *notes]) + bundle_note,
+        _join([how, why, month_note(low, high) if low is not None else "", *notes]),
+        adjusted=True,
+        final=False,
+        lift=est.lift,
+        ready_on=ready_on if verdict == NOT_ENOUGH_DATA else None,
+        units_month=units_month,
         low=low,
         high=high,
     )
