@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "cvrtracker.api",
     "cvrtracker.impact",
     "cvrtracker.dashboard",
+    "cvrtracker.alerts",
 ]
 
 MIDDLEWARE = [

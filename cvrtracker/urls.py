@@ -9,4 +9,5 @@ urlpatterns = [
     path("billing/", include("cvrtracker.billing.urls")),
     path("api/v1/", include("cvrtracker.api.urls")),
     path("settings/api/", include("cvrtracker.api.settings_urls")),
+    path("", include("cvrtracker.alerts.urls")),
 ]

@@ -40,6 +40,16 @@ class AuditEntry(models.Model):
         PRODUCT_EXPORTED = "dashboard.product.export", "Exported a product's days"
         PRODUCT_TRACKED = "listings.product_tracked", "Started tracking a product"
         PRODUCT_UNTRACKED = "listings.product_untracked", "Stopped tracking a product"
+        ALERT_RULE_ON = "alerts.rule_on", "Switched an alert on"
+        ALERT_RULE_OFF = "alerts.rule_off", "Switched an alert off"
+        ALERT_RULE_CHANGED = "alerts.rule_changed", "Changed an alert"
+        ALERT_RULE_DELETED = "alerts.rule_deleted", "Deleted an alert"
+        ALERT_CHANNEL_ADDED = "alerts.channel_added", "Added an alert channel"
+        ALERT_CHANNEL_CONFIRMED = "alerts.channel_confirmed", "Confirmed an alert email address"
+        ALERT_CHANNEL_RESUMED = "alerts.channel_resumed", "Resumed a paused alert channel"
+        ALERT_CHANNEL_REMOVED = "alerts.channel_removed", "Removed an alert channel"
+        ALERT_UNSUBSCRIBED = "alerts.unsubscribed", "Unsubscribed from an alert"
+        ALERTS_READ = "alerts.history.read", "Read the alerts history"
 
     # Reads made with an API key come many a minute: the security page leaves them
     # out so they cannot push a failed log-in off the list (the API page shows
@@ -63,6 +73,7 @@ class AuditEntry(models.Model):
         Action.PRODUCTS_EXPORTED,
         Action.PRODUCT_READ,
         Action.PRODUCT_EXPORTED,
+        Action.ALERTS_READ,
     )
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
