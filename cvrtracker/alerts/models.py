@@ -172,6 +172,9 @@ class RuleChannel(models.Model):
             models.UniqueConstraint(fields=["rule", "channel"], name="alerts_rulechannel_pair")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.rule_id} → {self.channel_id}"
+
 
 class AlertCondition(models.Model):
     """De-duplication and cooldown: a condition (a rule × a product, or × the account)
@@ -193,6 +196,9 @@ class AlertCondition(models.Model):
             models.UniqueConstraint(fields=["rule", "connection", "key"], name="alerts_condition")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.key} ({'active' if self.active else 'cleared'})"
+
 
 class EvaluationCursor(models.Model):
     """How far a connection's listing changes have been read for alerts (ListingChange.id)."""
@@ -202,6 +208,9 @@ class EvaluationCursor(models.Model):
     )
     last_change_id = models.BigIntegerField(default=0)
     evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} after {self.last_change_id}"
 
 
 class Alert(models.Model):
@@ -233,9 +242,7 @@ class Alert(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "key"], name="alerts_alert_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["team", "key"], name="alerts_alert_key")]
         indexes = [models.Index(fields=["team", "-created_at"], name="alerts_alert_team")]
 
     def __str__(self) -> str:
@@ -259,9 +266,7 @@ class Delivery(models.Model):
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.ForeignKey(
-        AlertChannel, on_delete=models.CASCADE, related_name="deliveries"
-    )
+    channel = models.ForeignKey(AlertChannel, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -277,9 +282,7 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["alert", "channel"], name="alerts_delivery_pair")
         ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="alerts_delivery_due")
-        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="alerts_delivery_due")]
 
     def __str__(self) -> str:
         return f"{self.alert_id} → {self.channel_id} {self.status}"

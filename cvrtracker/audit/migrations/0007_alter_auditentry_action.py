@@ -4,15 +4,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0006_alter_auditentry_action'),
+        ("audit", "0006_alter_auditentry_action"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('auth.login', 'Logged in'), ('auth.login_failed', 'Failed log-in'), ('auth.logout', 'Logged out'), ('auth.password_changed', 'Changed password'), ('auth.password_reset', 'Reset password'), ('auth.sessions_ended', 'Logged out other sessions'), ('account.email_changed', 'Changed email'), ('account.signed_up', 'Signed up'), ('team.member_invited', 'Invited a member'), ('team.member_joined', 'Joined the team'), ('team.member_removed', 'Removed a member'), ('api.key_created', 'Created an API key'), ('api.key_revoked', 'Revoked an API key'), ('api.connections.read', 'Read seller accounts through the API'), ('api.products.read', 'Read product metrics through the API'), ('api.product_series.read', "Read a product's days through the API"), ('api.account_series.read', 'Read account days through the API'), ('api.changes.read', 'Read listing changes through the API'), ('listings.changes.read', 'Read listing changes'), ('listings.changes.export', 'Exported listing changes'), ('dashboard.overview.read', 'Read the dashboard overview'), ('dashboard.products.read', 'Read the product table'), ('dashboard.products.export', 'Exported the product table'), ('dashboard.product.read', "Read a product's page"), ('dashboard.product.export', "Exported a product's days"), ('listings.product_tracked', 'Started tracking a product'), ('listings.product_untracked', 'Stopped tracking a product'), ('alerts.rule_on', 'Switched an alert on'), ('alerts.rule_off', 'Switched an alert off'), ('alerts.rule_changed', 'Changed an alert'), ('alerts.rule_deleted', 'Deleted an alert'), ('alerts.channel_added', 'Added an alert channel'), ('alerts.channel_confirmed', 'Confirmed an alert email address'), ('alerts.channel_resumed', 'Resumed a paused alert channel'), ('alerts.channel_removed', 'Removed an alert channel'), ('alerts.unsubscribed', 'Unsubscribed from an alert'), ('alerts.history.read', 'Read the alerts history')], max_length=40),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("auth.login", "Logged in"),
+                    ("auth.login_failed", "Failed log-in"),
+                    ("auth.logout", "Logged out"),
+                    ("auth.password_changed", "Changed password"),
+                    ("auth.password_reset", "Reset password"),
+                    ("auth.sessions_ended", "Logged out other sessions"),
+                    ("account.email_changed", "Changed email"),
+                    ("account.signed_up", "Signed up"),
+                    ("team.member_invited", "Invited a member"),
+                    ("team.member_joined", "Joined the team"),
+                    ("team.member_removed", "Removed a member"),
+                    ("api.key_created", "Created an API key"),
+                    ("api.key_revoked", "Revoked an API key"),
+                    ("api.connections.read", "Read seller accounts through the API"),
+                    ("api.products.read", "Read product metrics through the API"),
+                    ("api.product_series.read", "Read a product's days through the API"),
+                    ("api.account_series.read", "Read account days through the API"),
+                    ("api.changes.read", "Read listing changes through the API"),
+                    ("listings.changes.read", "Read listing changes"),
+                    ("listings.changes.export", "Exported listing changes"),
+                    ("dashboard.overview.read", "Read the dashboard overview"),
+                    ("dashboard.products.read", "Read the product table"),
+                    ("dashboard.products.export", "Exported the product table"),
+                    ("dashboard.product.read", "Read a product's page"),
+                    ("dashboard.product.export", "Exported a product's days"),
+                    ("listings.product_tracked", "Started tracking a product"),
+                    ("listings.product_untracked", "Stopped tracking a product"),
+                    ("alerts.rule_on", "Switched an alert on"),
+                    ("alerts.rule_off", "Switched an alert off"),
+                    ("alerts.rule_changed", "Changed an alert"),
+                    ("alerts.rule_deleted", "Deleted an alert"),
+                    ("alerts.channel_added", "Added an alert channel"),
+                    ("alerts.channel_confirmed", "Confirmed an alert email address"),
+                    ("alerts.channel_resumed", "Resumed a paused alert channel"),
+                    ("alerts.channel_removed", "Removed an alert channel"),
+                    ("alerts.unsubscribed", "Unsubscribed from an alert"),
+                    ("alerts.history.read", "Read the alerts history"),
+                ],
+                max_length=40,
+            ),
         ),
     ]
