@@ -411,15 +411,22 @@ AMAZON_ORDERS_OVERLAP_SECONDS = int(env("AMAZON_ORDERS_OVERLAP_SECONDS", "300"))
 AMAZON_JOB_PAGES_PER_RUN = int(env("AMAZON_JOB_PAGES_PER_RUN", "10"))
 # Minutes from the end of one listings sweep (every tracked listing read, changes
 # recorded) to the start of the next: a change on Amazon shows within about this
-# long plus one sweep. Hourly by default. A sweep reads 20 listings, and their 20
-# catalog items, a call: 10,000 products take about 6 minutes, over 4 of them
-# bound by the Catalog Items quota (2 calls/s; bench/listings_sweep.py). Hourly
-# uses 6% of that quota; every 15 minutes already 20%, left to other tools.
-LISTINGS_SWEEP_MINUTES_RANGE = (15, 1440)
+# long plus one sweep, and so do the alerts about it. Every 5 minutes by default.
+# A sweep reads 20 listings, and their 20 catalog items, a call: 1,000 products take
+# under a minute, 10,000 about 6, most of it bound by the Catalog Items quota
+# (2 calls/s; bench/listings_sweep.py). So that a big catalogue does not take more
+# than LISTINGS_SWEEP_QUOTA_SHARE of that quota (the rest is left to the seller's
+# other tools), its sweeps come further apart: at 20%, every N/8 seconds for N
+# tracked listings (10,000: about every 21 minutes) (amazon/sync/schedule.py).
+LISTINGS_SWEEP_MINUTES_RANGE = (5, 1440)
+LISTINGS_SWEEP_QUOTA_SHARE = 0.2
+# The merchant listings report (which SKUs exist, new ones) is asked for at most this
+# often per marketplace; the sweeps in between read the listings already known.
+LISTINGS_DISCOVERY_MINUTES = int(env("LISTINGS_DISCOVERY_MINUTES", "60"))
 
 
 def _listings_sweep_minutes() -> int:
-    raw = env("LISTINGS_SWEEP_MINUTES", "60")
+    raw = env("LISTINGS_SWEEP_MINUTES", "5")
     low, high = LISTINGS_SWEEP_MINUTES_RANGE
     try:
         minutes = int(raw)

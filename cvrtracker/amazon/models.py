@@ -42,6 +42,9 @@ ST_REFUSED = "salesTrafficRefused"
 # listings report had there at the last listings run (0: Amazon lists the seller as
 # participating, docs#254, but nothing is sold there). Kept across refreshes.
 LISTED = "listedSkus"
+# When that report was last read there (ISO time): the listings sweep asks for it at
+# most every LISTINGS_DISCOVERY_MINUTES (amazon/sync/catalog.py).
+LISTED_AT = "listedAt"
 
 
 class SellerConnection(models.Model):

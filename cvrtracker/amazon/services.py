@@ -23,7 +23,7 @@ from cvrtracker.amazon.client import (
     SpApiClient,
     TokenGrant,
 )
-from cvrtracker.amazon.models import LISTED, ST_REFUSED, SellerConnection
+from cvrtracker.amazon.models import LISTED, LISTED_AT, ST_REFUSED, SellerConnection
 from cvrtracker.lib import clock
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ def connection_sync_marketplaces(*, connection: SellerConnection) -> list[dict]:
         row = SellerConnection.objects.select_for_update().get(pk=connection.pk)
         learned = {m.get("id"): m for m in row.marketplaces}
         for market in marketplaces:
-            for key in (ST_REFUSED, LISTED):
+            for key in (ST_REFUSED, LISTED, LISTED_AT):
                 if key in learned.get(market["id"], {}):
                     market[key] = learned[market["id"]][key]
         connection.marketplaces = marketplaces
@@ -252,6 +252,7 @@ def connection_record_listed(
         for market in row.marketplaces:
             if market.get("id") == marketplace_id:
                 market[LISTED] = count
+                market[LISTED_AT] = clock.now().isoformat()
         row.save(update_fields=["marketplaces", "updated_at"])
     connection.marketplaces = row.marketplaces
 

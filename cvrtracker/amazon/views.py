@@ -76,6 +76,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     for connection in connections:
         connection.tracking = listings_tracking_summary(connection=connection)
         connection.st_budget = sales_traffic_budget_usage(connection=connection)
+        connection.sweep_every = listings_sweep_words(connection.tracking.tracked)
     waiting = any(connection.tracking.over_limit for connection in connections)
     ctx = {
         "section": "amazon",
@@ -83,7 +84,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "connections": connections,
         "regions": Region.choices,
         "refusal": _tracking_refusal(membership.team) if waiting else None,
-        "sweep_every": listings_sweep_words(),
     }
     return render(request, "amazon/settings.html", ctx)
 

@@ -134,6 +134,28 @@ def listings_admit_report(
     return len(ordered)
 
 
+def listings_track_waiting(*, connection: SellerConnection, marketplace_id: str) -> None:
+    """Give the marketplace's listings waiting for a place (over the plan's limit) the
+    free places, in SKU order, as reading a merchant listings report would: a sweep
+    that skips the report (amazon/sync/catalog.py) still tracks them after an upgrade."""
+    after = ""
+    while True:
+        waiting = list(
+            Listing.objects.filter(
+                connection=connection,
+                marketplace_id=marketplace_id,
+                tracking=Listing.Tracking.OVER_LIMIT,
+                sku__gt=after,
+            ).order_by("sku")[:REPORT_CHUNK]
+        )
+        if not waiting:
+            return
+        for listing in waiting:
+            listing.connection = connection
+        _track_waiting(connection, waiting)
+        after = waiting[-1].sku
+
+
 def _upsert_mfn_quantities(
     keys: ConnectionKeys,
     connection: SellerConnection,

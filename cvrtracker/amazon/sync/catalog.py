@@ -7,6 +7,7 @@ Both page through Amazon and store each page before asking for the next, so a
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -14,12 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from cvrtracker.amazon.client import AmazonError, CorruptDocument
-from cvrtracker.amazon.models import SellerConnection, SyncJob
+from cvrtracker.amazon.models import LISTED_AT, SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_client, connection_record_listed
 from cvrtracker.amazon.sync.sales_traffic import marketplace_ids
 from cvrtracker.amazon.sync.schedule import JobPaused
 from cvrtracker.impact.compute import MEASURED_FIELDS
 from cvrtracker.impact.tasks import refresh_impacts
+from cvrtracker.lib import clock
 from cvrtracker.listings.merchant_listings import MerchantReportError, merchant_listings_parse
 from cvrtracker.listings.models import Listing, ListingChange
 from cvrtracker.listings.normalize import MFN_CHANNEL
@@ -29,6 +31,7 @@ from cvrtracker.listings.services import (
     listings_admit,
     listings_admit_report,
     listings_record_snapshots,
+    listings_track_waiting,
 )
 
 logger = logging.getLogger(__name__)
@@ -72,6 +75,13 @@ def listings_sync(*, job: SyncJob) -> int:
         if market in done_markets:
             continue
         cursor = job.cursor if job.cursor.get("market") == market else {}
+        if not cursor.get("admitted") and _listed_recently(connection, market):
+            # The merchant listings report is discovery (new SKUs, what is listed
+            # where): hourly is enough. The sweep itself can then come every few
+            # minutes without a report each time (createReport: 1 a minute).
+            listings_track_waiting(connection=connection, marketplace_id=market)
+            cursor = {"done": done_markets, "market": market, "admitted": True, "after": ""}
+            _save_cursor(job, cursor)
         if not cursor.get("admitted"):
             recorded += _admit_report(api, job, connection, market, done_markets, cursor)
             cursor = job.cursor
@@ -104,6 +114,20 @@ def listings_sync(*, job: SyncJob) -> int:
         done_markets.append(market)
         _save_cursor(job, {"done": done_markets})
     return recorded
+
+
+def _listed_recently(connection: SellerConnection, market: str) -> bool:
+    """Was the marketplace's merchant listings report read in the last
+    LISTINGS_DISCOVERY_MINUTES (amazon/services.connection_record_listed)?"""
+    for entry in connection.marketplaces:
+        if entry.get("id") == market and entry.get(LISTED_AT):
+            try:
+                listed_at = datetime.fromisoformat(entry[LISTED_AT])
+            except (TypeError, ValueError):
+                return False
+            age = clock.now() - listed_at
+            return timedelta(0) <= age < timedelta(minutes=settings.LISTINGS_DISCOVERY_MINUTES)
+    return False
 
 
 def _admit_report(

@@ -15,6 +15,7 @@ from cvrtracker.amazon.sync.orders import orders_sync
 from cvrtracker.amazon.sync.sales_traffic import range_waiting, sales_traffic_plan
 from cvrtracker.amazon.sync.schedule import CONNECTION_INTERVAL, interval
 from cvrtracker.lib import clock
+from cvrtracker.listings.models import Listing
 
 RUNNERS = {
     SyncJob.Kind.LISTINGS: listings_sync,
@@ -66,6 +67,15 @@ def connection_sync(*, connection: SellerConnection, plan_metrics: bool = True) 
     )
 
 
+def _tracked(job: SyncJob) -> int:
+    """The connection's tracked listings (what a listings sweep reads), else 0."""
+    if job.kind != SyncJob.Kind.LISTINGS:
+        return 0
+    return Listing.objects.filter(
+        connection_id=job.connection_id, tracking=Listing.Tracking.TRACKED
+    ).count()
+
+
 def sync_job_run(*, job: SyncJob, plan_metrics: bool = True) -> int:
     """Run (or resume) the job's current run; returns the items stored.
 
@@ -86,7 +96,7 @@ def sync_job_run(*, job: SyncJob, plan_metrics: bool = True) -> int:
         attempts=0,
         last_error="",
         last_success_at=now,
-        next_run_at=now + interval(job.kind),
+        next_run_at=now + interval(job.kind, tracked=_tracked(job)),
     )
     SellerConnection.objects.filter(pk=job.connection_id).update(**{SYNCED_AT[job.kind]: now})
     if job.kind == SyncJob.Kind.LISTINGS and plan_metrics:

@@ -42,20 +42,32 @@ class JobPaused(Exception):  # noqa: N818 - a signal to the task, not a failure
         self.retry_after = retry_after
 
 
-def interval(kind: str) -> timedelta:
+# searchCatalogItems: 20 ASINs a call, 2 calls a second sustained (ratelimit.py).
+CATALOG_ITEMS_PER_SECOND = 20 * 2
+
+
+def interval(kind: str, *, tracked: int = 0) -> timedelta:
     """Time from the end of a `kind` run to the start of the next one.
 
     Listings follow LISTINGS_SWEEP_MINUTES: the sweep is what finds content
-    changes, so its interval bounds how late a change is seen.
+    changes, so its interval bounds how late a change is seen (and alerted). A
+    catalogue of `tracked` listings whose sweeps would take more than
+    LISTINGS_SWEEP_QUOTA_SHARE of the Catalog Items quota at that pace waits longer.
     """
     if kind == SyncJob.Kind.LISTINGS:
-        return timedelta(minutes=settings.LISTINGS_SWEEP_MINUTES)
+        return listings_sweep_interval(tracked)
     return INTERVALS[kind]
 
 
-def listings_sweep_words() -> str:
+def listings_sweep_interval(tracked: int) -> timedelta:
+    """The pause between two listings sweeps of a catalogue of `tracked` listings."""
+    quota_seconds = tracked / CATALOG_ITEMS_PER_SECOND / settings.LISTINGS_SWEEP_QUOTA_SHARE
+    return max(timedelta(minutes=settings.LISTINGS_SWEEP_MINUTES), timedelta(seconds=quota_seconds))
+
+
+def listings_sweep_words(tracked: int = 0) -> str:
     """The listings sweep interval as the settings page says it: "hour", "90 minutes"."""
-    minutes = settings.LISTINGS_SWEEP_MINUTES
+    minutes = max(1, round(listings_sweep_interval(tracked).total_seconds() / 60))
     if minutes % 60:
         return f"{minutes} minutes"
     return "hour" if minutes == 60 else f"{minutes // 60} hours"

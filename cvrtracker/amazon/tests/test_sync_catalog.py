@@ -20,6 +20,9 @@ class CatalogSyncTestCase(BaseTestCase):
     @pytest.fixture(autouse=True)
     def _sim(self, sync_sim, settings):
         self.sim, self.settings = sync_sim, settings
+        # Every run reads the merchant listings report: these tests are about it (a
+        # sweep within the hour skips it: test_listings_sweep_interval.py).
+        settings.LISTINGS_DISCOVERY_MINUTES = 0
         self.connection = connect_seller(sync_sim, team=self.team, user=self.alice)
         connection_sync(connection=self.connection)
         self.connection.refresh_from_db()

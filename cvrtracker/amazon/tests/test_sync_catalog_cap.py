@@ -32,6 +32,8 @@ class CatalogCapTestCase(PlanTestCase):
         with running_simulator(asins=PRODUCTS, quota="relaxed", today=today, marketplaces=1) as sim:
             point_settings_at(settings, sim)
             settings.AMAZON_RATELIMIT_STORAGE = "memory"
+            # Every run reads the merchant listings report (test_listings_sweep_interval.py).
+            settings.LISTINGS_DISCOVERY_MINUTES = 0
             settings.AMAZON_BACKFILL_DAYS = 5
             settings.AMAZON_REPORT_POLL_SECONDS = 0.2
             self.sim = sim
