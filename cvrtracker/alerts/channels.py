@@ -257,6 +257,7 @@ def alert_channel_pause(*, channel: AlertChannel, reason: str) -> bool:
         )
         if not paused:
             return False
+        channel.status, channel.paused_at, channel.pause_reason = Status.PAUSED, now, reason[:300]
         Delivery.objects.filter(channel=channel, status=Delivery.Status.PENDING).update(
             status=Delivery.Status.SKIPPED,
             last_error="Not sent: the channel was paused.",
@@ -283,6 +284,7 @@ def alert_channel_pause(*, channel: AlertChannel, reason: str) -> bool:
 def alert_channel_resume(*, user: User, channel: AlertChannel, request=None) -> AlertChannel:
     """Resume a paused channel: new alerts reach it again (those skipped stay skipped)."""
     team_require_writable(channel.team)
+    channel.refresh_from_db()
     if channel.status != Status.PAUSED:
         return channel
     status = Status.ACTIVE if channel.confirmed_at or channel.member_id else Status.UNCONFIRMED
