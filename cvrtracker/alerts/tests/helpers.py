@@ -86,6 +86,7 @@ class Receiver:
         self.redirect = redirect
         self.requests: list[dict] = []
         self.lock = threading.Lock()
+        self.hanging = threading.Event()  # set when the hung request arrived
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,6 +96,7 @@ class Receiver:
                     hang, receiver.hang = receiver.hang, 0.0
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                 if hang:
+                    receiver.hanging.set()
                     time.sleep(hang)
                     return  # never answered: the sender gave up or died
                 if receiver.redirect:
