@@ -502,5 +502,7 @@ ALERTS_PAUSE_AFTER_FAILURES = int(env("ALERTS_PAUSE_AFTER_FAILURES", "10"))
 # The sweep re-enqueues a due delivery no worker took for this long (a lost task,
 # a killed worker once its lease ended).
 ALERTS_SWEEP_DELAY_SECONDS = float(env("ALERTS_SWEEP_DELAY_SECONDS", "60"))
+# How often the scheduler process runs that sweep (periodic hook, or manage.py alerts_sweep).
+ALERTS_SWEEP_EVERY_SECONDS = float(env("ALERTS_SWEEP_EVERY_SECONDS", "30"))
 ALERTS_CONFIRM_MAX_AGE = 60 * 60 * 24 * 7
 # Alert delivery end --------------------------------------------------------------

@@ -1,15 +1,18 @@
 """What an alert says, per channel: an email (text + HTML), a webhook's JSON, a Slack message.
 
 Rendering reads the alert's decrypted payload (written by the evaluation,
-alerts/evaluate.py). Keys read here, all optional:
+alerts/evaluate.py and alerts/digest.py). Keys read here, all optional:
 
   title          the product's title
   summary        one line that says what happened (else one is made from the kind)
   field, before, after   what changed (listing changes, price)
-  details        {label: value} figures shown as lines (e.g. "Days of cover": 3)
+  figures        {name: number} of the kind (days_of_cover, buy_box_pct, drop_pct, ...),
+                 shown as labelled lines; `details` ({label: value}) likewise
   back_in_stock  out_of_stock alerts: true when it is the "back in stock" one
-  severity, message      listing issues
-  movers, changes        digests: lists of {title, asin, summary}
+  movers         digests: {"down": [...], "up": [...]} of {asin, title, sessions,
+                 previous_sessions, conversion, previous_conversion} (conversion in %)
+  changes        digests: [{asin, title, field_label, day, verdict_label, lift,
+                 lift_low, lift_high, final}] (lift as a fraction)
 
 The webhook body (documented in the README):
 
@@ -74,6 +77,64 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+RAW_KEYS = ("field", "action", "before", "after", "back_in_stock", "severity", "message")
+FIGURE_LABELS = {
+    "days_of_cover": "Days of cover",
+    "units_per_day": "Units a day",
+    "quantity": "Quantity (FBA + merchant)",
+    "buy_box_pct": "Buy Box share (%)",
+    "sessions_recent": "Sessions a day (recent)",
+    "sessions_baseline": "Sessions a day (baseline)",
+    "drop_pct": "Drop (%)",
+    "threshold": "Threshold",
+    "pct": "Change (%)",
+}
+
+
+def _label(name: str) -> str:
+    return FIGURE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def _signed(fraction: Any) -> str:
+    return f"{fraction * 100:+.1f}%" if isinstance(fraction, int | float) else ""
+
+
+def _mover_item(item: dict, direction: str) -> dict:
+    line = (
+        f"conversion {direction} from {_text(item.get('previous_conversion'))}% "
+        f"to {_text(item.get('conversion'))}% ({_text(item.get('sessions'))} sessions)"
+    )
+    return {"asin": item.get("asin", ""), "title": item.get("title", ""), "summary": line}
+
+
+def _change_item(item: dict) -> dict:
+    line = f"{item.get('field_label') or item.get('field') or 'listing'} changed"
+    if item.get("day"):
+        line += f" on {item['day']}"
+    verdict = item.get("verdict_label") or ""
+    if verdict:
+        line += f": {verdict if item.get('final') else 'so far ' + verdict}"
+    if isinstance(item.get("lift"), int | float):
+        line += f", conversion {_signed(item['lift'])}"
+        if isinstance(item.get("lift_low"), int | float):
+            line += f" ({_signed(item['lift_low'])} to {_signed(item.get('lift_high'))})"
+    return {"asin": item.get("asin", ""), "title": item.get("title", ""), "summary": line}
+
+
+def _digest_items(payload: dict) -> tuple[list[dict], list[dict]]:
+    movers = payload.get("movers") or []
+    if isinstance(movers, dict):
+        movers = [_mover_item(m, "down") for m in movers.get("down") or []] + [
+            _mover_item(m, "up") for m in movers.get("up") or []
+        ]
+    changes = [
+        item if "summary" in item else _change_item(item)
+        for item in payload.get("changes") or []
+        if isinstance(item, dict)
+    ]
+    return [m for m in movers if isinstance(m, dict)], changes
+
+
 def _summary(kind: str, payload: dict, title: str) -> str:
     if payload.get("summary"):
         return str(payload["summary"])
@@ -109,14 +170,24 @@ def alert_message(alert: Alert, payload: dict | None = None) -> Message:
     if payload.get("message"):
         lines.append(("Issue", _text(payload["message"])))
     details = payload.get("details") or {}
-    if isinstance(details, dict):
-        lines += [(str(label), _text(value)) for label, value in details.items()]
+    if not isinstance(details, dict):
+        details = {}
+    figures = payload.get("figures") or {}
+    if not isinstance(figures, dict):
+        figures = {}
+    lines += [(_label(k), _text(v)) for k, v in figures.items()]
+    lines += [(str(label), _text(value)) for label, value in details.items()]
+    # For machines (the webhook's "details"): the payload's own names and values.
+    data = {k: payload[k] for k in RAW_KEYS if k in payload}
+    data.update(figures)
+    data.update(details)
     if alert.asin:
         lines.append(("ASIN", alert.asin))
     if alert.marketplace_id:
         lines.append(("Marketplace", alert.marketplace_id))
     lines.append(("Day", alert.day.isoformat()))
     summary = _summary(alert.kind, payload, title)
+    movers, changes = _digest_items(payload)
     product = (
         {"asin": alert.asin, "sku": alert.sku, "title": payload.get("title", "")}
         if alert.asin
@@ -133,9 +204,9 @@ def alert_message(alert: Alert, payload: dict | None = None) -> Message:
         marketplace=alert.marketplace_id,
         day=alert.day.isoformat(),
         url=settings.SITE_ROOT + reverse("alerts:alert", kwargs={"code": alert.code}),
-        details=details if isinstance(details, dict) else {},
-        movers=list(payload.get("movers") or []),
-        changes=list(payload.get("changes") or []),
+        details=data,
+        movers=movers,
+        changes=changes,
     )
 
 

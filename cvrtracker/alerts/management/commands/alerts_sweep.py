@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="one sweep, then exit")
-        parser.add_argument("--interval", type=float, default=30.0)
+        parser.add_argument("--interval", type=float, default=settings.ALERTS_SWEEP_EVERY_SECONDS)
 
     def handle(self, *args, once: bool, interval: float, **options):
         stop = threading.Event()
