@@ -45,6 +45,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from cvrtracker.accounts.models import Membership
 from cvrtracker.alerts import messages, outbound
 from cvrtracker.alerts.channels import (
     alert_channel_pause,
@@ -81,8 +82,12 @@ def _not_sendable(channel: AlertChannel) -> str:
         return "Not sent: the channel is paused."
     if channel.status == ChannelStatus.UNCONFIRMED:
         return "Not sent: the address has not been confirmed yet."
-    if channel.member_id is not None and channel.member.email_verified_at is None:
-        return "Not sent: the member has not confirmed their email address."
+    if channel.member_id is not None:
+        member = Membership.objects.filter(team_id=channel.team_id, user_id=channel.member_id)
+        if not member.exists():
+            return "Not sent: the person is no longer a member of the team."
+        if channel.member.email_verified_at is None:
+            return "Not sent: the member has not confirmed their email address."
     if not team_can(channel.team, ALERT_CHANNEL, channel=channel.kind):
         return f"Not sent: {channel.get_kind_display()} alerts are not part of the plan."
     return ""

@@ -249,6 +249,14 @@ class EmailDeliveryTests(BaseTestCase):
             delivery.deliveries_create(alert=make_alert(rule, self.connection, key="k2")), []
         )
 
+    def test_a_member_who_left_the_team_gets_nothing(self):
+        rule = make_rule(self.team, self.channel)
+        self.bob.membership.delete()
+        [d] = delivery.deliveries_create(alert=make_alert(rule, self.connection))
+        self.assertEqual(d.status, Status.SKIPPED)
+        self.assertIn("no longer a member", d.last_error)
+        self.assertEqual(self.mailbox.to("bob@example.org"), [])
+
     def test_a_forged_unsubscribe_link_changes_nothing(self):
         make_rule(self.team, self.channel)
         response = self.client.post("/alerts/unsubscribe/forged:token/")
