@@ -484,3 +484,32 @@ API_RATE_LIMIT_PER_MINUTE = int(env("API_RATE_LIMIT_PER_MINUTE", "60"))
 # Where the buckets live: shared by every web process like the Amazon limiter's.
 API_RATELIMIT_STORAGE = env("API_RATELIMIT_STORAGE", AMAZON_RATELIMIT_STORAGE)
 # Read-only API end --------------------------------------------------------------
+
+# Alert delivery ------------------------------------------------------------------
+# Webhooks and Slack may call only public addresses (alerts/outbound.py). "true"
+# allows every address (tests, a demo receiver on loopback); a comma-separated list
+# of networks allows those only (an internal relay: "10.1.2.3/32").
+_allow_private = env("ALERTS_ALLOW_PRIVATE_TARGETS", "false").strip()
+ALERTS_ALLOW_PRIVATE_TARGETS: bool | list[str] = (
+    _allow_private.lower() in ("1", "true", "yes", "on")
+    if _allow_private.lower() in ("", "0", "1", "true", "false", "yes", "no", "on", "off")
+    else env_list("ALERTS_ALLOW_PRIVATE_TARGETS")
+)
+# CA bundle for webhook TLS (empty: the system's).
+ALERTS_CA_FILE = env("ALERTS_CA_FILE")
+# A worker holds a delivery this long while it sends (longer than an SMTP or HTTP timeout).
+ALERTS_DELIVERY_LEASE_SECONDS = float(env("ALERTS_DELIVERY_LEASE_SECONDS", "120"))
+# Retries: first after ALERTS_RETRY_BASE_SECONDS, then × 5 each time (1, 5, 25 min, ...)
+# up to the cap, with jitter; FAILED after ALERTS_MAX_ATTEMPTS.
+ALERTS_RETRY_BASE_SECONDS = float(env("ALERTS_RETRY_BASE_SECONDS", "60"))
+ALERTS_RETRY_CAP_SECONDS = float(env("ALERTS_RETRY_CAP_SECONDS", str(6 * 3600)))
+ALERTS_MAX_ATTEMPTS = int(env("ALERTS_MAX_ATTEMPTS", "8"))
+# A channel failing this many deliveries in a row is paused and the owner told.
+ALERTS_PAUSE_AFTER_FAILURES = int(env("ALERTS_PAUSE_AFTER_FAILURES", "10"))
+# The sweep re-enqueues a due delivery no worker took for this long (a lost task,
+# a killed worker once its lease ended).
+ALERTS_SWEEP_DELAY_SECONDS = float(env("ALERTS_SWEEP_DELAY_SECONDS", "60"))
+# How often the scheduler process runs that sweep (periodic hook, or manage.py alerts_sweep).
+ALERTS_SWEEP_EVERY_SECONDS = float(env("ALERTS_SWEEP_EVERY_SECONDS", "30"))
+ALERTS_CONFIRM_MAX_AGE = 60 * 60 * 24 * 7
+# Alert delivery end --------------------------------------------------------------

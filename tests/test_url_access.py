@@ -26,6 +26,8 @@ PUBLIC = {
     "accounts:invitation",
     "billing:webhook",  # Stripe calls it; the signature is its authentication
     "api:openapi",  # the API's description: no data, read by tools before they have a key
+    "alerts:unsubscribe",  # RFC 8058 one-click: the signed token is the authority
+    "alerts:channel_confirm",  # an outside address confirms with its signed link
 }
 # The JSON API authenticates with a bearer key, never with the session.
 BEARER = {
