@@ -477,3 +477,13 @@ API_RATE_LIMIT_PER_MINUTE = int(env("API_RATE_LIMIT_PER_MINUTE", "60"))
 # Where the buckets live: shared by every web process like the Amazon limiter's.
 API_RATELIMIT_STORAGE = env("API_RATELIMIT_STORAGE", AMAZON_RATELIMIT_STORAGE)
 # Read-only API end --------------------------------------------------------------
+
+# Alerts: rules and evaluation -----------------------------------------------------
+# The conversion-drop CUSUM's budget: false alerts per seller account and year over
+# the products a rule watches (h = ln(365·N/B), alerts/cusum.py).
+ALERTS_CONVERSION_FALSE_ALERTS = float(env("ALERTS_CONVERSION_FALSE_ALERTS", "1"))
+# How often the scheduler evaluates every account's enabled rules and creates the
+# due digests (the sync's hooks evaluate as soon as new data is stored; this is the
+# safety net and the clock for digests).
+ALERTS_EVALUATE_EVERY_SECONDS = float(env("ALERTS_EVALUATE_EVERY_SECONDS", "900"))
+# Alerts: rules and evaluation end -------------------------------------------------

@@ -233,9 +233,7 @@ class Alert(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "key"], name="alerts_alert_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["team", "key"], name="alerts_alert_key")]
         indexes = [models.Index(fields=["team", "-created_at"], name="alerts_alert_team")]
 
     def __str__(self) -> str:
@@ -259,9 +257,7 @@ class Delivery(models.Model):
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.ForeignKey(
-        AlertChannel, on_delete=models.CASCADE, related_name="deliveries"
-    )
+    channel = models.ForeignKey(AlertChannel, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -277,9 +273,7 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["alert", "channel"], name="alerts_delivery_pair")
         ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="alerts_delivery_due")
-        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="alerts_delivery_due")]
 
     def __str__(self) -> str:
         return f"{self.alert_id} → {self.channel_id} {self.status}"

@@ -122,7 +122,7 @@ def _scope_clean(
     marketplace_id = (marketplace_id or "").strip()
     if marketplace_id and not is_amazon_marketplace(marketplace_id):
         raise ValidationError({"marketplace_id": "Choose an Amazon marketplace."})
-    known = connection.marketplaces if connection is not None else []
+    known = [m.get("id") for m in connection.marketplaces] if connection is not None else []
     if marketplace_id and known and marketplace_id not in known:
         raise ValidationError(
             {"marketplace_id": "This seller account does not sell in that marketplace."}

@@ -21,9 +21,7 @@ urlpatterns = [
         name="rule_delete",
     ),
     path("settings/alerts/channels/new/", settings_views.channel_new, name="channel_new"),
-    path(
-        "settings/alerts/channels/<uuid:code>/", settings_views.channel_edit, name="channel_edit"
-    ),
+    path("settings/alerts/channels/<uuid:code>/", settings_views.channel_edit, name="channel_edit"),
     path(
         "settings/alerts/channels/<uuid:code>/test/",
         settings_views.channel_test,

@@ -7,158 +7,405 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_user_sessions'),
-        ('amazon', '0007_sales_traffic_range'),
+        ("accounts", "0002_user_sessions"),
+        ("amazon", "0007_sales_traffic_range"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertChannel',
+            name="AlertChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('email', 'Email'), ('webhook', 'Webhook'), ('slack', 'Slack')], max_length=8)),
-                ('name', models.CharField(max_length=100)),
-                ('wrapped_key', models.BinaryField(null=True)),
-                ('target_enc', models.BinaryField(null=True)),
-                ('secret_enc', models.BinaryField(null=True)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('unconfirmed', 'Waiting for confirmation'), ('paused', 'Paused')], default='active', max_length=12)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
-                ('paused_at', models.DateTimeField(blank=True, null=True)),
-                ('pause_reason', models.CharField(blank=True, default='', max_length=300)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alert_channels', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alert_channels', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("email", "Email"), ("webhook", "Webhook"), ("slack", "Slack")],
+                        max_length=8,
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("wrapped_key", models.BinaryField(null=True)),
+                ("target_enc", models.BinaryField(null=True)),
+                ("secret_enc", models.BinaryField(null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("unconfirmed", "Waiting for confirmation"),
+                            ("paused", "Paused"),
+                        ],
+                        default="active",
+                        max_length=12,
+                    ),
+                ),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
+                ("paused_at", models.DateTimeField(blank=True, null=True)),
+                ("pause_reason", models.CharField(blank=True, default="", max_length=300)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_channels",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_channels",
+                        to="accounts.team",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AlertRule',
+            name="AlertRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('listing_changed', 'Listing changed'), ('listing_suppressed', 'Listing suppressed or inactive'), ('listing_issue', 'New listing issue'), ('out_of_stock', 'Out of stock'), ('low_stock', 'Low stock'), ('price_changed', 'Price changed'), ('buy_box_low', 'Buy Box share low'), ('conversion_drop', 'Conversion dropped'), ('sessions_drop', 'Sessions dropped'), ('digest', 'Digest')], max_length=20)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('scope', models.CharField(choices=[('tracked', 'All tracked products'), ('chosen', 'Chosen products'), ('marketplace', 'One marketplace')], default='tracked', max_length=12)),
-                ('marketplace_id', models.CharField(blank=True, default='', max_length=32)),
-                ('asins', models.JSONField(blank=True, default=list)),
-                ('enabled', models.BooleanField(default=False)),
-                ('opted_in_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alert_rules', to='amazon.sellerconnection')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opted_in_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alert_rules', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("listing_changed", "Listing changed"),
+                            ("listing_suppressed", "Listing suppressed or inactive"),
+                            ("listing_issue", "New listing issue"),
+                            ("out_of_stock", "Out of stock"),
+                            ("low_stock", "Low stock"),
+                            ("price_changed", "Price changed"),
+                            ("buy_box_low", "Buy Box share low"),
+                            ("conversion_drop", "Conversion dropped"),
+                            ("sessions_drop", "Sessions dropped"),
+                            ("digest", "Digest"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("tracked", "All tracked products"),
+                            ("chosen", "Chosen products"),
+                            ("marketplace", "One marketplace"),
+                        ],
+                        default="tracked",
+                        max_length=12,
+                    ),
+                ),
+                ("marketplace_id", models.CharField(blank=True, default="", max_length=32)),
+                ("asins", models.JSONField(blank=True, default=list)),
+                ("enabled", models.BooleanField(default=False)),
+                ("opted_in_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_rules",
+                        to="amazon.sellerconnection",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opted_in_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_rules",
+                        to="accounts.team",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AlertCondition',
+            name="AlertCondition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=200)),
-                ('active', models.BooleanField(default=True)),
-                ('raised_at', models.DateTimeField()),
-                ('cleared_at', models.DateTimeField(blank=True, null=True)),
-                ('state_enc', models.BinaryField(null=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='amazon.sellerconnection')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conditions', to='alerts.alertrule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=200)),
+                ("active", models.BooleanField(default=True)),
+                ("raised_at", models.DateTimeField()),
+                ("cleared_at", models.DateTimeField(blank=True, null=True)),
+                ("state_enc", models.BinaryField(null=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="amazon.sellerconnection",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conditions",
+                        to="alerts.alertrule",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('listing_changed', 'Listing changed'), ('listing_suppressed', 'Listing suppressed or inactive'), ('listing_issue', 'New listing issue'), ('out_of_stock', 'Out of stock'), ('low_stock', 'Low stock'), ('price_changed', 'Price changed'), ('buy_box_low', 'Buy Box share low'), ('conversion_drop', 'Conversion dropped'), ('sessions_drop', 'Sessions dropped'), ('digest', 'Digest')], max_length=20)),
-                ('marketplace_id', models.CharField(blank=True, default='', max_length=32)),
-                ('asin', models.CharField(blank=True, default='', max_length=16)),
-                ('sku', models.CharField(blank=True, default='', max_length=200)),
-                ('day', models.DateField()),
-                ('key', models.CharField(max_length=200)),
-                ('payload_enc', models.BinaryField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='amazon.sellerconnection')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='accounts.team')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alerts', to='alerts.alertrule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("listing_changed", "Listing changed"),
+                            ("listing_suppressed", "Listing suppressed or inactive"),
+                            ("listing_issue", "New listing issue"),
+                            ("out_of_stock", "Out of stock"),
+                            ("low_stock", "Low stock"),
+                            ("price_changed", "Price changed"),
+                            ("buy_box_low", "Buy Box share low"),
+                            ("conversion_drop", "Conversion dropped"),
+                            ("sessions_drop", "Sessions dropped"),
+                            ("digest", "Digest"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("marketplace_id", models.CharField(blank=True, default="", max_length=32)),
+                ("asin", models.CharField(blank=True, default="", max_length=16)),
+                ("sku", models.CharField(blank=True, default="", max_length=200)),
+                ("day", models.DateField()),
+                ("key", models.CharField(max_length=200)),
+                ("payload_enc", models.BinaryField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="amazon.sellerconnection",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="accounts.team",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="alerts",
+                        to="alerts.alertrule",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Waiting to send'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Not sent')], default='pending', max_length=8)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('claim_token', models.CharField(blank=True, default='', max_length=32)),
-                ('last_error', models.CharField(blank=True, default='', max_length=500)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='alerts.alert')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='alerts.alertchannel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to send"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Not sent"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("claim_token", models.CharField(blank=True, default="", max_length=32)),
+                ("last_error", models.CharField(blank=True, default="", max_length=500)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="alerts.alert",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="alerts.alertchannel",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EvaluationCursor',
+            name="EvaluationCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_change_id', models.BigIntegerField(default=0)),
-                ('evaluated_at', models.DateTimeField(blank=True, null=True)),
-                ('connection', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='alert_cursor', to='amazon.sellerconnection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("last_change_id", models.BigIntegerField(default=0)),
+                ("evaluated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "connection",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_cursor",
+                        to="amazon.sellerconnection",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RuleChannel',
+            name="RuleChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unsubscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='alerts.alertchannel')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='alerts.alertrule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("unsubscribed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subscriptions",
+                        to="alerts.alertchannel",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subscriptions",
+                        to="alerts.alertrule",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='alertrule',
-            name='channels',
-            field=models.ManyToManyField(blank=True, related_name='rules', through='alerts.RuleChannel', to='alerts.alertchannel'),
+            model_name="alertrule",
+            name="channels",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="rules",
+                through="alerts.RuleChannel",
+                to="alerts.alertchannel",
+            ),
         ),
         migrations.AddIndex(
-            model_name='alertchannel',
-            index=models.Index(fields=['team', 'kind'], name='alerts_channel_team'),
+            model_name="alertchannel",
+            index=models.Index(fields=["team", "kind"], name="alerts_channel_team"),
         ),
         migrations.AddConstraint(
-            model_name='alertcondition',
-            constraint=models.UniqueConstraint(fields=('rule', 'connection', 'key'), name='alerts_condition'),
+            model_name="alertcondition",
+            constraint=models.UniqueConstraint(
+                fields=("rule", "connection", "key"), name="alerts_condition"
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['team', '-created_at'], name='alerts_alert_team'),
+            model_name="alert",
+            index=models.Index(fields=["team", "-created_at"], name="alerts_alert_team"),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(fields=('team', 'key'), name='alerts_alert_key'),
+            model_name="alert",
+            constraint=models.UniqueConstraint(fields=("team", "key"), name="alerts_alert_key"),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='alerts_delivery_due'),
+            model_name="delivery",
+            index=models.Index(fields=["status", "next_attempt_at"], name="alerts_delivery_due"),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('alert', 'channel'), name='alerts_delivery_pair'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                fields=("alert", "channel"), name="alerts_delivery_pair"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rulechannel',
-            constraint=models.UniqueConstraint(fields=('rule', 'channel'), name='alerts_rulechannel_pair'),
+            model_name="rulechannel",
+            constraint=models.UniqueConstraint(
+                fields=("rule", "channel"), name="alerts_rulechannel_pair"
+            ),
         ),
         migrations.AddIndex(
-            model_name='alertrule',
-            index=models.Index(fields=['team', 'enabled', 'kind'], name='alerts_rule_team'),
+            model_name="alertrule",
+            index=models.Index(fields=["team", "enabled", "kind"], name="alerts_rule_team"),
         ),
     ]
