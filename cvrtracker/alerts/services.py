@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from cvrtracker.accounts.access import get_team_for_user
 from cvrtracker.accounts.models import Team, User
@@ -24,7 +25,6 @@ from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import audit_record
 from cvrtracker.billing.limits import ALERT_CHANNEL, team_require, team_require_writable
-from cvrtracker.lib import clock
 
 from .models import AlertChannel, AlertRule, RuleChannel
 
@@ -287,7 +287,8 @@ def alert_rule_set_enabled(
             team_require_writable(team)
             for channel in rule.channels.all():
                 team_require(team, ALERT_CHANNEL, channel=channel.kind)
-            rule.enabled, rule.opted_in_by, rule.opted_in_at = True, user, clock.now()
+            # Wall time, as ListingChange.created_at: only changes stored after it count.
+            rule.enabled, rule.opted_in_by, rule.opted_in_at = True, user, timezone.now()
             action = AuditEntry.Action.ALERT_RULE_ON
         else:
             rule.enabled = False
