@@ -121,22 +121,26 @@ def cusum_run(
     cy = np.concatenate([[0.0], np.cumsum(np.where(use, y, 0.0))])
     ce = np.concatenate([[0.0], np.cumsum(np.where(use, e, 0.0))])
     ck = np.concatenate([[0], np.cumsum(use)])
-    a, b = prior
     result = CusumResult(s=float(s0), last=start - 1)
     recent_y = recent_mu = 0.0
     s = float(s0)
-    for t in range(max(start, 0), min(stop, len(y) - 1) + 1):
-        result.last = t
+
+    def baseline(t: int) -> tuple[float, float] | None:
+        """(R, expected units a day at R) from the baseline window of day t."""
         lo, hi = max(0, t - BASELINE_FIRST), max(0, t - BASELINE_LAST + 1)
         days = int(ck[hi] - ck[lo])
-        if days < MIN_BASELINE_DAYS:
-            continue
         big_y, big_e = cy[hi] - cy[lo], ce[hi] - ce[lo]
-        if big_e + b <= 0:
+        if days < MIN_BASELINE_DAYS or big_e + prior[1] <= 0:
+            return None
+        ratio = (big_y + prior[0]) / (big_e + prior[1])
+        return ratio, ratio * big_e / days
+
+    for t in range(max(start, 0), min(stop, len(y) - 1) + 1):
+        result.last = t
+        found = baseline(t)
+        if found is None:
             continue
-        ratio = (big_y + a) / (big_e + b)
-        result.baseline = ratio
-        result.expected_per_day = ratio * big_e / days
+        ratio, _ = found
         if not use[t]:
             continue
         mu = ratio * e[t]
@@ -146,6 +150,10 @@ def cusum_run(
         if s > h:
             result.alarms.append(t)
             s = 0.0
+    # Where the product stands at `stop`, whether or not days were run.
+    found = baseline(min(stop, len(y) - 1))
+    if found is not None:
+        result.baseline, result.expected_per_day = float(found[0]), float(found[1])
     result.s = s
     if recent_mu > 0:
         result.recent_ratio = recent_y / recent_mu

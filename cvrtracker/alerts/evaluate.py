@@ -757,12 +757,12 @@ def _conversion(ctx, rule, market, asins: list[str], metrics: _Metrics) -> None:
         recent = _recent_ratio(y, e, use, last, result.baseline)
         days = cusum.days_to_detect(result.expected_per_day, metrics.kappa, h)
         state = {
-            "s": result.s,
+            "s": float(result.s),
             "day": metrics.day(max(result.last, start - 1)).isoformat(),
-            "baseline": result.baseline,
-            "expected_per_day": result.expected_per_day,
-            "monitorable": days <= cusum.MAX_DAYS_TO_DETECT,
-            "days_to_detect": None if math.isinf(days) else round(days, 1),
+            "baseline": None if result.baseline is None else float(result.baseline),
+            "expected_per_day": float(result.expected_per_day),
+            "monitorable": bool(days <= cusum.MAX_DAYS_TO_DETECT),
+            "days_to_detect": None if math.isinf(days) else round(float(days), 1),
         }
         condition.state_enc = ctx.keys.data.encrypt_json(state, aad=condition_state_aad(condition))
         condition.save(update_fields=["state_enc"])
