@@ -559,11 +559,11 @@ def _evaluate_states(ctx: _Context, rules: list[AlertRule], market: str) -> None
                 _sessions(ctx, rule, market, asin, series, metrics)
 
 
-def _state_alert(ctx, rule, market, asin, condition, on, day, summary, figures) -> None:
-    """Raise the condition (and alert) when `on`, else clear it."""
+def _state_alert(ctx, rule, market, asin, on, day, summary, figures) -> None:
+    """Raise the condition "<kind>|<marketplace>|<ASIN>" (and alert) when `on`, else
+    clear it. The alert's key carries the day: at most one a product and day, even
+    if the condition clears and starts again within it."""
     key = f"{rule.kind}|{market}|{asin}"
-    if condition is not None:
-        key = condition
     if on:
         if condition_raise(rule, ctx.connection, key, ctx.now):
             _raise(
@@ -606,7 +606,7 @@ def _low_stock(ctx, rule, market, asin, series: _Series, metrics: _Metrics, quan
         return
     per_day = float(series.units[fetched_days].sum()) / len(fetched_days)
     if per_day <= 0:
-        _state_alert(ctx, rule, market, asin, None, False, None, "", {})
+        _state_alert(ctx, rule, market, asin, False, None, "", {})
         return
     cover = quantity / per_day
     days = int(rule.params.get("days", 0))
@@ -615,7 +615,6 @@ def _low_stock(ctx, rule, market, asin, series: _Series, metrics: _Metrics, quan
         rule,
         market,
         asin,
-        None,
         cover < days,
         marketplace_today(market, ctx.now),
         f"Low stock: {cover:.1f} days of cover left ({quantity} units at "
@@ -642,7 +641,6 @@ def _buy_box(ctx, rule, market, asin, series: _Series, metrics: _Metrics) -> Non
         rule,
         market,
         asin,
-        None,
         share < threshold,
         metrics.day(t),
         f"Buy Box share {share:.0f}% on {metrics.day(t):%b %-d}, below {threshold:g}%",
@@ -669,7 +667,6 @@ def _sessions(ctx, rule, market, asin, series: _Series, metrics: _Metrics) -> No
         rule,
         market,
         asin,
-        None,
         drop > threshold,
         day,
         f"Sessions down {drop:.0f}%: {recent:.0f} a day over the last {SESSIONS_RECENT} days "
