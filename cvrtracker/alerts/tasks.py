@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -71,31 +70,32 @@ def _has_rules(connection: SellerConnection, kinds) -> bool:
     )
 
 
-def _enqueue(connection: SellerConnection, marketplace_id: str, state: bool) -> None:
-    transaction.on_commit(
-        partial(evaluate_alerts.enqueue, connection.pk, marketplace_id, state), robust=True
-    )
+def _enqueue_if(connection: SellerConnection, kinds, marketplace_id: str, state: bool) -> None:
+    """After the storing transaction commits (so the sync's transaction runs no query of
+    ours): enqueue an evaluation if the team has a rule of `kinds` on."""
+
+    def enqueue() -> None:
+        if _has_rules(connection, kinds):
+            evaluate_alerts.enqueue(connection.pk, marketplace_id, state)
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 def on_listing_changes_stored(sender, *, connection, marketplace_ids, count, **kwargs) -> None:
     """New listing changes: evaluate the event rules (cheap: the new rows only)."""
-    if _has_rules(connection, EVENT_KINDS):
-        _enqueue(connection, "", False)
+    _enqueue_if(connection, EVENT_KINDS, "", False)
 
 
 def on_inventory_stored(sender, *, connection, marketplace_id, **kwargs) -> None:
     """New quantities: the low stock rules."""
-    if _has_rules(connection, (AlertRule.Kind.LOW_STOCK,)):
-        _enqueue(connection, marketplace_id, True)
+    _enqueue_if(connection, (AlertRule.Kind.LOW_STOCK,), marketplace_id, True)
 
 
 def on_metrics_days_stored(sender, *, connection, marketplace_id, days, **kwargs) -> None:
     """New Sales & Traffic days: the state rules, when a recent day arrived."""
     today = marketplace_today(marketplace_id, clock.now())
-    if not days or max(days) < today - timedelta(days=RECENT_METRICS_DAYS):
-        return
-    if _has_rules(connection, STATE_KINDS):
-        _enqueue(connection, marketplace_id, True)
+    if days and max(days) >= today - timedelta(days=RECENT_METRICS_DAYS):
+        _enqueue_if(connection, STATE_KINDS, marketplace_id, True)
 
 
 def alerts_schedule() -> int:
