@@ -513,3 +513,12 @@ ALERTS_SWEEP_DELAY_SECONDS = float(env("ALERTS_SWEEP_DELAY_SECONDS", "60"))
 ALERTS_SWEEP_EVERY_SECONDS = float(env("ALERTS_SWEEP_EVERY_SECONDS", "30"))
 ALERTS_CONFIRM_MAX_AGE = 60 * 60 * 24 * 7
 # Alert delivery end --------------------------------------------------------------
+# Alerts: rules and evaluation -----------------------------------------------------
+# The conversion-drop CUSUM's budget: false alerts per seller account and year over
+# the products a rule watches (h = ln(365·N/B), alerts/cusum.py).
+ALERTS_CONVERSION_FALSE_ALERTS = float(env("ALERTS_CONVERSION_FALSE_ALERTS", "1"))
+# How often the scheduler evaluates every account's enabled rules and creates the
+# due digests (the sync's hooks evaluate as soon as new data is stored; this is the
+# safety net and the clock for digests).
+ALERTS_EVALUATE_EVERY_SECONDS = float(env("ALERTS_EVALUATE_EVERY_SECONDS", "900"))
+# Alerts: rules and evaluation end -------------------------------------------------

@@ -26,6 +26,7 @@ from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.metrics.keys import ConnectionKeys
 
 from .models import Listing, ListingChange, ListingSnapshot
+from .signals import listing_changes_stored
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,13 @@ def listing_changes_store(
         rows.append(row)
     # A concurrent writer of the same key wins; ours is dropped, never duplicated.
     ListingChange.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        listing_changes_stored.send(
+            sender=ListingChange,
+            connection=connection,
+            marketplace_ids=sorted({row.marketplace_id for row in rows}),
+            count=len(rows),
+        )
     return len(rows)
 
 

@@ -40,6 +40,7 @@ from .normalize import (
     seller_content_from,
 )
 from .selectors import listings_tracked_count
+from .signals import inventory_stored
 
 CONTENT_DIGEST = "listing-content"
 SELLER_DIGEST = "listing-seller-content"
@@ -620,6 +621,9 @@ def inventory_upsert_fba(
             unique_fields=["connection", "marketplace_id", "sku"],
             update_fields=["asin", "fba_enc", "fba_updated_at", "updated_at"],
         )
+        inventory_stored.send(
+            sender=InventoryLevel, connection=connection, marketplace_id=marketplace_id
+        )
     return len(rows)
 
 
@@ -733,6 +737,10 @@ def inventory_upsert_mfn_page(
         unique_fields=["connection", "marketplace_id", "sku"],
         update_fields=["mfn_quantity_enc", "mfn_updated_at", "updated_at"],
     )
+    if levels:
+        inventory_stored.send(
+            sender=InventoryLevel, connection=connection, marketplace_id=marketplace_id
+        )
     return len(levels)
 
 

@@ -40,6 +40,7 @@ from .report import (
     is_pending,
     parse_sales_traffic,
 )
+from .signals import metrics_days_stored
 
 Granularity = MetricBlock.Granularity
 ReportInput = SalesTrafficReport | bytes | dict
@@ -80,6 +81,12 @@ def metrics_ingest_days(
     with transaction.atomic():
         _write(keys, connection, marketplace_id, Granularity.ASIN, asin_columns, currency)
         _write(keys, connection, marketplace_id, Granularity.ACCOUNT, account_columns, currency)
+        metrics_days_stored.send(
+            sender=MetricBlock,
+            connection=connection,
+            marketplace_id=marketplace_id,
+            days=sorted(asin_columns),
+        )
     return sum(len(c.keys) for c in asin_columns.values())
 
 
@@ -144,6 +151,12 @@ def metrics_merge_asin_days(
         day += timedelta(days=1)
     with transaction.atomic():
         _write(keys, connection, marketplace_id, Granularity.ASIN, columns, currency, owned=asins)
+        metrics_days_stored.send(
+            sender=MetricBlock,
+            connection=connection,
+            marketplace_id=marketplace_id,
+            days=sorted(columns),
+        )
     return len(rows)
 
 

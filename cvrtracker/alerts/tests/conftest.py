@@ -1,5 +1,7 @@
 import pytest
 
+from cvrtracker.billing.tests.conftest import stripe_server  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _loopback_receivers(settings):

@@ -18,6 +18,7 @@ from django.db import close_old_connections
 from cvrtracker.amazon.authorization import connections_warn_reauthorization
 from cvrtracker.amazon.sync.scheduler import schedule_due
 from cvrtracker.billing.services import subscription_remind_trials
+from cvrtracker.lib.periodic import PeriodicRunner
 
 # Trial-ending and re-authorization emails are due at day resolution; once an
 # hour is plenty, and sending is idempotent (one per trial, one per
@@ -47,6 +48,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         ticks = 0
         reminded_at = None
+        # The jobs other apps registered (alerts: evaluation, digests, retries).
+        periodic = PeriodicRunner()
         while not stop.is_set():
             try:
                 count = schedule_due()
@@ -61,6 +64,7 @@ class Command(BaseCommand):
                         remind()
                     except Exception:
                         logger.exception("%s failed", remind.__name__)
+            periodic.run_due()
             if count and options.get("verbosity", 1) > 1:
                 self.stdout.write(f"enqueued {count}")
             ticks += 1
