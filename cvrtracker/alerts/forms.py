@@ -105,7 +105,8 @@ class ChannelsField(forms.ModelMultipleChoiceField):
 
 
 class RuleForm(forms.Form):
-    """A rule's settings for one `kind`; `rule` when editing one (its kind is fixed).
+    """A rule's settings for one `kind` (`rule_kind`: an unknown one falls back to the
+    first); `rule` when editing one (its kind is fixed).
 
     cleaned_data["params"], ["scope"], ["connection"], ["marketplace_id"], ["asins"]
     and ["channels"] are the services' arguments.
@@ -187,29 +188,29 @@ class RuleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.team = team
         self.rule = rule
-        self.kind = kind if kind in Kind.values else Kind.LISTING_CHANGED
+        self.rule_kind = kind if kind in Kind.values else Kind.LISTING_CHANGED
         if rule is not None:
             del self.fields["kind"]
-        for name in set(self.ALL_PARAMS) - set(self.PARAMS.get(self.kind, ())):
+        for name in set(self.ALL_PARAMS) - set(self.PARAMS.get(self.rule_kind, ())):
             del self.fields[name]
         if "pct" in self.fields:
-            self.fields["pct"].label = PCT_LABELS[self.kind]
-            self.fields["pct"].initial = PCT_DEFAULTS[self.kind]
+            self.fields["pct"].label = PCT_LABELS[self.rule_kind]
+            self.fields["pct"].initial = PCT_DEFAULTS[self.rule_kind]
         self.connections = list(SellerConnection.objects.filter(team=team).order_by("created_at"))
         self.fields["place"].choices = place_choices(self.connections)
         channels = AlertChannel.objects.filter(team=team).order_by("created_at", "pk")
         self.fields["channels"].queryset = channels
-        if self.kind == Kind.DIGEST:
+        if self.rule_kind == Kind.DIGEST:
             # A digest is an email.
             self.fields["channels"].queryset = channels.filter(kind=AlertChannel.Kind.EMAIL)
 
     @property
     def kind_help(self) -> str:
-        return KIND_HELP.get(self.kind, "")
+        return KIND_HELP.get(self.rule_kind, "")
 
     @property
     def param_fields(self):
-        return [self[name] for name in self.PARAMS.get(self.kind, ())]
+        return [self[name] for name in self.PARAMS.get(self.rule_kind, ())]
 
     def clean_asin_list(self) -> list[str]:
         asins, rejected = parse_asins(self.cleaned_data["asin_list"])
@@ -248,18 +249,18 @@ class RuleForm(forms.Form):
         return data
 
     def _params(self, data) -> dict:
-        if self.kind == Kind.LISTING_CHANGED:
+        if self.rule_kind == Kind.LISTING_CHANGED:
             return {"fields": list(data.get("watch") or [])}
-        if self.kind == Kind.LISTING_ISSUE:
+        if self.rule_kind == Kind.LISTING_ISSUE:
             return {"severity": data.get("severity")}
-        if self.kind == Kind.OUT_OF_STOCK:
+        if self.rule_kind == Kind.OUT_OF_STOCK:
             return {"back_in_stock": bool(data.get("back_in_stock"))}
-        if self.kind == Kind.LOW_STOCK:
+        if self.rule_kind == Kind.LOW_STOCK:
             return {"days": data.get("days")}
-        if self.kind in PCT_LABELS:
+        if self.rule_kind in PCT_LABELS:
             pct = data.get("pct")
             return {"pct": float(pct) if pct is not None else None}
-        if self.kind == Kind.DIGEST:
+        if self.rule_kind == Kind.DIGEST:
             return {"frequency": data.get("frequency")}
         return {}
 
@@ -280,6 +281,8 @@ class RuleForm(forms.Form):
         params = dict(rule.params or {})
         if "fields" in params:
             params["watch"] = params.pop("fields")
+        if isinstance(params.get("pct"), int | float):
+            params["pct"] = f"{params['pct']:g}"  # 10, not 10.0
         initial.update({k: v for k, v in params.items() if k in cls.ALL_PARAMS})
         return initial
 

@@ -128,7 +128,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         try:
             rule = alert_rule_create(
                 user=request.user,
-                kind=form.kind,
+                kind=form.rule_kind,
                 params=data["params"],
                 scope=data["scope"],
                 connection=data["connection"],
