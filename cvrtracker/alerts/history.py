@@ -13,7 +13,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.http import HttpRequest, QueryDict
+from django.http import Http404, HttpRequest, QueryDict
 from django.urls import reverse
 
 from cvrtracker.accounts.models import Team, User
@@ -23,6 +23,7 @@ from cvrtracker.alerts.selectors import alert_payload
 from cvrtracker.amazon.marketplaces import MARKETPLACES
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import audit_record
+from cvrtracker.dashboard.scope import product_scope_for_user
 from cvrtracker.lib.crypto import DecryptionError
 from cvrtracker.listings.models import Listing
 from cvrtracker.metrics.keys import ConnectionKeys
@@ -81,10 +82,20 @@ def alert_product_url(alert: Alert) -> str:
     return f"{path}?{q.urlencode()}"
 
 
-def alert_product_exists(alert: Alert) -> bool:
-    """Does the alert's product still have a page: its account still connected to the
-    team and a listing of the ASIN in that marketplace?"""
+def alert_product_exists(alert: Alert, *, user: User) -> bool:
+    """Does the alert's product still have a page for `user`: the product page's own
+    scope check passes (the account is the team's, the marketplace has data) and the
+    ASIN is still listed there?"""
     if not alert.asin or not alert.marketplace_id:
+        return False
+    try:
+        product_scope_for_user(
+            user=user,
+            account=str(alert.connection.code),
+            marketplace=alert.marketplace_id,
+            asin=alert.asin,
+        )
+    except Http404:
         return False
     return Listing.objects.filter(
         connection=alert.connection, marketplace_id=alert.marketplace_id, asin=alert.asin

@@ -13,7 +13,7 @@ from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.test import BaseTestCase
 
-from .pages_helpers import US, alert, member_email, seller, webhook
+from .pages_helpers import CA, US, alert, member_email, seller, webhook
 
 HISTORY = reverse("alerts:history")
 Kind = AlertRule.Kind
@@ -144,6 +144,20 @@ class AlertDetailTests(BaseTestCase):
         period = response.context["period"]
         self.assertEqual(period.start, row.day - timedelta(days=14))
         self.assertEqual(period.end, row.day + timedelta(days=14))
+
+    def test_it_shows_the_alert_when_its_marketplace_has_no_product_page(self):
+        from cvrtracker.dashboard.tests import product_helpers as product
+        from cvrtracker.listings.services import listings_admit
+
+        connection = product.connect(self.team, "A1PRODUCT")
+        connection.marketplaces = [{"id": US}, {"id": CA}]
+        connection.save()
+        product.store_days(connection)  # days in the US only
+        item = {"sku": "KET-CA", "summaries": [{"marketplaceId": CA, "asin": product.ASIN}]}
+        listings_admit(connection=connection, marketplace_id=CA, items=[item])
+        row = alert(connection, asin=product.ASIN, marketplace_id=CA)
+        response = self.client.get(reverse("alerts:alert", args=[row.code]))
+        self.assertContains(response, "has no page any more")
 
     def test_it_shows_the_alert_when_the_product_is_gone(self):
         row = alert(self.connection, asin="B0GONE0001")

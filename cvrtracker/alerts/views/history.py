@@ -71,7 +71,7 @@ def alert_detail(request: HttpRequest, code) -> HttpResponse:
         .select_related("connection")
         .prefetch_related("deliveries__channel")
     )
-    if view.product_url and alert_product_exists(alert):
+    if view.product_url and alert_product_exists(alert, user=request.user):
         return redirect(view.product_url)
     view.product_url = ""
     return render(request, "alerts/alert.html", {"section": "alerts_history", "alert": view})
