@@ -3,7 +3,7 @@
 from django.http import Http404
 
 from cvrtracker.accounts.access import get_team_for_user
-from cvrtracker.alerts.models import AlertChannel
+from cvrtracker.alerts.models import Alert, AlertChannel, AlertRule
 
 
 def get_alert_channel_for_user(user, code) -> AlertChannel:
@@ -14,3 +14,27 @@ def get_alert_channel_for_user(user, code) -> AlertChannel:
         )
     except AlertChannel.DoesNotExist:
         raise Http404("No such alert channel") from None
+
+
+# pages: Settings → Alerts and the history. Any member of the team may read and manage
+# its alerts: each rule records who switched it on, and the services audit each change.
+
+
+def get_alert_rule_for_user(user, code) -> AlertRule:
+    """A rule of the user's team, by its public code; 404 otherwise."""
+    try:
+        return AlertRule.objects.select_related("team", "connection").get(
+            team=get_team_for_user(user), code=code
+        )
+    except AlertRule.DoesNotExist:
+        raise Http404("No such alert rule") from None
+
+
+def get_alert_for_user(user, code) -> Alert:
+    """An alert of the user's team, by its public code; 404 otherwise."""
+    try:
+        return Alert.objects.select_related("team", "connection").get(
+            team=get_team_for_user(user), code=code
+        )
+    except Alert.DoesNotExist:
+        raise Http404("No such alert") from None

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, QuerySet
 
 from cvrtracker.accounts.models import Team
 from cvrtracker.lib.crypto import associated_data
 from cvrtracker.metrics.keys import ConnectionKeys
 
-from .models import Alert, AlertCondition, AlertRule
+from .models import Alert, AlertChannel, AlertCondition, AlertRule, Delivery, RuleChannel
 
 
 def alert_payload(alert: Alert, keys: ConnectionKeys | None = None) -> dict[str, Any]:
@@ -31,8 +32,13 @@ def alerts_for_team(*, team: Team, kind: str = "", rule: AlertRule | None = None
         alerts = alerts.filter(rule=rule)
     return (
         alerts.select_related("connection", "rule")
-        .prefetch_related("deliveries__channel")
-        .order_by("-created_at", "-id")
+        .prefetch_related(
+            Prefetch(
+                "deliveries",
+                queryset=Delivery.objects.select_related("channel").order_by("created_at", "pk"),
+            )
+        )
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -68,3 +74,39 @@ def condition_state(condition: AlertCondition, keys: ConnectionKeys) -> dict[str
     if not condition.state_enc:
         return {}
     return keys.data.decrypt_json(bytes(condition.state_enc), aad=condition_state_aad(condition))
+
+
+# pages: the Settings → Alerts and history pages' reads ------------------------------
+
+HISTORY_PAGE_SIZE = 25
+
+
+def alert_channels_for_team(*, team: Team) -> QuerySet[AlertChannel]:
+    """The team's channels, oldest first (the order they were added)."""
+    return (
+        AlertChannel.objects.filter(team=team).select_related("member").order_by("created_at", "pk")
+    )
+
+
+def alert_rules_for_team(*, team: Team) -> QuerySet[AlertRule]:
+    """The team's rules, oldest first, with their account, who switched them on and
+    their subscriptions (each with its channel) prefetched."""
+    return (
+        AlertRule.objects.filter(team=team)
+        .select_related("connection", "opted_in_by")
+        .prefetch_related(
+            Prefetch(
+                "subscriptions",
+                queryset=RuleChannel.objects.select_related("channel").order_by(
+                    "channel__created_at", "pk"
+                ),
+            )
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def alerts_page(*, team: Team, kind: str = "", page: int | str = 1) -> Page:
+    """One page of the team's alerts (alerts_for_team), of one kind if `kind` is given.
+    A page number out of range gives the last page; one that is not a number, the first."""
+    return Paginator(alerts_for_team(team=team, kind=kind), HISTORY_PAGE_SIZE).get_page(page)

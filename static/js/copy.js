@@ -1,4 +1,5 @@
-// Copy buttons: <button data-copy="element-id" hidden> copies that element's text.
+// Copy buttons: <button data-copy="element-id" hidden> copies that element's text
+// (data-copied="…" says what is on the clipboard; the default speaks of a key).
 // The button stays hidden without JavaScript (the text can still be selected by hand).
 // The clipboard API needs a secure context and permission; where it fails, the text
 // is selected instead, so that Ctrl+C (or the phone's Copy) finishes the job.
@@ -25,7 +26,7 @@
       try {
         await navigator.clipboard.writeText(text);
         button.textContent = "Copied";
-        say(button, "The key is on your clipboard.");
+        say(button, button.dataset.copied || "The key is on your clipboard.");
       } catch {
         selectText(target);
         say(button, "Selected: press Ctrl+C (⌘C on a Mac) to copy it.");
