@@ -462,7 +462,11 @@ def blocks_one_at_a_time(blocks: QuerySet[MetricBlock]) -> Iterator[MetricBlock]
             block = MetricBlock(**dict(zip(fields, values, strict=True)), version=version)
             # jsonb comes back decoded, bytea as bytes.
             block.rows, block.fetched, block.values_enc = rows, fetched, bytes(values_enc)
+            del values, rows, fetched, values_enc
             yield block
+            # Let go of this block before the next one streams in: held across the
+            # next fetch, two blocks would be in memory at once.
+            del block
 
 
 def block_data(block: MetricBlock, keys: ConnectionKeys) -> BlockData:
