@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.lib import clock
+from cvrtracker.lib.collect import memory_release
 
 from .blocks import (
     I32,
@@ -467,6 +468,7 @@ def blocks_one_at_a_time(blocks: QuerySet[MetricBlock]) -> Iterator[MetricBlock]
             # Let go of this block before the next one streams in: held across the
             # next fetch, two blocks would be in memory at once.
             del block
+            memory_release()
 
 
 def block_data(block: MetricBlock, keys: ConnectionKeys) -> BlockData:
