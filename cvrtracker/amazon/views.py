@@ -4,6 +4,11 @@ Healthchecks' Slack integration).
 `connect` stores a random state in the session and sends the seller to Amazon's
 consent page; `connect_complete` (the registered redirect URI) pops and
 compares it before anything is exchanged or stored.
+
+The SP-API client, the services that call it and the sales-traffic budget (httpx,
+tenacity, the rate limiter: ~8 MB) are imported inside the views that use them:
+every web worker loads this module with the URLconf, and the dashboard's pages and
+downloads, most of what a worker serves, never call Amazon.
 """
 
 from __future__ import annotations
@@ -32,17 +37,9 @@ from cvrtracker.accounts.access import (
     get_owned_team_for_user,
 )
 from cvrtracker.accounts.models import Team
-from cvrtracker.amazon import client
-from cvrtracker.amazon.client import AmazonError, ClientCredentialsRefused
 from cvrtracker.amazon.forms import SHOW_CHOICES, ProductsViewForm, TrackingForm
 from cvrtracker.amazon.marketplaces import marketplace_day
 from cvrtracker.amazon.models import Region, SellerConnection
-from cvrtracker.amazon.services import (
-    SellerAlreadyConnected,
-    connection_authorize,
-    connection_disconnect,
-)
-from cvrtracker.amazon.sync.sales_traffic import sales_traffic_budget_usage
 from cvrtracker.amazon.sync.schedule import listings_sweep_words
 from cvrtracker.billing.limits import (
     CONNECT_SELLER_ACCOUNT,
@@ -71,6 +68,8 @@ PRODUCTS_PER_PAGE = 100
 @login_required
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
+    from cvrtracker.amazon.sync.sales_traffic import sales_traffic_budget_usage
+
     membership = get_membership_for_user(request.user)
     connections = list(get_connections_for_user(request.user))
     for connection in connections:
@@ -238,6 +237,8 @@ def connect(request: HttpRequest, region: str) -> HttpResponse:
     if refusal:
         messages.error(request, refusal)
         return redirect("billing:page")
+    from cvrtracker.amazon import client
+
     state = _start(request, team, region)
     response = redirect(client.consent_url(region=region, state=state))
     response["Referrer-Policy"] = "no-referrer"
@@ -319,6 +320,9 @@ def connect_complete(request: HttpRequest) -> HttpResponse:
     refusal = _plan_refusal(team, selling_partner_id=seller_id)
     if refusal:
         return _failed(request, f"{refusal} Nothing was connected.", status=402)
+    from cvrtracker.amazon.client import AmazonError, ClientCredentialsRefused
+    from cvrtracker.amazon.services import SellerAlreadyConnected, connection_authorize
+
     try:
         connection = connection_authorize(
             team=team,
@@ -376,6 +380,8 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
             "cancel_url": reverse("amazon:settings"),
         }
         return render(request, "confirm.html", ctx)
+    from cvrtracker.amazon.services import connection_disconnect
+
     connection_disconnect(connection=connection)
     messages.success(
         request,

@@ -10,16 +10,20 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
-from pyrate_limiter import Duration, Rate, RateItem, StateBucket, TokenBucket
-from pyrate_limiter.abstracts.algorithm import Decision
-from pyrate_limiter.clocks import WallClock
 
-from cvrtracker.amazon.ratelimit import state_store
 from cvrtracker.api.models import ApiKey
 
 
 def api_key_throttle(*, key: ApiKey) -> int:
     """Take one request from the key's bucket: 0 when allowed, else whole seconds to wait."""
+    # Imported on the first API call, not with the URLconf: pyrate-limiter brings
+    # multiprocessing and sqlite3 along, which a worker serving pages never needs.
+    from pyrate_limiter import Duration, Rate, RateItem, StateBucket, TokenBucket
+    from pyrate_limiter.abstracts.algorithm import Decision
+    from pyrate_limiter.clocks import WallClock
+
+    from cvrtracker.amazon.ratelimit import state_store
+
     per_minute = settings.API_RATE_LIMIT_PER_MINUTE
     name = f"api:{key.code}"
     bucket = StateBucket(

@@ -40,7 +40,6 @@ from cvrtracker.api.forms import (
     clean_asin,
 )
 from cvrtracker.api.models import ApiKey
-from cvrtracker.api.openapi import openapi_document
 from cvrtracker.api.payloads import (
     NO_LABEL,
     ProductLabel,
@@ -277,6 +276,9 @@ def not_found(request: HttpRequest) -> HttpResponse:
 @require_GET
 def openapi(request: HttpRequest) -> HttpResponse:
     """The OpenAPI 3.1 document of this API, built from the code (openapi.py)."""
+    # apispec is loaded only when the document is asked for, not with the URLconf.
+    from cvrtracker.api.openapi import openapi_document
+
     response = HttpResponse(openapi_document(), content_type="application/json")
     response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -15,15 +15,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 
-from cvrtracker.amazon.client import http as amazon_http
 from cvrtracker.amazon.identifiers import is_asin
-from cvrtracker.impact.compute import change_is_measured
+from cvrtracker.impact.measured import change_is_measured
 from cvrtracker.impact.selectors import impact_for_changes
 from cvrtracker.impact.types import Impact
 from cvrtracker.lib.crypto import DecryptionError
@@ -434,6 +432,13 @@ def simulator_image_fetch(*, image_id: str) -> tuple[bytes, str] | None:
     origin = simulator_origin()
     if not origin or not SIMULATOR_IMAGE_ID.match(image_id):
         return None
+    # The outbound HTTP stack (httpx, the SP-API client's retry and rate limiting) is
+    # loaded only here, by the demo's image relay: the dashboard's pages and downloads
+    # never call out, and a web worker should not carry it for them (~8 MB).
+    import httpx
+
+    from cvrtracker.amazon.client import http as amazon_http
+
     try:
         answer = amazon_http().get(f"{origin}/images/I/{image_id}.jpg")
     except httpx.HTTPError:

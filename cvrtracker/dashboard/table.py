@@ -28,7 +28,7 @@ from django.db import models
 from django.http import QueryDict
 
 from cvrtracker.amazon.models import SellerConnection
-from cvrtracker.lib.collect import gc_paused
+from cvrtracker.lib.collect import gc_paused, memory_release
 from cvrtracker.lib.crypto import DecryptionError, associated_data
 from cvrtracker.listings.diff import is_suppressing
 from cvrtracker.listings.models import InventoryLevel, Listing, ListingChange
@@ -275,6 +275,8 @@ def product_table_rows(
     writes none, and leaving it out saves ~25 MB at 50,000 products."""
     table, order, source = _matching(scope, period, params, trend=trend)
     layout = _layout(table, order, params)
+    # What ranking freed (block buffers, the listings read) goes back before rows are made.
+    memory_release()
     for start in range(0, len(layout.entries), 500):
         chunk = layout.rows(layout.entries[start : start + 500])
         _decorate(scope, chunk)
@@ -330,6 +332,40 @@ class _Product:
 
 
 @dataclass
+class _Catalog:
+    """The products listed in a marketplace as columns: product `p` has the listings
+    `first[p]:first[p + 1]` of `skus` and `listing_ids` (sorted by SKU) and one tracking
+    state. A 50,000-product seller's catalogue is then a few arrays and two lists of
+    strings, not 50,000 objects each with two lists (~20 MB less while exporting)."""
+
+    skus: list[str]
+    listing_ids: np.ndarray  # int64
+    first: np.ndarray  # int64, one more than there are products
+    tracking: list[str]
+
+    def product(self, p: int) -> _Product | None:
+        """Product `p` as one object (None for -1: no listing)."""
+        if p < 0:
+            return None
+        a, b = int(self.first[p]), int(self.first[p + 1])
+        return _Product(
+            skus=self.skus[a:b],
+            listing_ids=self.listing_ids[a:b].tolist(),
+            tracking=self.tracking[p],
+        )
+
+
+def _no_listings(tracking: list[str]) -> _Catalog:
+    """A catalogue of products without listings (parents' subtotals, the empty table)."""
+    return _Catalog(
+        skus=[],
+        listing_ids=np.zeros(0, np.int64),
+        first=np.zeros(len(tracking) + 1, np.int64),
+        tracking=tracking,
+    )
+
+
+@dataclass
 class _Metrics:
     """Per-ASIN sums over both periods, aligned with `asins` (sorted)."""
 
@@ -349,7 +385,8 @@ class _Table:
     keys: list[str]
     asins: list[str]
     parents: list[str]
-    products: list[_Product | None]
+    catalog: _Catalog
+    product: np.ndarray  # int64: each row's product in `catalog`, -1 without a listing
     sums: dict[str, np.ndarray]
     trend_units: np.ndarray
     trend_sessions: np.ndarray
@@ -357,16 +394,24 @@ class _Table:
     currency: str
     pending_days: int
 
+    def product_of(self, i: int) -> _Product | None:
+        return self.catalog.product(int(self.product[i]))
+
+    def tracked(self) -> np.ndarray:
+        """Per row, whether its product is tracked."""
+        tracked = np.array([t == Listing.Tracking.TRACKED for t in self.catalog.tracking], bool)
+        return (self.product >= 0) & np.append(tracked, False)[self.product]
+
     def rows(self, index: np.ndarray | list[int]) -> list[TableRow]:
         out = []
         sums = {name: self.sums[name] for name in _SUMS}
         for i in np.asarray(index, dtype=np.int64).tolist():
-            product = self.products[i]
+            product = self.product_of(i)
             out.append(
                 TableRow(
                     asin=self.asins[i],
                     parent_asin=self.parents[i],
-                    skus=list(product.skus) if product else [],
+                    skus=product.skus if product else [],
                     sessions=int(sums["sessions"][i]),
                     page_views=int(sums["page_views"][i]),
                     units=int(sums["units"][i]),
@@ -381,7 +426,7 @@ class _Table:
                     changed=bool(self.changed[i]),
                     trend_units=self.trend_units[i].tolist(),
                     trend_sessions=self.trend_sessions[i].tolist(),
-                    listing_ids=list(product.listing_ids) if product else [],
+                    listing_ids=product.listing_ids if product else [],
                 )
             )
         return out
@@ -389,24 +434,27 @@ class _Table:
     def sort_values(self, key: str) -> np.ndarray:
         """A float per row to sort by; NaN where the value is None (as TableRow computes it)."""
         s = self.sums
+
+        def rate(part: str, whole: str) -> np.ndarray:
+            total = s[whole].astype(np.float64)
+            return np.where(total > 0, s[part] / total, np.nan)
+
+        # Only the asked column is computed: at 50,000 rows each is 400 KB.
+        values = {
+            "asin": lambda: np.zeros(len(s["sessions"])),  # _ranking sorts by the key
+            "sessions": lambda: s["sessions"].astype(np.float64),
+            "page_views": lambda: s["page_views"].astype(np.float64),
+            "units": lambda: s["units"].astype(np.float64),
+            "revenue": lambda: s["sales"].astype(np.float64),
+            "conversion": lambda: rate("settled", "sessions"),
+            "previous_conversion": lambda: rate("prev_settled", "prev_sessions"),
+            "conversion_change": lambda: (
+                (rate("settled", "sessions") - rate("prev_settled", "prev_sessions")) * 100
+            ),
+            "buy_box": lambda: rate("bb", "page_views") / PERCENT_SCALE,
+        }
         with np.errstate(divide="ignore", invalid="ignore"):
-            sessions = s["sessions"].astype(np.float64)
-            previous = s["prev_sessions"].astype(np.float64)
-            now = np.where(sessions > 0, s["settled"] / sessions, np.nan)
-            before = np.where(previous > 0, s["prev_settled"] / previous, np.nan)
-            views = s["page_views"].astype(np.float64)
-            values = {
-                "asin": np.zeros(len(sessions)),  # _ranking sorts by the product key
-                "sessions": sessions,
-                "page_views": views,
-                "units": s["units"].astype(np.float64),
-                "revenue": s["sales"].astype(np.float64),
-                "conversion": now,
-                "previous_conversion": before,
-                "conversion_change": (now - before) * 100,
-                "buy_box": np.where(views > 0, s["bb"] / views / PERCENT_SCALE, np.nan),
-            }
-        return values[key]
+            return values[key]()
 
 
 def _matching(
@@ -441,9 +489,13 @@ def _match(
         quick = _quick_metrics(connection, scope.marketplace_id)
         if quick is not None:
             metrics, source = quick
-    products = _products(connection, scope.marketplace_id)
+    listed, catalog = _products(connection, scope.marketplace_id)
     changed = _changed_keys(connection, scope.marketplace_id, period)
-    table = _table(metrics, products, changed, source, tracked_only=params.show == SHOW_TRACKED)
+    table = _table(
+        metrics, listed, catalog, changed, source, tracked_only=params.show == SHOW_TRACKED
+    )
+    # The table holds what it needs of these; the rest is not kept while it is ranked.
+    del metrics, listed, catalog, changed
     index = np.arange(len(table.keys))
     if params.changed:
         index = index[table.changed[index]]
@@ -463,7 +515,8 @@ def _match(
 def _empty_table() -> _Table:
     return _table(
         _Metrics([], [], {n: np.zeros(0, np.int64) for n in _SUMS}, _zeros(0, 0), _zeros(0, 0), ""),
-        {},
+        [],
+        _no_listings([]),
         set(),
         TableSource(),
         tracked_only=False,
@@ -494,28 +547,35 @@ def _ranking(keys: list[str], values: np.ndarray, key: str, descending: bool) ->
 
 def _table(
     metrics: _Metrics,
-    products: dict[str, _Product],
+    listed: list[str],
+    catalog: _Catalog,
     changed: set[str],
     source: TableSource,
     *,
     tracked_only: bool,
 ) -> _Table:
     """The candidate rows: tracked products (or every product listed or with metrics),
-    each with its metric row when it has one."""
+    each with its metric row when it has one. `listed` are the keys of `catalog`'s
+    products."""
     position = {asin: i for i, asin in enumerate(metrics.asins)}
     keys, picks, chosen = [], [], []
-    for key, product in products.items():
-        if tracked_only and product.tracking != Listing.Tracking.TRACKED:
+    for p, key in enumerate(listed):
+        if tracked_only and catalog.tracking[p] != Listing.Tracking.TRACKED:
             continue
-        keys.append(key)
-        picks.append(position.get(key, -1))
-        chosen.append(product)
+        i = position.get(key, -1)
+        # The metrics' string, not a second copy of it, when the product has metrics.
+        keys.append(metrics.asins[i] if i >= 0 else key)
+        picks.append(i)
+        chosen.append(p)
     if not tracked_only:
+        known = set(listed)
         for asin, i in position.items():
-            if asin not in products:
+            if asin not in known:
                 keys.append(asin)
                 picks.append(i)
-                chosen.append(None)
+                chosen.append(-1)
+        del known
+    del position
     pick = np.array(picks, np.int64)
     has = pick >= 0
     src = pick[has]
@@ -530,7 +590,8 @@ def _table(
         keys=keys,
         asins=["" if k.startswith("sku:") else k for k in keys],
         parents=[metrics.parents[i] if i >= 0 else "" for i in picks],
-        products=chosen,
+        catalog=catalog,
+        product=np.array(chosen, np.int64),
         sums={name: gather(metrics.sums[name]) for name in _SUMS},
         trend_units=gather(metrics.trend_units) if len(keys) else _zeros(0, n_buckets),
         trend_sessions=gather(metrics.trend_sessions) if len(keys) else _zeros(0, n_buckets),
@@ -540,27 +601,44 @@ def _table(
     )
 
 
-def _products(connection: SellerConnection, marketplace_id: str) -> dict[str, _Product]:
-    """The products listed in this marketplace by product key, with their SKUs and tracking
-    (one product is tracked when any of its listings is: they share one state)."""
-    products: dict[str, _Product] = {}
+def _products(connection: SellerConnection, marketplace_id: str) -> tuple[list[str], _Catalog]:
+    """The keys of the products listed in this marketplace and their catalogue: SKUs,
+    listings and tracking (one product is tracked when any of its listings is: they
+    share one state; else the state of its first SKU)."""
+    keys: list[str] = []
+    tracking: list[str] = []
+    first: list[int] = []
+    skus: list[str] = []
+    ids: list[int] = []
+    # A product's listings come together (by ASIN; one SKU without an ASIN is a product
+    # of its own), each product's by SKU; streamed, so the rows are never all in memory.
     listings = (
         Listing.objects.filter(connection=connection, marketplace_id=marketplace_id)
-        .order_by("sku")
+        .order_by("asin", "sku")
         .values_list("pk", "asin", "sku", "tracking")
+        .iterator(chunk_size=5000)
     )
     # One string per tracking state rather than one per row (50,000 rows for a big seller).
     states = {state.value: state.value for state in Listing.Tracking}
-    for pk, asin, sku, tracking in listings:
-        tracking = states.get(tracking, tracking)
-        product = products.get(asin or f"sku:{sku}")
-        if product is None:
-            product = products[asin or f"sku:{sku}"] = _Product()
-        product.skus.append(sku)
-        product.listing_ids.append(pk)
-        if tracking == Listing.Tracking.TRACKED or not product.tracking:
-            product.tracking = tracking
-    return products
+    for pk, asin, sku, state in listings:
+        state = states.get(state, state)
+        key = asin or f"sku:{sku}"
+        if not keys or keys[-1] != key:
+            keys.append(key)
+            tracking.append(state)
+            first.append(len(ids))
+        elif state == Listing.Tracking.TRACKED or not tracking[-1]:
+            tracking[-1] = state
+        skus.append(sku)
+        ids.append(pk)
+    first.append(len(ids))
+    catalog = _Catalog(
+        skus=skus,
+        listing_ids=np.array(ids, np.int64),
+        first=np.array(first, np.int64),
+        tracking=tracking,
+    )
+    return keys, catalog
 
 
 # The period's sums stay in the cache until a sync rewrites a block of their months
@@ -697,11 +775,17 @@ def _metrics(
         month__lte=period.end,
     ).order_by("month", "shard")
     # The row index is plaintext: every ASIN and its parent (the latest month's), before
-    # any decryption.
+    # any decryption. "" for a product that is its own parent, and one string per parent
+    # name: every block row comes with its own copies of both.
     parent_of: dict[str, str] = {}
+    names: dict[str, str] = {}
     for rows in blocks.values_list("rows", flat=True).iterator(chunk_size=4):
-        parent_of.update(rows or ())
+        for asin, parent in rows or ():
+            parent_of[asin] = "" if parent == asin else names.setdefault(parent, parent)
+        del rows
     asins = sorted(parent_of)
+    parents = [parent_of[a] for a in asins]
+    del parent_of, names
     position = {asin: i for i, asin in enumerate(asins)}
     n = len(asins)
     n_buckets = min(TREND_POINTS, period.days) if trend else 0
@@ -711,7 +795,9 @@ def _metrics(
     pending_days: set[date] = set()
     fetched_days: set[date] = set()
     currency = ""
-    for block in blocks_one_at_a_time(blocks):
+    # The export (no trend) gives freed block buffers back as it goes: see
+    # blocks_one_at_a_time.
+    for block in blocks_one_at_a_time(blocks, release=not trend):
         current = _fetched_cols(block, period.start, period.end)
         previous = _fetched_cols(block, previous_start, period.previous_end)
         fetched_days.update(block.day(i) for i in current)
@@ -758,7 +844,6 @@ def _metrics(
         pending_days=len(pending_days),
         days_fetched=len(fetched_days),
     )
-    parents = [parent_of[a] if parent_of[a] != a else "" for a in asins]
     return _Metrics(asins, parents, sums, trend_units, trend_sessions, currency), source
 
 
@@ -831,19 +916,17 @@ def _search(keys: ConnectionKeys, table: _Table, index: np.ndarray, q: str) -> n
     """The rows of `index` whose ASIN, a SKU or the title contains `q` (case-insensitive).
     Titles are encrypted: they are decrypted once, only for rows the ASIN and SKUs miss."""
     needle = q.casefold()
-    found, rest = [], []
+    found, rest = [], {}
     for i in index.tolist():
-        product = table.products[i]
+        product = table.product_of(i)
         skus = product.skus if product else ()
         if needle in table.asins[i].casefold() or any(needle in s.casefold() for s in skus):
             found.append(i)
         elif product is not None:
-            rest.append(i)
-    titles = _titles(keys, [pk for i in rest for pk in table.products[i].listing_ids])
+            rest[i] = product.listing_ids
+    titles = _titles(keys, [pk for ids in rest.values() for pk in ids])
     found += [
-        i
-        for i in rest
-        if any(needle in titles.get(pk, "").casefold() for pk in table.products[i].listing_ids)
+        i for i, ids in rest.items() if any(needle in titles.get(pk, "").casefold() for pk in ids)
     ]
     return np.array(sorted(found), np.int64)
 
@@ -854,16 +937,18 @@ PRODUCT, PARENT = 0, 1
 @dataclass
 class _Layout:
     """The rows in display order as (PRODUCT, row of `table`) or (PARENT, row of
-    `parents`, a table of subtotals); row objects are built only for a page."""
+    `parents`, a table of subtotals), one pair per line of an int64 array (not 50,000
+    tuples); row objects are built only for a page, or a chunk of the export."""
 
     table: _Table
-    entries: list[tuple[int, int]]
+    entries: np.ndarray  # [rows, 2]
     parents: _Table | None = None
     children: list[int] = field(default_factory=list)
 
-    def rows(self, entries: list[tuple[int, int]]) -> list[TableRow]:
-        products = iter(self.table.rows([i for kind, i in entries if kind == PRODUCT]))
-        return [next(products) if kind == PRODUCT else self._parent(i) for kind, i in entries]
+    def rows(self, entries: np.ndarray) -> list[TableRow]:
+        pairs = entries.tolist()
+        products = iter(self.table.rows([i for kind, i in pairs if kind == PRODUCT]))
+        return [next(products) if kind == PRODUCT else self._parent(i) for kind, i in pairs]
 
     def parent_row(self, asin: str) -> TableRow:
         assert self.parents is not None
@@ -880,9 +965,9 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
     """The display order: `order` as it is, or, grouped by parent, each parent's subtotal
     (sums of its matching children: conversion Σunits ÷ Σsessions) followed by its
     children; groups and products without a parent sorted together by their value."""
-    index = order.tolist()
     if not params.group:
-        return _Layout(table, [(PRODUCT, i) for i in index])
+        return _Layout(table, np.column_stack([np.full(len(order), PRODUCT, np.int64), order]))
+    index = order.tolist()
     names = sorted({table.parents[i] for i in index if table.parents[i]})
     group = {name: g for g, name in enumerate(names)}
     members: list[list[int]] = [[] for _ in names]
@@ -901,22 +986,14 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
         np.add.at(out, of_group, values[child_rows])
         return out
 
+    # A parent counts as tracked when one of its children is.
+    tracked = table.tracked()
     parents = _Table(
         keys=names,
         asins=names,
         parents=[""] * len(names),
-        # A parent counts as tracked when one of its children is.
-        products=[
-            _Product(tracking=Listing.Tracking.TRACKED) if tracked else None
-            for tracked in (
-                any(
-                    table.products[i] is not None
-                    and table.products[i].tracking == Listing.Tracking.TRACKED
-                    for i in m
-                )
-                for m in members
-            )
-        ],
+        catalog=_no_listings([Listing.Tracking.TRACKED] * len(names)),
+        product=np.array([g if tracked[m].any() else -1 for g, m in enumerate(members)], np.int64),
         sums={name: total(table.sums[name]) for name in _SUMS},
         trend_units=total(table.trend_units),
         trend_sessions=total(table.trend_sessions),
@@ -938,7 +1015,8 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
         entries.append((kind, i))
         if kind == PARENT:
             entries += [(PRODUCT, child) for child in members[i]]
-    return _Layout(table, entries, parents, [len(m) for m in members])
+    pairs = np.array(entries, np.int64).reshape(-1, 2)
+    return _Layout(table, pairs, parents, [len(m) for m in members])
 
 
 # -- titles, stock, suppression: decrypted for the rows that need them ---------------------

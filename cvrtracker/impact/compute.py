@@ -38,6 +38,7 @@ from cvrtracker.metrics.keys import ConnectionKeys
 from cvrtracker.metrics.selectors import metrics_asin_histories
 
 from . import stats
+from .measured import MEASURED_FIELDS, MEASURED_SOURCES
 from .types import (
     IMPROVED,
     NO_CLEAR_EFFECT,
@@ -49,17 +50,6 @@ from .types import (
 
 Field = ListingChange.Field
 Source = ListingChange.Source
-
-CONTENT_FIELDS = (Field.TITLE, Field.BULLET, Field.DESCRIPTION, Field.MAIN_IMAGE, Field.IMAGE)
-MEASURED_FIELDS = (*CONTENT_FIELDS, Field.PRICE)
-MEASURED_SOURCES = (Source.OBSERVED, Source.INFERRED)
-
-
-def change_is_measured(change: ListingChange) -> bool:
-    """Whether impact_refresh measures this kind of change (pages tell "not computed
-    yet" from "not measured" with it)."""
-    return change.field in MEASURED_FIELDS and change.source in MEASURED_SOURCES
-
 
 # Changes that move a product's conversion by themselves: they bound its windows
 # (an issue only when it suppresses the listing).

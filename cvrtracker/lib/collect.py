@@ -1,10 +1,13 @@
-"""Pausing Python's cyclic garbage collector around a burst of short-lived objects."""
+"""Pausing Python's cyclic garbage collector around a burst of short-lived objects, and
+giving freed memory back to the operating system after a large read."""
 
 from __future__ import annotations
 
+import ctypes
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 
 
 @contextmanager
@@ -25,3 +28,28 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None on another C library (musl, macOS)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the symbols the process has loaded
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+def memory_release() -> None:
+    """Give the C heap's free pages back to the operating system (glibc; a no-op elsewhere).
+
+    glibc serves a multi-megabyte buffer from its heap once a buffer that size was freed
+    (its mmap threshold grows), and keeps the freed pages: reading a 50,000-product
+    seller's metric blocks, 3 MB of ciphertext and 3 MB of plaintext each, left the
+    process ~7 MB larger than the blocks it held at any moment. The call itself takes
+    ~0.02 ms, but pages given back fault in again when next used: call it where memory,
+    not time, is the limit (the product table export)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)

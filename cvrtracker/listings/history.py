@@ -159,13 +159,14 @@ def _issue(value: Any) -> str:
     return f"{text} ({code})" if code else text
 
 
-def _fill(view: ChangeView, change: ListingChange, payload: dict[str, Any]) -> None:
+def _fill(view: ChangeView, change: ListingChange, payload: dict[str, Any], *, diff: bool) -> None:
     before, after = payload.get("before"), payload.get("after")
     if payload.get("from_position"):
         view.note = f"Moved from position {payload['from_position']} to {change.position}."
     if change.field in TEXT_DIFF_FIELDS:
         view.kind = "diff"
-        view.diff = word_diff(before if isinstance(before, str) else "", after or "")
+        if diff:
+            view.diff = word_diff(before if isinstance(before, str) else "", after or "")
     elif change.field in IMAGE_FIELDS:
         view.kind = "image"
         view.before_image, view.after_image = _image(before), _image(after)
@@ -201,8 +202,12 @@ def _fill(view: ChangeView, change: ListingChange, payload: dict[str, Any]) -> N
         view.before, view.after = _plain(before), _plain(after)
 
 
-def change_views(*, rows: list[ChangeRow], marketplaces: dict[str, str]) -> list[ChangeView]:
-    """What the history pages print for each row; `marketplaces` names the ids."""
+def change_views(
+    *, rows: list[ChangeRow], marketplaces: dict[str, str], diffs: bool = True
+) -> list[ChangeView]:
+    """What the history pages print for each row; `marketplaces` names the ids. Without
+    `diffs` a text change has no word diff (the downloads write whole texts: the diff
+    of a long description is the largest part of a view)."""
     views = []
     for row in rows:
         change = row.change
@@ -227,7 +232,7 @@ def change_views(*, rows: list[ChangeRow], marketplaces: dict[str, str]) -> list
         if row.payload is None:
             view.kind = "unreadable"
         else:
-            _fill(view, change, payload)
+            _fill(view, change, payload, diff=diffs)
         views.append(view)
     return views
 

@@ -136,10 +136,13 @@ def metrics_product_series(
             # Fetched but absent: no activity that day.
             absent += range(len(series), len(series) + len(cols))
             series += [_zero_day(block.day(i), data.currency, pending=False) for i in cols]
-            continue
-        flags = data.flags[row]
-        absent += (len(series) + k for k, i in enumerate(cols) if not flags[i] & PRESENT)
-        series += _series(block, data, row, cols, set())
+        else:
+            flags = data.flags[row]
+            absent += (len(series) + k for k, i in enumerate(cols) if not flags[i] & PRESENT)
+            series += _series(block, data, row, cols, set())
+            del flags
+        # One block's buffers at a time: none of this one is held while the next is read.
+        del block, data
     if absent:
         # Whether a whole day is pending is an account-level fact, read (from the
         # account's small blocks) only for the days the ASIN's own shard has nothing.
@@ -466,6 +469,7 @@ def _blocks(
         ]
         if cols:
             yield block, block_data(block, keys), cols
+        del block  # not held while the next block is read (blocks_one_at_a_time)
 
 
 def _row_of(keys: list[str], asin: str) -> int | None:

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.lib import clock
+from cvrtracker.lib.collect import memory_release
 
 from .blocks import (
     I32,
@@ -448,7 +449,9 @@ def _locked_block(
         return MetricBlock.objects.select_for_update().get(**key)
 
 
-def blocks_one_at_a_time(blocks: QuerySet[MetricBlock]) -> Iterator[MetricBlock]:
+def blocks_one_at_a_time(
+    blocks: QuerySet[MetricBlock], *, release: bool = False
+) -> Iterator[MetricBlock]:
     """The blocks of `blocks`, in its order, holding one at a time in memory.
 
     On PostgreSQL one query streams them row by row in the binary format: in the text
@@ -457,6 +460,11 @@ def blocks_one_at_a_time(blocks: QuerySet[MetricBlock]) -> Iterator[MetricBlock]
     and no block waits in a buffer while another is summed. Elsewhere, a chunked
     iterator. The blocks carry what readers use: ids, month, shard, rows, fetched and
     values_enc (and the filter's connection, marketplace and granularity).
+
+    With `release`, the C heap's freed pages go back to the system between blocks
+    (memory_release): for a large export, bounded by memory. Not for pages: the next
+    block's buffers then fault their pages in again, ~0.4 ms a block (a two-year
+    product series read 24 blocks 10 ms slower).
 
     While the stream runs the database connection is busy: a caller must not query
     inside its loop, and must run the loop to its end (or close the generator)."""
@@ -475,7 +483,13 @@ def blocks_one_at_a_time(blocks: QuerySet[MetricBlock]) -> Iterator[MetricBlock]
             block = MetricBlock(**dict(zip(fields, values, strict=True)), version=version)
             # jsonb comes back decoded, bytea as bytes.
             block.rows, block.fetched, block.values_enc = rows, fetched, bytes(values_enc)
+            del values, rows, fetched, values_enc
             yield block
+            # Let go of this block before the next one streams in: held across the
+            # next fetch, two blocks would be in memory at once.
+            del block
+            if release:
+                memory_release()
 
 
 def block_data(block: MetricBlock, keys: ConnectionKeys) -> BlockData:

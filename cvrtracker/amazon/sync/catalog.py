@@ -19,7 +19,7 @@ from cvrtracker.amazon.models import LISTED_AT, SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_client, connection_record_listed
 from cvrtracker.amazon.sync.sales_traffic import marketplace_ids
 from cvrtracker.amazon.sync.schedule import JobPaused
-from cvrtracker.impact.compute import MEASURED_FIELDS
+from cvrtracker.impact.measured import MEASURED_FIELDS
 from cvrtracker.impact.tasks import refresh_impacts
 from cvrtracker.lib import clock
 from cvrtracker.listings.merchant_listings import MerchantReportError, merchant_listings_parse

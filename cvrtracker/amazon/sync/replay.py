@@ -41,7 +41,7 @@ from cvrtracker.amazon.models import LISTED, SellerConnection, SyncJob
 from cvrtracker.amazon.sync.jobs import connection_sync, sync_job_run
 from cvrtracker.amazon.sync.sales_traffic import marketplace_ids
 from cvrtracker.amazon.sync.schedule import JobPaused, retry_delay
-from cvrtracker.impact.compute import MEASURED_FIELDS
+from cvrtracker.impact.measured import MEASURED_FIELDS
 from cvrtracker.impact.services import impact_refresh
 from cvrtracker.lib import clock
 from cvrtracker.listings.models import ListingChange

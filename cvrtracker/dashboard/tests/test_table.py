@@ -21,6 +21,7 @@ from cvrtracker.dashboard.table import (
     table_params_from_query,
 )
 from cvrtracker.lib import clock
+from cvrtracker.listings.services import listing_record_snapshot, listings_admit
 from cvrtracker.listings.tests.helpers import PlanTestCase
 from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.metrics.quick import QuickTotals
@@ -29,7 +30,7 @@ from cvrtracker.metrics.selectors import ProductRow
 from cvrtracker.metrics.services import metrics_ingest_days
 from cvrtracker.test import BaseTestCase
 
-from .table_data import LAST_DAY, NOW, START, US, day_report, make_seller
+from .table_data import LAST_DAY, NOW, START, US, day_report, item, make_seller
 
 KETTLE, MUG, LAMP, TEAPOT, LONE = (
     "B0AAAAAAA1",
@@ -140,6 +141,23 @@ class ProductTableTests(TableTestCase):
         assert (rows[KETTLE].title, rows[KETTLE].skus) == ("Blue Kettle", ["KET-1"])
         assert rows[KETTLE].parent_asin == "B0PARENT1"
         assert rows[LAMP].parent_asin == ""
+
+    def test_a_product_sold_under_two_skus_is_one_row_with_both(self):
+        entries = [item("KET-0", KETTLE, "Kettle, second offer"), item("ZZ-9", "", "No ASIN yet")]
+        admitted = listings_admit(connection=self.connection, marketplace_id=US, items=entries)
+        for entry in entries:
+            listing_record_snapshot(
+                listing=admitted[entry["sku"]], item=entry, catalog_item=None, sync_id="sync-2"
+            )
+        rows = self.by_key("show=all")
+        kettle = rows[KETTLE]
+        assert kettle.skus == ["KET-0", "KET-1"] and kettle.is_tracked
+        # The title of its first SKU, the sums of its ASIN once.
+        assert kettle.title == "Kettle, second offer"
+        assert (kettle.sessions, kettle.settled_units) == (2900, 290)
+        assert export_row(kettle)[1] == "KET-0 KET-1"
+        assert rows["sku:ZZ-9"].skus == ["ZZ-9"] and rows[NEW].skus == ["NEW-6"]
+        assert [r.key for r in self.rows("q=ket-0")] == [KETTLE]
 
     def keys(self, query):
         return [r.key for r in self.rows(query)]
