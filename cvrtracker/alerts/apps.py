@@ -15,7 +15,6 @@ class AlertsConfig(AppConfig):
         from cvrtracker.metrics.signals import metrics_days_stored
 
         from . import tasks
-        from .delivery import deliveries_enqueue_due
 
         listing_changes_stored.connect(tasks.on_listing_changes_stored, dispatch_uid="alerts")
         inventory_stored.connect(tasks.on_inventory_stored, dispatch_uid="alerts")
@@ -28,6 +27,13 @@ class AlertsConfig(AppConfig):
         # Deliveries whose task was lost or whose worker died: enqueued again once due.
         periodic_register(
             name="alerts.deliveries",
-            function=deliveries_enqueue_due,
+            function=_deliveries_enqueue_due,
             every_seconds=settings.ALERTS_SWEEP_EVERY_SECONDS,
         )
+
+
+def _deliveries_enqueue_due() -> int:
+    # Imported when the scheduler runs it: the delivery side loads the HTTP client.
+    from .delivery import deliveries_enqueue_due
+
+    return deliveries_enqueue_due()

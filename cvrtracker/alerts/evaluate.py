@@ -58,6 +58,7 @@ from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.metrics.selectors import metrics_asin_histories
 
 from . import cusum
+from .kinds import EVENT_KINDS, STATE_KINDS
 from .models import Alert, AlertCondition, AlertRule, EvaluationCursor
 from .selectors import condition_state, condition_state_aad
 
@@ -67,14 +68,6 @@ Kind = AlertRule.Kind
 Scope = AlertRule.Scope
 Field = ListingChange.Field
 
-EVENT_KINDS = (
-    Kind.LISTING_CHANGED,
-    Kind.LISTING_SUPPRESSED,
-    Kind.LISTING_ISSUE,
-    Kind.OUT_OF_STOCK,
-    Kind.PRICE_CHANGED,
-)
-STATE_KINDS = (Kind.LOW_STOCK, Kind.BUY_BOX_LOW, Kind.SESSIONS_DROP, Kind.CONVERSION_DROP)
 LOOKBACK = timedelta(minutes=10)
 MAX_CHANGES = 5000
 # Units a day for low stock: the mean over the last RECENT_DAYS fetched days.

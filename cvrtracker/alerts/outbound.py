@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
 
-import httpx
 from django.conf import settings
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -194,6 +193,10 @@ def _tls_context(ca_file: str) -> ssl.SSLContext:
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
     """POST `body` to `url` through the checks above; OutboundError unless it answered 2xx."""
+    # Imported here: the pages import this module for its URL checks, and the web
+    # process has no use for an HTTP client (about 4 MB with what it pulls in).
+    import httpx
+
     target = check_url(url)
     host_ip = f"[{target.address}]" if ":" in target.address else target.address
     default_port = 443 if target.scheme == "https" else 80

@@ -23,8 +23,7 @@ from cvrtracker.amazon.marketplaces import marketplace_today
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.lib import clock
 
-from .digest import digests_create
-from .evaluate import EVENT_KINDS, STATE_KINDS, alerts_evaluate
+from .kinds import EVENT_KINDS, STATE_KINDS
 from .models import AlertRule
 
 logger = logging.getLogger(__name__)
@@ -50,6 +49,10 @@ def evaluate_alerts(connection_id: int, marketplace_id: str = "", state: bool = 
     connection = _connection(connection_id)
     if connection is None:
         return -1
+    # Imported here: the hooks below are connected in every process (web included),
+    # and the evaluation's statistics (numpy, the impact code) are a worker's business.
+    from .evaluate import alerts_evaluate
+
     try:
         alerts = alerts_evaluate(
             connection=connection, marketplace_id=marketplace_id or None, state=state
@@ -110,6 +113,8 @@ def alerts_schedule() -> int:
         evaluate_alerts.enqueue(pk, "", True)
         enqueued += 1
     try:
+        from .digest import digests_create
+
         digests_create()
     except Exception:
         logger.exception("creating the alert digests failed")
