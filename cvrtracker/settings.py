@@ -343,7 +343,7 @@ AMAZON_CONSENT_URLS = {
 # The demo's simulator when it is the SP-API endpoint, else empty (always with
 # AMAZON_PRODUCTION). Its product images live on its own origin under its own CA,
 # which browsers do not trust, so the product page relays them through
-# dashboard:simulator_image instead of widening the CSP's img-src.
+# amazon:simulator_image (amazon/images.py) instead of widening the CSP's img-src.
 AMAZON_SIMULATOR_ORIGIN = (
     _AMAZON_SIM if not AMAZON_PRODUCTION and _AMAZON_SIM in AMAZON_SPAPI_URLS.values() else ""
 )

@@ -14,4 +14,6 @@ urlpatterns = [
     path("<uuid:code>/disconnect/", views.disconnect, name="disconnect"),
     path("<uuid:code>/products/", views.products, name="products"),
     path("products/<uuid:code>/tracking/", views.product_tracking, name="product_tracking"),
+    # The demo simulator's product images (404 unless it is the SP-API endpoint: images.py).
+    path("simulator-images/<str:image_id>.jpg", views.simulator_image, name="simulator_image"),
 ]

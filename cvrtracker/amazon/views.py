@@ -38,6 +38,7 @@ from cvrtracker.accounts.access import (
 )
 from cvrtracker.accounts.models import Team
 from cvrtracker.amazon.forms import SHOW_CHOICES, ProductsViewForm, TrackingForm
+from cvrtracker.amazon.images import simulator_image_fetch
 from cvrtracker.amazon.marketplaces import marketplace_day
 from cvrtracker.amazon.models import Region, SellerConnection
 from cvrtracker.amazon.sync.schedule import listings_sweep_words
@@ -389,3 +390,16 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
         "access on Amazon's side too, use Manage Your Apps in Seller Central.",
     )
     return redirect("amazon:settings")
+
+
+@login_required
+@require_GET
+def simulator_image(request: HttpRequest, image_id: str) -> HttpResponse:
+    """The demo simulator's product image, relayed (404 in production: see images.py)."""
+    found = simulator_image_fetch(image_id=image_id)
+    if found is None:
+        raise Http404("No such image")
+    content, kind = found
+    response = HttpResponse(content, content_type=kind)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -9,24 +9,22 @@ who asks.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
-from django.urls import reverse
 
 from cvrtracker.amazon.identifiers import is_asin
+from cvrtracker.amazon.images import image_src
 from cvrtracker.impact.measured import change_is_measured
 from cvrtracker.impact.selectors import impact_for_changes
 from cvrtracker.impact.types import Impact
 from cvrtracker.lib.crypto import DecryptionError
 from cvrtracker.listings.changes import listing_change_payload
-from cvrtracker.listings.history import ChangeView, ImageLink, change_views
+from cvrtracker.listings.history import ChangeView, change_views
 from cvrtracker.listings.models import Listing, ListingChange
 from cvrtracker.listings.normalize import content_sides
 from cvrtracker.listings.selectors import ChangeRow
@@ -397,58 +395,6 @@ def _main_image(content: dict) -> str:
     return ""
 
 
-# The simulator's image ids (simulator/urls.py: images/I/<id>.jpg).
-SIMULATOR_IMAGE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-
-
-def simulator_origin() -> str:
-    """The demo simulator's origin whose images the dashboard relays; "" in production."""
-    return "" if settings.AMAZON_PRODUCTION else settings.AMAZON_SIMULATOR_ORIGIN
-
-
-def image_src(link: str) -> str:
-    """Where the page loads an image from: Amazon's https link as it is, or, in the
-    demo, a simulator image through dashboard:simulator_image (see settings)."""
-    origin = simulator_origin()
-    prefix = f"{origin}/images/I/"
-    if origin and link.startswith(prefix) and link.endswith(".jpg"):
-        image_id = link[len(prefix) : -len(".jpg")]
-        if SIMULATOR_IMAGE_ID.match(image_id):
-            return reverse("dashboard:simulator_image", args=[image_id])
-    return link if link.startswith("https://") else ""
-
-
-def _loadable(image: ImageLink | None) -> ImageLink | None:
-    """The change list's image as this page loads it (image_src: the demo's relay)."""
-    if image is None:
-        return None
-    src = image_src(image.link)
-    return replace(image, link=src or image.link, loadable=bool(src))
-
-
-def simulator_image_fetch(*, image_id: str) -> tuple[bytes, str] | None:
-    """(bytes, content type) of one of the demo simulator's images; None when there is
-    no simulator, no such image, or it did not answer with an image."""
-    origin = simulator_origin()
-    if not origin or not SIMULATOR_IMAGE_ID.match(image_id):
-        return None
-    # The outbound HTTP stack (httpx, the SP-API client's retry and rate limiting) is
-    # loaded only here, by the demo's image relay: the dashboard's pages and downloads
-    # never call out, and a web worker should not carry it for them (~8 MB).
-    import httpx
-
-    from cvrtracker.amazon.client import http as amazon_http
-
-    try:
-        answer = amazon_http().get(f"{origin}/images/I/{image_id}.jpg")
-    except httpx.HTTPError:
-        return None
-    kind = answer.headers.get("content-type", "")
-    if answer.status_code != 200 or not kind.startswith("image/"):
-        return None
-    return answer.content, kind
-
-
 def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage:
     """Everything the product page shows for `asin` over `period`; Http404 for a
     malformed ASIN or one with neither metrics, listing nor change here."""
@@ -493,9 +439,6 @@ def product_page_data(*, scope: Scope, period: Period, asin: str) -> ProductPage
         )
     rows = [ChangeRow(change=c, payload=payloads[c.pk]) for c in in_period]
     views = change_views(rows=rows, marketplaces={scope.marketplace_id: scope.marketplace.name})
-    for view in views:
-        view.before_image = _loadable(view.before_image)
-        view.after_image = _loadable(view.after_image)
     impacts = (
         impact_for_changes(connection=connection, changes=in_period, keys=keys)
         if keys is not None

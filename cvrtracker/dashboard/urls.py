@@ -20,12 +20,6 @@ urlpatterns = [
         product.product_series_export,
         name="product_series_export",
     ),
-    # The demo simulator's product images (404 unless it is the SP-API endpoint).
-    path(
-        "simulator-images/<str:image_id>.jpg",
-        product.simulator_image,
-        name="simulator_image",
-    ),
     path(
         "products/<uuid:code>/<str:marketplace>/<str:asin>/changes.<str:fmt>",
         changes_export.product_changes_export,

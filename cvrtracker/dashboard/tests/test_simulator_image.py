@@ -8,7 +8,7 @@ import sys
 
 from django.urls import reverse
 
-from cvrtracker.dashboard.product import image_src
+from cvrtracker.amazon.images import image_src
 from cvrtracker.listings.models import ListingChange
 from cvrtracker.simulator.testing import running_simulator
 from cvrtracker.test import BaseTestCase
@@ -24,7 +24,7 @@ class SimulatorImageTests(BaseTestCase):
         ):
             link = f"{sim.base_url}/images/I/41abcDEF12.jpg"
             src = image_src(link)
-            assert src == reverse("dashboard:simulator_image", args=["41abcDEF12"])
+            assert src == reverse("amazon:simulator_image", args=["41abcDEF12"])
             self.client.force_login(self.bob)
             response = self.client.get(src)
             assert response.status_code == 200
@@ -48,7 +48,7 @@ class SimulatorImageTests(BaseTestCase):
         with self.settings(AMAZON_SIMULATOR_ORIGIN=origin):
             url = reverse("dashboard:product", args=[connection.code, US, ASIN])
             response = self.client.get(url)
-        relay = reverse("dashboard:simulator_image", args=["old1"])
+        relay = reverse("amazon:simulator_image", args=["old1"])
         self.assertContains(response, f'src="{relay}"')
         self.assertContains(response, 'src="https://m.media-amazon.com/I/n.jpg"')
         self.assertNotContains(response, f'src="{origin}')
@@ -60,7 +60,7 @@ class SimulatorImageTests(BaseTestCase):
             link = "https://127.0.0.1:8100/images/I/41abcDEF12.jpg"
             assert image_src(link) == link
             self.client.force_login(self.bob)
-            url = reverse("dashboard:simulator_image", args=["41abcDEF12"])
+            url = reverse("amazon:simulator_image", args=["41abcDEF12"])
             assert self.client.get(url).status_code == 404
 
     def test_only_https_links_load_otherwise(self):

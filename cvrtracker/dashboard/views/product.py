@@ -14,7 +14,6 @@ from cvrtracker.dashboard.product import (
     MARKER_GROUPS,
     chart_payload,
     product_page_data,
-    simulator_image_fetch,
 )
 from cvrtracker.dashboard.scope import (
     PERIODS,
@@ -122,16 +121,3 @@ def product_series_export(
         header=SERIES_HEADER,
         rows=rows,
     )
-
-
-@login_required
-@require_GET
-def simulator_image(request: HttpRequest, image_id: str) -> HttpResponse:
-    """The demo simulator's product image, relayed (404 in production: see settings)."""
-    found = simulator_image_fetch(image_id=image_id)
-    if found is None:
-        raise Http404("No such image")
-    content, kind = found
-    response = HttpResponse(content, content_type=kind)
-    response["Cache-Control"] = "private, max-age=86400"
-    return response

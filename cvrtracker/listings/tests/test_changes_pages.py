@@ -193,6 +193,31 @@ class ProductChangesPageTests(ChangesPageTestCase):
         self.assertContains(page, f'href="{account_url(self.connection)}"')
 
 
+    def test_the_demo_simulators_images_load_through_the_relay(self):
+        # The simulator's images are on its own origin under a CA browsers do not
+        # trust: the history loads them through amazon:simulator_image (images.py).
+        origin = "https://127.0.0.1:8123"
+        store(
+            self.connection,
+            listing=self.kettle,
+            field=Field.MAIN_IMAGE,
+            day=DAY,
+            action="changed",
+            before=f"{origin}/images/I/old1.jpg",
+            after="https://m.media-amazon.com/images/I/new2.jpg",
+        )
+        with self.settings(AMAZON_SIMULATOR_ORIGIN=origin):
+            page = self.client.get(product_url(self.kettle))
+        relay = reverse("amazon:simulator_image", args=["old1"])
+        self.assertContains(page, f'src="{relay}"')
+        self.assertContains(page, 'src="https://m.media-amazon.com/images/I/new2.jpg"')
+        self.assertNotContains(page, f'src="{origin}')
+        # Not in the demo, that link is not loaded (the page names it instead).
+        with self.settings(AMAZON_SIMULATOR_ORIGIN=""):
+            page = self.client.get(product_url(self.kettle))
+        self.assertNotContains(page, f'src="{relay}"')
+
+
 class AccountChangesPageTests(ChangesPageTestCase):
     def test_it_lists_every_products_changes_linked_to_their_history(self):
         store(self.connection, listing=self.kettle, field=Field.TITLE, day=DAY, after="K")
