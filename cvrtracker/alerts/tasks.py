@@ -21,6 +21,7 @@ from django.tasks import task
 
 from cvrtracker.amazon.marketplaces import marketplace_today
 from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.amazon.selectors import connection_for_task
 from cvrtracker.lib import clock
 
 from .kinds import EVENT_KINDS, STATE_KINDS
@@ -32,21 +33,12 @@ logger = logging.getLogger(__name__)
 RECENT_METRICS_DAYS = 7
 
 
-def _connection(connection_id: int) -> SellerConnection | None:
-    return (
-        SellerConnection.objects.filter(pk=connection_id)
-        .exclude(wrapped_data_key=None)
-        .exclude(status=SellerConnection.Status.DISCONNECTED)
-        .first()
-    )
-
-
 @task()
 def evaluate_alerts(connection_id: int, marketplace_id: str = "", state: bool = True) -> int:
     """Evaluate the account's enabled rules (state rules in `marketplace_id`, "" for all;
     `state=False`: only the new listing changes); returns the alerts raised, -1 when
     the account is gone."""
-    connection = _connection(connection_id)
+    connection = connection_for_task(connection_id)
     if connection is None:
         return -1
     # Imported here: the hooks below are connected in every process (web included),

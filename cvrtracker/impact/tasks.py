@@ -14,7 +14,7 @@ import logging
 
 from django.tasks import task
 
-from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.amazon.selectors import connection_for_task
 from cvrtracker.listings.inference import listing_changes_derive
 
 from .services import impact_refresh
@@ -22,20 +22,11 @@ from .services import impact_refresh
 logger = logging.getLogger(__name__)
 
 
-def _connection(connection_id: int) -> SellerConnection | None:
-    return (
-        SellerConnection.objects.filter(pk=connection_id)
-        .exclude(wrapped_data_key=None)
-        .exclude(status=SellerConnection.Status.DISCONNECTED)
-        .first()
-    )
-
-
 @task()
 def refresh_impacts(connection_id: int, marketplace_id: str) -> int:
     """Recompute every impact of the connection in the marketplace; returns how many
     were stored (-1 when the connection is gone)."""
-    connection = _connection(connection_id)
+    connection = connection_for_task(connection_id)
     if connection is None:
         return -1
     try:
@@ -60,7 +51,7 @@ def derive_and_measure(
 ) -> int:
     """Derive the inferred and derived changes of `asins` (None: all) from the stored
     metrics, then recompute the marketplace's impacts; returns the impacts stored."""
-    connection = _connection(connection_id)
+    connection = connection_for_task(connection_id)
     if connection is None:
         return -1
     try:

@@ -6,7 +6,7 @@ import logging
 
 from django.tasks import task
 
-from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.amazon.selectors import connection_for_task
 
 from .inference import listing_changes_derive
 
@@ -19,12 +19,7 @@ def derive_listing_changes(
 ) -> int:
     """Recompute the inferred and derived changes after new metrics were stored; returns
     how many rows were added, updated or removed (-1 when the connection is gone)."""
-    connection = (
-        SellerConnection.objects.filter(pk=connection_id)
-        .exclude(wrapped_data_key=None)
-        .exclude(status=SellerConnection.Status.DISCONNECTED)
-        .first()
-    )
+    connection = connection_for_task(connection_id)
     if connection is None:
         return -1
     try:

@@ -192,7 +192,6 @@ class ProductChangesPageTests(ChangesPageTestCase):
         self.assertContains(page, f'href="{product_url(self.kettle)}"')
         self.assertContains(page, f'href="{account_url(self.connection)}"')
 
-
     def test_the_demo_simulators_images_load_through_the_relay(self):
         # The simulator's images are on its own origin under a CA browsers do not
         # trust: the history loads them through amazon:simulator_image (images.py).
