@@ -62,11 +62,15 @@ run: setup specs
 	$(PY) manage.py demo_setup
 	PORT=$(PORT) DEMO_CONNECT=1 $(PY) manage.py runall
 
+# Two test processes (CI has 2 cores; most tests wait on a simulator, a worker process
+# or a browser), a test file each at a time: a file's tests share their fixtures.
+TEST_PROCESSES ?= 2
+
 test: setup specs
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_PROCESSES) --dist loadfile
 
 test-fast: setup specs
-	$(PY) -m pytest -q -m "not browser and not slow"
+	$(PY) -m pytest -q -n $(TEST_PROCESSES) --dist loadfile -m "not browser and not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .
