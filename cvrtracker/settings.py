@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_tasks_db",
     # django_rq and django_tasks_rq are added below when REDIS_URL is set.
     "cvrtracker.accounts",
@@ -95,8 +97,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "cvrtracker.accounts.middleware.SessionTimeoutMiddleware",
+    "cvrtracker.accounts.middleware.MFARequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -212,6 +216,14 @@ AXES_IPWARE_PROXY_COUNT = int(env("PROXY_COUNT", "0")) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env("PROXY_COUNT") else ["REMOTE_ADDR"]
 )
+
+# Two-factor log-in (django-otp, TOTP; accounts/mfa.py). The issuer names the site in
+# the authenticator app. A wrong code makes the device wait 1, 2, 4... seconds before
+# it checks another, on top of django-axes counting the failure against the email.
+OTP_TOTP_ISSUER = SITE_NAME
+OTP_TOTP_THROTTLE_FACTOR = 1
+# How long a correct password waits for its second factor before log-in starts over.
+MFA_LOGIN_WINDOW_SECONDS = 300
 
 # Sessions: database-backed so log-out kills them on the server; idle and
 # absolute limits enforced by accounts.middleware.SessionTimeoutMiddleware.

@@ -112,3 +112,19 @@ class AccessLogForm(forms.Form):
     def actor(self):
         code = self.cleaned_data.get("member")
         return self.members[code].user if code else None
+
+
+class MFACodeForm(forms.Form):
+    """A code from the authenticator app (or, at log-in, a recovery code)."""
+
+    code = forms.CharField(
+        max_length=40,
+        label="Code",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+
+class TeamMFAForm(forms.Form):
+    required = forms.BooleanField(required=False)

@@ -63,6 +63,9 @@ class Team(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
+    # The owner's choice: every member must log in with a second factor
+    # (accounts/mfa.py; members without one are sent to set it up).
+    mfa_required = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.name
@@ -134,3 +137,25 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user} from {self.ip}"
+
+
+class RecoveryCode(models.Model):
+    """One of a user's single-use codes for logging in without the authenticator app.
+
+    Only a digest is kept: the codes are shown once, when made (accounts/mfa.py).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="recovery_codes"
+    )
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "digest"], name="one_recovery_code_digest")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user}"

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from cvrtracker.accounts import views
+from cvrtracker.accounts import mfa_views, views
 
 app_name = "accounts"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("verify/<str:token>/", views.verify_email, name="verify_email"),
     path("verify-again/", views.resend_verification, name="resend_verification"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.login_mfa, name="login_mfa"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
@@ -44,7 +45,15 @@ urlpatterns = [
         views.invitation_cancel,
         name="invitation_cancel",
     ),
+    path("settings/team/two-factor/", mfa_views.team_mfa, name="team_mfa"),
     path("settings/security/", views.security, name="security"),
+    path("settings/security/two-factor/", mfa_views.mfa_setup, name="mfa_setup"),
+    path("settings/security/two-factor/off/", mfa_views.mfa_disable, name="mfa_disable"),
+    path(
+        "settings/security/two-factor/recovery-codes/",
+        mfa_views.mfa_recovery_renew,
+        name="mfa_recovery_renew",
+    ),
     path("settings/security/sessions/end/", views.sessions_end_others, name="sessions_end_others"),
     path("settings/security/password/", views.PasswordChangeView.as_view(), name="password_change"),
 ]

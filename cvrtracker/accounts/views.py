@@ -1,21 +1,29 @@
 import time
 from urllib.parse import urlencode
 
+import django_otp
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from cvrtracker.accounts import access, services
+from cvrtracker.accounts import access, mfa, services
 from cvrtracker.accounts.forms import (
     AccessLogForm,
     InviteForm,
     LoginForm,
+    MFACodeForm,
     ProfileForm,
     SignupForm,
     TeamNameForm,
@@ -72,19 +80,11 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
+        user = form.get_user()
+        if mfa.mfa_enabled(user=user):
+            return login_pending(self.request, user=user, next_url=self.get_success_url())
         response = super().form_valid(form)  # login() gives the session a new key
-        now = time.time()
-        session = self.request.session
-        session[AUTH_AT] = now
-        session[LAST_SEEN] = now
-        session.save()
-        services.user_session_start(
-            user=self.request.user,
-            session_key=session.session_key,
-            ip=self.request.META.get("REMOTE_ADDR"),
-            user_agent=self.request.headers.get("User-Agent", ""),
-        )
-        audit_record(action=AuditEntry.Action.LOGIN, request=self.request)
+        login_started(self.request)
         return response
 
     def form_invalid(self, form):
@@ -95,12 +95,87 @@ class LoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
 
+def login_started(request: HttpRequest) -> None:
+    """What every log-in does once it is complete: timestamps, the session's record, audit."""
+    now = time.time()
+    session = request.session
+    session[AUTH_AT] = now
+    session[LAST_SEEN] = now
+    session.save()
+    services.user_session_start(
+        user=request.user,
+        session_key=session.session_key,
+        ip=request.META.get("REMOTE_ADDR"),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    audit_record(action=AuditEntry.Action.LOGIN, request=request)
+
+
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             services.user_session_forget(session_key=request.session.session_key)
             audit_record(action=AuditEntry.Action.LOGOUT, request=request)
         return super().post(request, *args, **kwargs)
+
+
+# The session's record of a correct password that waits for its second factor.
+MFA_PENDING = "mfa_pending"
+
+
+def login_pending(request: HttpRequest, *, user: User, next_url: str) -> HttpResponse:
+    """Hold a log-in whose password was right until the second factor is given."""
+    request.session[MFA_PENDING] = {
+        "user": user.pk,
+        "backend": user.backend,
+        "at": time.time(),
+        "next": next_url,
+    }
+    return redirect("accounts:login_mfa")
+
+
+@never_cache
+@sensitive_post_parameters("code")
+def login_mfa(request: HttpRequest) -> HttpResponse:
+    pending = request.session.get(MFA_PENDING) or {}
+    user = _pending_user(pending)
+    if user is None:
+        request.session.pop(MFA_PENDING, None)
+        return redirect("accounts:login")
+    # django-axes counts a wrong code as a failed log-in of this email from this IP,
+    # so password and code guesses share one limit.
+    credentials = {settings.AXES_USERNAME_FORM_FIELD: user.email}
+    if AxesProxyHandler.is_locked(request, credentials):
+        request.session.pop(MFA_PENDING, None)
+        return lockout(request)
+    form = MFACodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device, recovery = mfa.mfa_verify(
+                user=user, code=form.cleaned_data["code"], request=request
+            )
+        except mfa.CodeInvalid:
+            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+            form.add_error("code", "That code is not right. Try the newest one from your app.")
+        else:
+            del request.session[MFA_PENDING]
+            auth_login(request, user, backend=pending["backend"])
+            django_otp.login(request, device)
+            login_started(request)
+            if recovery:
+                left = mfa.mfa_recovery_codes_left(user=user)
+                messages.warning(
+                    request,
+                    f"You used a recovery code; {left} left. Make new ones in Settings → Security.",
+                )
+            return redirect(pending["next"])
+    return render(request, "accounts/login_mfa.html", {"form": form})
+
+
+def _pending_user(pending: dict) -> User | None:
+    if not pending or time.time() - pending.get("at", 0) > settings.MFA_LOGIN_WINDOW_SECONDS:
+        return None
+    return User.objects.filter(pk=pending.get("user"), is_active=True).first()
 
 
 def lockout(request: HttpRequest, credentials=None, *args, **kwargs) -> HttpResponse:
@@ -155,6 +230,7 @@ def team(request: HttpRequest) -> HttpResponse:
         "team": the_team,
         "membership": membership,
         "members": the_team.memberships.select_related("user").order_by("created_at"),
+        "mfa_users": mfa.mfa_enabled_users(team=the_team),
         "invitations": the_team.invitations.filter(accepted_at__isnull=True).order_by("email"),
         "invite_form": invite_form,
         "name_form": name_form,
@@ -270,6 +346,10 @@ def security(request: HttpRequest) -> HttpResponse:
         "sessions": sessions,
         "current_key": current,
         "events": events,
+        "mfa_enabled": mfa.mfa_enabled(user=request.user),
+        "mfa_required": mfa.mfa_required_for(user=request.user),
+        "recovery_left": mfa.mfa_recovery_codes_left(user=request.user),
+        "code_form": MFACodeForm(),
     }
     return render(request, "accounts/security.html", context)
 

@@ -17,6 +17,8 @@ SIGN_INS = (
     Action.LOGOUT,
     Action.PASSWORD_RESET,
     Action.SESSIONS_ENDED,
+    Action.MFA_FAILED,
+    Action.MFA_RECOVERY_USED,
 )
 # The kinds the access log filters by; "changes" is every other action.
 KINDS = {
