@@ -90,11 +90,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First of ours: nothing below (sessions, axes, views) ever sees a NUL character.
+    "cvrtracker.lib.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Below authentication (it reads request.user after the view) and below WhiteNoise,
+    # whose static files stay cacheable.
+    "cvrtracker.lib.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "cvrtracker.accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -51,6 +51,7 @@ from cvrtracker.billing.limits import (
     team_is_read_only,
 )
 from cvrtracker.lib import clock
+from cvrtracker.lib.middleware import cacheable
 from cvrtracker.listings.selectors import (
     listings_for_page,
     listings_titles,
@@ -392,6 +393,10 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
     return redirect("amazon:settings")
 
 
+@cacheable(
+    reason="a demo simulator's product image: the same public picture for every visitor, "
+    "kept a day so that the product and change history pages do not relay it each time"
+)
 @login_required
 @require_GET
 def simulator_image(request: HttpRequest, image_id: str) -> HttpResponse:
