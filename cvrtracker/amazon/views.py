@@ -304,7 +304,8 @@ def connect_complete(request: HttpRequest) -> HttpResponse:
     if (
         not pending
         or not state
-        or not secrets.compare_digest(state, pending["state"])
+        # As bytes: compare_digest raises TypeError on a str that is not ASCII.
+        or not secrets.compare_digest(state.encode(), pending["state"].encode())
         or pending["team"] != str(team.code)
         or time.time() - pending["at"] > STATE_MAX_AGE
     ):
