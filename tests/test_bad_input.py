@@ -26,7 +26,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urljoin, urlsplit
@@ -38,7 +38,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import Resolver404, include, path, resolve, reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cvrtracker.api.services import api_key_create
@@ -57,7 +57,7 @@ from .test_url_access import BEARER, named_patterns
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 START, END = date(2026, 10, 25), date(2026, 11, 30)
 # A few per target keeps `make test` fast; BAD_INPUT_EXAMPLES=100 for a deeper run.
-EXAMPLES_PER_TARGET = int(os.environ.get("BAD_INPUT_EXAMPLES", "6"))
+EXAMPLES_PER_TARGET = int(os.environ.get("BAD_INPUT_EXAMPLES", "4"))
 MAX_PAGES = 150
 # Patterns the walk does not reach from a signed-in owner's pages, and why.
 UNREACHED = {
@@ -117,6 +117,15 @@ NASTY = [
     "%00",
     "[]",
 ]
+# Sent to every field of every target, whatever hypothesis draws besides.
+MUST_TRY = [
+    "a\x00b",
+    "\x01\x1b[31m\x7f\r\nforged: line",
+    "9" * 400,
+    "0001-01-01",
+    "9999-12-31",
+    "\u202e🙂e\u0301" + "x" * 5_000,
+]
 ODD_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40)
 GENERATED = st.one_of(
     st.sampled_from(EDGE_DATES + NASTY),
@@ -132,10 +141,11 @@ class Target:
     method: str  # "get" or "post"
     path: str
     fields: tuple[tuple[str, str], ...]  # name and the value the page gave it
-    bearer: bool = False
+    visitor: str = "owner"  # who sends it: "owner" (signed in), "anonymous", or "key" (API)
 
     def __str__(self) -> str:
-        return f"{self.method.upper()} {self.path} {[name for name, _ in self.fields]}"
+        names = [name for name, _ in self.fields]
+        return f"{self.method.upper()} {self.path} {names} as {self.visitor}"
 
 
 @dataclass
@@ -180,8 +190,8 @@ def read_names(module) -> set[str]:
     return set(re.findall(r"request\.GET(?:\.get|\.getlist)?[\(\[]\s*[\"'](\w+)[\"']", source))
 
 
-def walk(client: Client) -> tuple[list[Target], set[str], int]:
-    """(targets, URL pattern names reached, pages read) from the signed-in owner's pages."""
+def walk(client: Client, visitor: str) -> tuple[list[Target], set[str], int]:
+    """(targets, URL pattern names reached, pages read) from the pages `client` sees."""
     queue = [
         reverse(name)
         for name, pattern in named_patterns()
@@ -209,18 +219,18 @@ def walk(client: Client) -> tuple[list[Target], set[str], int]:
         response = client.get(url)
         pages += 1
         assert response.status_code < 500, url
-        if match.view_name not in CACHEABLE:
+        if visitor == "owner" and match.view_name not in CACHEABLE:
             assert "no-store" in response.get("Cache-Control", ""), url
         for name in read_names(inspect.getmodule(match.func)):
             params[parts.path].setdefault(name, "")
         if response.get("Content-Type", "").startswith("text/html"):
             page = Page(url=url)
             page.feed(response.content.decode())
-            targets.update(page.forms)
+            targets.update(replace(form, visitor=visitor) for form in page.forms)
             queue.extend(page.links)
     for page_path, names in params.items():
         if page_path in seen:
-            targets.add(Target("get", page_path, tuple(sorted(names.items()))))
+            targets.add(Target("get", page_path, tuple(sorted(names.items())), visitor))
     return sorted(targets, key=str), reached, pages
 
 
@@ -243,7 +253,7 @@ def api_targets(client: Client, code: str, asin: str) -> list[Target]:
         for method, operation in operations.items():
             names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
             url = prefix + template.replace("{code}", code).replace("{asin}", asin)
-            targets.append(Target(method, url, tuple((n, "") for n in names), bearer=True))
+            targets.append(Target(method, url, tuple((n, "") for n in names), "key"))
     return targets
 
 
@@ -286,8 +296,12 @@ def test_no_generated_value_answers_5xx(seller, client):
     ):
         client.force_login(owner)
         cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-        targets, reached, pages = walk(client)
-        targets += api_targets(client, str(connection.code), asin)
+        targets, reached, pages = walk(client, "owner")
+        # Signed-in owners are sent away from log-in, sign-up and reset: a visitor's walk.
+        public, public_reached, public_pages = walk(Client(), "anonymous")
+        targets += public + api_targets(client, str(connection.code), asin)
+        reached |= public_reached
+        pages += public_pages
         reached |= names_of(targets)
         patterns = {name for name, _ in named_patterns()}
         assert sorted(patterns - reached - set(UNREACHED)) == [], "pages the walk cannot reach"
@@ -320,14 +334,19 @@ def probe(client: Client, target: Target, *, cookie: str, token: str, tried: lis
     )
     @given(data=values)
     def send(data):
-        client.cookies[django_settings.SESSION_COOKIE_NAME] = cookie
-        headers = {"authorization": f"Bearer {token}"} if target.bearer else {}
+        client.cookies.clear()
+        if target.visitor == "owner":
+            client.cookies[django_settings.SESSION_COOKIE_NAME] = cookie
+        headers = {"authorization": f"Bearer {token}"} if target.visitor == "key" else {}
         with transaction.atomic():
             response = getattr(client, target.method)(target.path, data, headers=headers)
             transaction.set_rollback(True)
         tried.append(response.status_code)
         assert response.status_code < 500, f"{target} with {data!r}"
 
+    if target.fields:
+        for value in MUST_TRY:
+            send = example(data={name: value for name, _ in target.fields})(send)
     send()
 
 
