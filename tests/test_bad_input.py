@@ -286,7 +286,6 @@ def seller(db):
     return owner, connection, rows[0].asin, token
 
 
-@pytest.mark.slow
 def test_no_generated_value_answers_5xx(seller, client):
     owner, connection, asin, token = seller
     tried: list[int] = []
