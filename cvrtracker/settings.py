@@ -5,9 +5,11 @@ environment; the defaults are the embedded demo (SQLite under var/, emails to
 the console, tasks on the database). Secrets may also come from `<NAME>_FILE`.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -92,12 +94,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First of ours: nothing below (sessions, axes, views) ever sees a NUL character.
+    "cvrtracker.lib.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Below authentication (it reads request.user after the view) and below WhiteNoise,
+    # whose static files stay cacheable.
+    "cvrtracker.lib.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "cvrtracker.accounts.middleware.SessionTimeoutMiddleware",
     "cvrtracker.accounts.middleware.MFARequiredMiddleware",
@@ -359,6 +366,43 @@ AMAZON_CONSENT_URLS = {
 AMAZON_SIMULATOR_ORIGIN = (
     _AMAZON_SIM if not AMAZON_PRODUCTION and _AMAZON_SIM in AMAZON_SPAPI_URLS.values() else ""
 )
+
+
+# Fail closed: an https site (production) never talks to the simulator. Without
+# AMAZON_PRODUCTION=1 every default above is the simulator on loopback with its
+# well-known client secret, and a forgotten variable would otherwise go unnoticed:
+# sellers would "connect" to a simulator.
+def _points_at_simulator(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if url.rstrip("/").startswith(_AMAZON_SIM) or host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+# The names of the settings still pointing at the simulator (front/checks.py makes
+# them an error of `check --deploy` too, https or not).
+AMAZON_SIMULATOR_SETTINGS = [
+    name
+    for name, url in [
+        ("AMAZON_LWA_TOKEN_URL", AMAZON_LWA_TOKEN_URL),
+        *((f"AMAZON_SPAPI_URL_{r}", u) for r, u in AMAZON_SPAPI_URLS.items()),
+        *((f"AMAZON_CONSENT_URL_{r}", u) for r, u in AMAZON_CONSENT_URLS.items()),
+    ]
+    if _points_at_simulator(url)
+] + (["LWA_CLIENT_SECRET"] if LWA_CLIENT_SECRET == "sim-secret" else [])  # noqa: S105
+# A public demo served over https on purpose may set this; check --deploy still fails.
+AMAZON_SIMULATOR_ON_HTTPS = env_bool("AMAZON_SIMULATOR_ON_HTTPS")
+if SECURE and AMAZON_SIMULATOR_SETTINGS and not AMAZON_SIMULATOR_ON_HTTPS:
+    raise ImproperlyConfigured(
+        f"SITE_ROOT is https (production) but {', '.join(AMAZON_SIMULATOR_SETTINGS)} "
+        "still point at the Amazon simulator. Set AMAZON_PRODUCTION=1 with the app's "
+        "LWA_CLIENT_ID, LWA_CLIENT_SECRET and AMAZON_APPLICATION_ID (README, "
+        '"Running in production").'
+    )
 # Extra CA to trust for Amazon calls: only the simulator's, and only when set.
 AMAZON_CA_FILE = env("AMAZON_CA_FILE", "" if AMAZON_PRODUCTION else str(VAR_DIR / "sim" / "ca.pem"))
 # The tracker's clock (cvrtracker/lib/clock.py): "system", or "simulator" to follow the

@@ -51,6 +51,7 @@ from cvrtracker.billing.limits import (
     team_is_read_only,
 )
 from cvrtracker.lib import clock
+from cvrtracker.lib.middleware import cacheable
 from cvrtracker.listings.selectors import (
     listings_for_page,
     listings_titles,
@@ -303,7 +304,8 @@ def connect_complete(request: HttpRequest) -> HttpResponse:
     if (
         not pending
         or not state
-        or not secrets.compare_digest(state, pending["state"])
+        # As bytes: compare_digest raises TypeError on a str that is not ASCII.
+        or not secrets.compare_digest(state.encode(), pending["state"].encode())
         or pending["team"] != str(team.code)
         or time.time() - pending["at"] > STATE_MAX_AGE
     ):
@@ -392,6 +394,10 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
     return redirect("amazon:settings")
 
 
+@cacheable(
+    reason="a demo simulator's product image: the same public picture for every visitor, "
+    "kept a day so that the product and change history pages do not relay it each time"
+)
 @login_required
 @require_GET
 def simulator_image(request: HttpRequest, image_id: str) -> HttpResponse:

@@ -51,3 +51,35 @@ def check_tracker_clock(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_amazon_endpoints(app_configs, **kwargs):
+    """A deployment talks to Amazon, with its own app's credentials: settings left at
+    the simulator's defaults (AMAZON_PRODUCTION unset) or credentials left empty are
+    errors, not a site that quietly connects sellers to nothing."""
+    errors = []
+    if settings.AMAZON_SIMULATOR_SETTINGS:
+        errors.append(
+            Error(
+                f"{', '.join(settings.AMAZON_SIMULATOR_SETTINGS)} point at the Amazon "
+                "simulator (or loopback), with the simulator's client secret.",
+                hint="Set AMAZON_PRODUCTION=1, and LWA_CLIENT_ID, LWA_CLIENT_SECRET and "
+                "AMAZON_APPLICATION_ID to your registered app's.",
+                id="cvrtracker.E005",
+            )
+        )
+    missing = [
+        name
+        for name in ("LWA_CLIENT_ID", "LWA_CLIENT_SECRET", "AMAZON_APPLICATION_ID")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        errors.append(
+            Error(
+                f"{', '.join(missing)} not set: no seller could connect.",
+                hint="Copy them from your app in Solution Provider Portal (also as *_FILE).",
+                id="cvrtracker.E006",
+            )
+        )
+    return errors

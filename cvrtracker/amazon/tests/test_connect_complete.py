@@ -58,6 +58,14 @@ class ConnectCompleteTestCase(BaseTestCase):
         assert response.status_code == 400
         assert not SellerConnection.objects.exists()
 
+    def test_it_rejects_a_state_that_is_not_ascii(self):
+        # secrets.compare_digest refuses non-ASCII str (TypeError: a 500 before the fix,
+        # found by tests/test_bad_input.py).
+        callback = self.start()
+        response = self.client.get(callback.replace("state=", "state=%C3%A9"))
+        assert response.status_code == 400
+        assert not SellerConnection.objects.exists()
+
     def test_it_rejects_a_replayed_state(self):
         callback = self.start()
         assert self.client.get(callback).status_code == 302

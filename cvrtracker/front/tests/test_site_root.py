@@ -41,6 +41,9 @@ def test_it_stays_on_8000_without_a_port():
 
 
 def test_site_root_wins_over_the_port():
-    site, callback, _ = addresses(PORT="9000", SITE_ROOT="https://cvr.example.com/")
+    # An https site must also talk to Amazon, not the simulator (settings.py refuses).
+    site, callback, _ = addresses(
+        PORT="9000", SITE_ROOT="https://cvr.example.com/", AMAZON_PRODUCTION="1"
+    )
     assert site == "https://cvr.example.com"
     assert callback == "https://cvr.example.com/amazon/callback/"
