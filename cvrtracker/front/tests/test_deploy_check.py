@@ -167,10 +167,6 @@ def test_the_readme_production_command_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README.md is updated from notes/i13-fixes.md at merge; then drop this marker",
-)
 def test_the_readme_gives_that_command():
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
     assert " ".join(README_COMMAND.split()) in " ".join(readme.replace("`", "").split())
