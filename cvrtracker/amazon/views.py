@@ -42,6 +42,8 @@ from cvrtracker.amazon.images import simulator_image_fetch
 from cvrtracker.amazon.marketplaces import marketplace_day
 from cvrtracker.amazon.models import Region, SellerConnection
 from cvrtracker.amazon.sync.schedule import listings_sweep_words
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.services import audit_context_from_request, audit_record
 from cvrtracker.billing.limits import (
     CONNECT_SELLER_ACCOUNT,
     TRACK_PRODUCT,
@@ -78,6 +80,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         connection.st_budget = sales_traffic_budget_usage(connection=connection)
         connection.sweep_every = listings_sweep_words(connection.tracking.tracked)
     waiting = any(connection.tracking.over_limit for connection in connections)
+    context = audit_context_from_request(request)
+    for connection in connections:
+        audit_record(
+            action=AuditEntry.Action.AMAZON_SETTINGS_READ,
+            context=context,
+            team=connection.team,
+            target=connection,
+        )
     ctx = {
         "section": "amazon",
         "membership": membership,
@@ -117,6 +127,13 @@ def products(request: HttpRequest, code: str) -> HttpResponse:
         )
     summary = listings_tracking_summary(connection=connection)
     team = connection.team
+    audit_record(
+        action=AuditEntry.Action.AMAZON_PRODUCTS_READ,
+        context=audit_context_from_request(request),
+        team=team,
+        target=connection,
+        detail=f"page {page.number}" + (f", {show}" if show else ""),
+    )
     ctx = {
         "section": "amazon",
         "connection": connection,
@@ -331,6 +348,7 @@ def connect_complete(request: HttpRequest) -> HttpResponse:
             region=pending["region"],
             selling_partner_id=seller_id,
             code=code,
+            context=audit_context_from_request(request),
         )
     except SellerAlreadyConnected:
         return _failed(
@@ -383,7 +401,9 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "confirm.html", ctx)
     from cvrtracker.amazon.services import connection_disconnect
 
-    connection_disconnect(connection=connection)
+    connection_disconnect(
+        connection=connection, actor=request.user, context=audit_context_from_request(request)
+    )
     messages.success(
         request,
         "Disconnected. CVR Tracker no longer calls Amazon for this account. To remove our "
