@@ -18,7 +18,8 @@ import contextvars
 from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField, Func, Value
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -107,8 +108,11 @@ def audit_record(
     return entry
 
 
-def audit_write(entries: list[AuditEntry]) -> None:
-    """Append `entries` to their chains: one locked head and one INSERT per chain."""
+def audit_write(entries: list[AuditEntry], *, reads: bool = False) -> None:
+    """Append `entries` to their chains: one locked head and one INSERT per chain.
+    `reads`: a batch of reads written on its own, which may commit without waiting
+    for the disk (see _append); events are written in the transaction of their change."""
+    quick_commit = reads and connection.vendor == "postgresql" and not connection.in_atomic_block
     chains: dict[str, list[AuditEntry]] = {}
     for entry in entries:
         chains.setdefault(entry.chain, []).append(entry)
@@ -116,7 +120,7 @@ def audit_write(entries: list[AuditEntry]) -> None:
         for attempt in range(APPEND_ATTEMPTS):
             try:
                 with transaction.atomic():
-                    _append(key, batch)
+                    _append(key, batch, quick_commit=quick_commit)
                 break
             except IntegrityError:
                 # Another writer created this chain's head (or, on SQLite, which has
@@ -127,8 +131,24 @@ def audit_write(entries: list[AuditEntry]) -> None:
                     raise
 
 
-def _append(key: str, batch: list[AuditEntry]) -> None:
-    head = AuditChain.objects.select_for_update().filter(key=key).first()
+def _append(key: str, batch: list[AuditEntry], *, quick_commit: bool) -> None:
+    heads = AuditChain.objects.select_for_update().filter(key=key)
+    if quick_commit:
+        # SET LOCAL synchronous_commit = off, in the statement that locks the head (one
+        # round trip less): the commit returns once the rows are in PostgreSQL's WAL
+        # buffer, without waiting for the disk, which follows within wal_writer_delay.
+        # The entry is in the database before the page leaves; only a crash of the
+        # database server in that moment could lose it. That wait was most of the cost.
+        heads = heads.annotate(
+            _quick=Func(
+                Value("synchronous_commit"),
+                Value("off"),
+                Value(True),
+                function="set_config",
+                output_field=CharField(),
+            )
+        )
+    head = heads.first()
     if head is None:
         with transaction.atomic():
             head = AuditChain.objects.create(key=key)
@@ -160,7 +180,7 @@ class collecting:
         pending = _pending.get()
         _pending.reset(self._token)
         if pending:
-            audit_write(pending)
+            audit_write(pending, reads=True)
         return False
 
 
