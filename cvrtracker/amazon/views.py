@@ -188,6 +188,12 @@ def _stop_tracking_confirmation(request: HttpRequest, listing) -> HttpResponse:
     back = f"{url}?{urlencode(query)}" if query else url
     if not listing.is_tracked:
         return redirect(back)
+    audit_record(
+        action=AuditEntry.Action.AMAZON_PRODUCTS_READ,
+        context=audit_context_from_request(request),
+        team=listing.connection.team,
+        target=listing,
+    )
     name = listing.asin or listing.sku
     ctx = {
         "section": "amazon",
@@ -382,6 +388,12 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "GET":
         name = (connection.store_name if connection.is_active else "") or (
             connection.selling_partner_id
+        )
+        audit_record(
+            action=AuditEntry.Action.AMAZON_ACCOUNTS_NAMED,
+            context=audit_context_from_request(request),
+            team=connection.team,
+            target=connection,
         )
         ctx = {
             "section": "amazon",

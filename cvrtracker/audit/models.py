@@ -57,6 +57,7 @@ class AuditEntry(models.Model):
         AMAZON_REVOKED = "amazon.revoked", "Amazon authorization found revoked"
         AMAZON_SETTINGS_READ = "amazon.settings.read", "Read Settings → Amazon"
         AMAZON_PRODUCTS_READ = "amazon.products.read", "Read the products page"
+        AMAZON_ACCOUNTS_NAMED = "amazon.accounts.read", "Saw seller accounts' store names"
         TEAM_RENAMED = "team.renamed", "Renamed the team"
         INVITATION_CANCELLED = "team.invitation_cancelled", "Cancelled an invitation"
         ACCESS_LOG_EXPORTED = "audit.access_log.export", "Downloaded the access log"
@@ -86,6 +87,7 @@ class AuditEntry(models.Model):
         Action.ALERTS_READ,
         Action.AMAZON_SETTINGS_READ,
         Action.AMAZON_PRODUCTS_READ,
+        Action.AMAZON_ACCOUNTS_NAMED,
     )
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
