@@ -85,7 +85,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         audit_record(
             action=AuditEntry.Action.AMAZON_SETTINGS_READ,
             context=context,
-            team=connection.team,
+            team=membership.team,
             target=connection,
         )
     ctx = {
