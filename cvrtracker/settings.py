@@ -97,6 +97,7 @@ MIDDLEWARE = [
     # First of ours: nothing below (sessions, axes, views) ever sees a NUL character.
     "cvrtracker.lib.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cvrtracker.audit.middleware.AuditMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -4,7 +4,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from cvrtracker.accounts.models import User
-from cvrtracker.audit.selectors import KINDS
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.selectors import KINDS, AuditFilter
 
 
 class SignupForm(forms.Form):
@@ -95,23 +96,58 @@ class TeamNameForm(forms.Form):
 
 
 class AccessLogForm(forms.Form):
-    """The access log's filters: a kind of entry and a member of the team."""
+    """The access log's filters: a kind of entry or one action, a member of the
+    team, and a range of days (UTC)."""
 
     kind = forms.ChoiceField(required=False, label="Show")
+    action = forms.ChoiceField(required=False, label="Action")
     member = forms.ChoiceField(required=False, label="Member")
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
     cursor = forms.CharField(required=False, max_length=300)
 
     def __init__(self, data, *, members):
         super().__init__(data)
         self.fields["kind"].choices = [("", "Everything"), *KINDS.items()]
+        self.fields["action"].choices = [("", "Any action"), *AuditEntry.Action.choices]
         self.members = {str(m.code): m for m in members}
         self.fields["member"].choices = [("", "Everyone")] + [
             (code, f"{m.user.name} ({m.user.email})") for code, m in self.members.items()
         ]
 
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError("The first day comes after the last.")
+        return data
+
     def actor(self):
         code = self.cleaned_data.get("member")
         return self.members[code].user if code else None
+
+    def audit_filter(self) -> AuditFilter:
+        """The filter the valid form describes."""
+        data = self.cleaned_data
+        return AuditFilter(
+            kind=data["kind"],
+            action=data["action"],
+            actor=self.actor(),
+            since=data["since"],
+            until=data["until"],
+        )
+
+    def query(self) -> dict[str, str]:
+        """The filters set, as query parameters for links to other pages and the download."""
+        return {
+            name: self.data[name]
+            for name in ("kind", "action", "member", "since", "until")
+            if self.data.get(name)
+        }
 
 
 class MFACodeForm(forms.Form):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cvrtracker.accounts.models import Invitation, Membership, Team, User, UserSession
 from cvrtracker.audit.models import AuditEntry
-from cvrtracker.audit.services import audit_record
+from cvrtracker.audit.services import AuditContext, audit_record
 from cvrtracker.lib.emails import email_send
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,9 @@ def user_update_profile(*, user: User, name: str, email: str) -> bool:
     return changing
 
 
-def team_invite(*, team: Team, email: str, actor: User) -> Invitation:
+def team_invite(
+    *, team: Team, email: str, actor: User, context: AuditContext | None = None
+) -> Invitation:
     """Invite `email` to the team as a member, or re-send an open invitation."""
     email = email.strip().lower()
     invitation, _ = Invitation.objects.get_or_create(
@@ -128,7 +130,13 @@ def team_invite(*, team: Team, email: str, actor: User) -> Invitation:
     if invitation.is_expired():
         invitation.created_at = timezone.now()
         invitation.save(update_fields=["created_at"])
-    audit_record(action=AuditEntry.Action.MEMBER_INVITED, actor=actor, team=team, target=invitation)
+    audit_record(
+        action=AuditEntry.Action.MEMBER_INVITED,
+        context=context,
+        actor=actor,
+        team=team,
+        target=invitation,
+    )
     token = signing.dumps(str(invitation.code), salt=INVITE_SALT)
     email_send(
         to=email,
@@ -142,6 +150,37 @@ def team_invite(*, team: Team, email: str, actor: User) -> Invitation:
     return invitation
 
 
+def team_rename(*, team: Team, name: str, actor: User, context: AuditContext | None = None) -> None:
+    """Give the team a new name."""
+    with transaction.atomic():
+        old = team.name
+        team.name = name
+        team.save(update_fields=["name"])
+        audit_record(
+            action=AuditEntry.Action.TEAM_RENAMED,
+            context=context,
+            actor=actor,
+            team=team,
+            target=team,
+            detail=f"{old} → {name}",
+        )
+
+
+def invitation_cancel(
+    *, invitation: Invitation, actor: User, context: AuditContext | None = None
+) -> None:
+    """Withdraw an open invitation: its link stops working."""
+    with transaction.atomic():
+        audit_record(
+            action=AuditEntry.Action.INVITATION_CANCELLED,
+            context=context,
+            actor=actor,
+            team=invitation.team,
+            target=invitation,
+        )
+        invitation.delete()
+
+
 def invitation_from_token(*, token: str) -> Invitation:
     """The open invitation a link stands for."""
     try:
@@ -151,14 +190,20 @@ def invitation_from_token(*, token: str) -> Invitation:
         raise TokenInvalid("This invitation is invalid, expired or already used.") from None
 
 
-def member_remove(*, membership: Membership, actor: User) -> None:
+def member_remove(
+    *, membership: Membership, actor: User, context: AuditContext | None = None
+) -> None:
     """Take a member off the team: they lose access at once, with their sessions."""
     if membership.is_owner:
         raise ValueError("The owner cannot be removed.")
     user = membership.user
     with transaction.atomic():
         audit_record(
-            action=AuditEntry.Action.MEMBER_REMOVED, actor=actor, team=membership.team, target=user
+            action=AuditEntry.Action.MEMBER_REMOVED,
+            context=context,
+            actor=actor,
+            team=membership.team,
+            target=user,
         )
         membership.delete()
         # Without a team the account cannot see anything; a fresh team of their own

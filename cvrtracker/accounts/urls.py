@@ -39,6 +39,7 @@ urlpatterns = [
     path("settings/profile/", views.profile, name="profile"),
     path("settings/team/", views.team, name="team"),
     path("settings/team/access-log/", views.access_log, name="access_log"),
+    path("settings/team/access-log.csv", views.access_log_export, name="access_log_export"),
     path("settings/team/members/<uuid:code>/remove/", views.member_remove, name="member_remove"),
     path(
         "settings/team/invitations/<uuid:code>/cancel/",

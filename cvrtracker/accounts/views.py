@@ -1,3 +1,4 @@
+import csv
 import time
 from urllib.parse import urlencode
 
@@ -10,13 +11,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.sessions.models import Session
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from cvrtracker.accounts import access, mfa, services
 from cvrtracker.accounts.forms import (
@@ -31,8 +32,13 @@ from cvrtracker.accounts.forms import (
 from cvrtracker.accounts.middleware import AUTH_AT, LAST_SEEN
 from cvrtracker.accounts.models import User
 from cvrtracker.audit.models import AuditEntry
-from cvrtracker.audit.selectors import InvalidCursor, audit_log_page
-from cvrtracker.audit.services import audit_record
+from cvrtracker.audit.selectors import (
+    AuditFilter,
+    InvalidCursor,
+    audit_log_entries,
+    audit_log_page,
+)
+from cvrtracker.audit.services import audit_context_from_request, audit_record
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -217,12 +223,21 @@ def team(request: HttpRequest) -> HttpResponse:
         the_team = access.get_owned_team_for_user(request.user)
         if "invite" in request.POST and invite_form.is_valid():
             email = invite_form.cleaned_data["email"]
-            services.team_invite(team=the_team, email=email, actor=request.user)
+            services.team_invite(
+                team=the_team,
+                email=email,
+                actor=request.user,
+                context=audit_context_from_request(request),
+            )
             messages.success(request, f"Invitation sent to {email}.")
             return redirect("accounts:team")
         if "rename" in request.POST and name_form.is_valid():
-            the_team.name = name_form.cleaned_data["name"]
-            the_team.save(update_fields=["name"])
+            services.team_rename(
+                team=the_team,
+                name=name_form.cleaned_data["name"],
+                actor=request.user,
+                context=audit_context_from_request(request),
+            )
             messages.success(request, "Team name saved.")
             return redirect("accounts:team")
     context = {
@@ -255,37 +270,118 @@ TARGET_LABELS = {
 def access_log(request: HttpRequest) -> HttpResponse:
     """The team's audit trail, for its owner: every entry, data reads included."""
     the_team = access.get_owned_team_for_user(request.user)
-    members = the_team.memberships.select_related("user").order_by("created_at")
-    form = AccessLogForm(request.GET or None, members=members)
-    kind, actor, cursor = "", None, ""
-    if form.is_bound and form.is_valid():
-        kind, actor, cursor = form.cleaned_data["kind"], form.actor(), form.cleaned_data["cursor"]
-    elif form.is_bound:
-        messages.error(request, "That filter is not one of the choices: showing everything.")
+    form, audit_filter, cursor = _access_log_filter(request, the_team)
     try:
         page = audit_log_page(
-            team=the_team, kind=kind, actor=actor, cursor=cursor, limit=ACCESS_LOG_PAGE_SIZE
+            team=the_team, filter=audit_filter, cursor=cursor, limit=ACCESS_LOG_PAGE_SIZE
         )
     except InvalidCursor as invalid:
         messages.error(request, str(invalid))
-        page = audit_log_page(team=the_team, kind=kind, actor=actor, limit=ACCESS_LOG_PAGE_SIZE)
+        page = audit_log_page(team=the_team, filter=audit_filter, limit=ACCESS_LOG_PAGE_SIZE)
         cursor = ""
     for entry in page.entries:
         entry.target_label = TARGET_LABELS.get(entry.target_type, entry.target_type)
-    filters = {k: v for k, v in (("kind", kind), ("member", request.GET.get("member", ""))) if v}
-    if actor is None:
-        filters.pop("member", None)
+    filters = form.query() if form.is_bound and form.is_valid() else {}
     context = {
         "section": "access_log",
         "form": form,
         "entries": page.entries,
         "first_page": cursor == "",
         "first_query": urlencode(filters),
+        "export_query": urlencode(filters),
         "next_query": urlencode({**filters, "cursor": page.next_cursor})
         if page.next_cursor
         else "",
     }
     return render(request, "accounts/access_log.html", context)
+
+
+@login_required
+@require_GET
+def access_log_export(request: HttpRequest) -> HttpResponse:
+    """The access log as CSV, through the page's filters; the download is audited too."""
+    the_team = access.get_owned_team_for_user(request.user)
+    form, audit_filter, _ = _access_log_filter(request, the_team)
+    filters = form.query() if form.is_bound and form.is_valid() else {}
+    # Recorded first: the download lists its own entry.
+    audit_record(
+        action=AuditEntry.Action.ACCESS_LOG_EXPORTED,
+        context=audit_context_from_request(request),
+        team=the_team,
+        target=the_team,
+        detail=urlencode(filters),
+    )
+    entries = audit_log_entries(team=the_team, filter=audit_filter)
+    response = StreamingHttpResponse(
+        _access_log_csv(entries.iterator(chunk_size=1000)),
+        content_type="text/csv; charset=utf-8",
+    )
+    day = timezone.now().date().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="access-log-{day}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+ACCESS_LOG_CSV_HEADER = (
+    "When (UTC)",
+    "Who",
+    "Email",
+    "Action",
+    "What",
+    "Object",
+    "Detail",
+    "IP address",
+    "Browser",
+    "Entry",
+    "Hash",
+)
+
+
+def _access_log_csv(entries):
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # so spreadsheet programs read UTF-8
+    yield writer.writerow(ACCESS_LOG_CSV_HEADER)
+    for entry in entries:
+        actor = entry.actor
+        row = (
+            entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            actor.name if actor else "",
+            actor.email if actor else "",
+            entry.action,
+            TARGET_LABELS.get(entry.target_type, entry.target_type),
+            entry.target_code,
+            entry.detail,
+            entry.ip or "",
+            entry.user_agent,
+            entry.seq or "",
+            entry.hash,
+        )
+        yield writer.writerow([_cell(value) for value in row])
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value):
+    # Spreadsheets run a cell starting with = + - @ as a formula (CSV injection), and
+    # the browser and detail columns hold text anyone can send.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _access_log_filter(request: HttpRequest, team):
+    """The access log's form, the filter it asks for (everything if it is not
+    valid, with a message saying so) and the page cursor."""
+    members = team.memberships.select_related("user").order_by("created_at")
+    form = AccessLogForm(request.GET or None, members=members)
+    if form.is_bound and form.is_valid():
+        return form, form.audit_filter(), form.cleaned_data["cursor"]
+    if form.is_bound:
+        messages.error(request, "That filter is not one of the choices: showing everything.")
+    return form, AuditFilter(), ""
 
 
 @login_required
@@ -295,7 +391,11 @@ def member_remove(request: HttpRequest, code) -> HttpResponse:
     if membership.is_owner:
         messages.error(request, "The owner cannot be removed from the team.")
     else:
-        services.member_remove(membership=membership, actor=request.user)
+        services.member_remove(
+            membership=membership,
+            actor=request.user,
+            context=audit_context_from_request(request),
+        )
         messages.success(request, f"{membership.user.email} no longer has access to this team.")
     return redirect("accounts:team")
 
@@ -304,7 +404,9 @@ def member_remove(request: HttpRequest, code) -> HttpResponse:
 @require_POST
 def invitation_cancel(request: HttpRequest, code) -> HttpResponse:
     invitation = access.get_invitation_for_owner(request.user, code)
-    invitation.delete()
+    services.invitation_cancel(
+        invitation=invitation, actor=request.user, context=audit_context_from_request(request)
+    )
     messages.success(request, f"The invitation to {invitation.email} is cancelled.")
     return redirect("accounts:team")
 

@@ -24,6 +24,8 @@ from cvrtracker.amazon.client import (
     TokenGrant,
 )
 from cvrtracker.amazon.models import LISTED, LISTED_AT, ST_REFUSED, SellerConnection
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.services import AuditContext, audit_record
 from cvrtracker.lib import clock
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,13 @@ class SellerAlreadyConnected(Exception):
 
 
 def connection_connect(
-    *, team: Team, user: User, region: str, selling_partner_id: str, grant: TokenGrant
+    *,
+    team: Team,
+    user: User,
+    region: str,
+    selling_partner_id: str,
+    grant: TokenGrant,
+    context: AuditContext | None = None,
 ) -> SellerConnection:
     """Store a new authorization (or renew this team's existing one); returns the connection.
 
@@ -89,6 +97,14 @@ def connection_connect(
     try:
         with transaction.atomic():
             connection.save()
+            audit_record(
+                action=AuditEntry.Action.AMAZON_CONNECTED,
+                context=context,
+                actor=user,
+                team=team,
+                target=connection,
+                detail=region,
+            )
     except IntegrityError:
         # Another team connected the same seller between our check and our insert.
         raise SellerAlreadyConnected(selling_partner_id) from None
@@ -97,7 +113,13 @@ def connection_connect(
 
 
 def connection_authorize(
-    *, team: Team, user: User, region: str, selling_partner_id: str, code: str
+    *,
+    team: Team,
+    user: User,
+    region: str,
+    selling_partner_id: str,
+    code: str,
+    context: AuditContext | None = None,
 ) -> SellerConnection:
     """Finish the consent flow: exchange the code, store the grant, discover marketplaces.
 
@@ -114,7 +136,12 @@ def connection_authorize(
         lwa_credentials_refused()
         raise
     connection = connection_connect(
-        team=team, user=user, region=region, selling_partner_id=selling_partner_id, grant=grant
+        team=team,
+        user=user,
+        region=region,
+        selling_partner_id=selling_partner_id,
+        grant=grant,
+        context=context,
     )
     try:
         connection_sync_marketplaces(connection=connection)
@@ -281,15 +308,27 @@ def connection_record_error(*, connection: SellerConnection, error: AmazonError)
     if isinstance(error, RevokedAuthorization):
         # The refresh token is worthless now; drop it with the access token so
         # that nothing can call Amazon for this seller until they reconnect.
-        SellerConnection.objects.filter(pk=connection.pk).update(
-            status=Status.REVOKED,
-            refresh_token_enc=None,
-            access_token_enc=None,
-            access_token_expires_at=None,
-            next_sync_at=None,
-            last_error=REVOKED_WORDS,
-            last_error_at=now,
-        )
+        with transaction.atomic():
+            noticed = (
+                SellerConnection.objects.filter(pk=connection.pk)
+                .exclude(status=Status.REVOKED)
+                .update(
+                    status=Status.REVOKED,
+                    refresh_token_enc=None,
+                    access_token_enc=None,
+                    access_token_expires_at=None,
+                    next_sync_at=None,
+                    last_error=REVOKED_WORDS,
+                    last_error_at=now,
+                )
+            )
+            if noticed:
+                # Nobody on the team acted: the sync noticed. Once per revocation.
+                audit_record(
+                    action=AuditEntry.Action.AMAZON_REVOKED,
+                    team=connection.team,
+                    target=connection,
+                )
         connection.refresh_from_db()
         logger.warning("Seller connection %s: authorization revoked", connection.code)
         return
@@ -305,17 +344,28 @@ def connection_record_error(*, connection: SellerConnection, error: AmazonError)
     logger.warning("Seller connection %s: %s", connection.code, error)
 
 
-def connection_disconnect(*, connection: SellerConnection) -> None:
-    """Stop every call at once: tokens deleted, nothing due. The data stays until purged."""
-    SellerConnection.objects.filter(pk=connection.pk).update(
-        status=Status.DISCONNECTED,
-        refresh_token_enc=None,
-        access_token_enc=None,
-        access_token_expires_at=None,
-        next_sync_at=None,
-        last_error="",
-        last_error_at=None,
-        updated_at=timezone.now(),
-    )
+def connection_disconnect(
+    *, connection: SellerConnection, actor: User | None = None, context: AuditContext | None = None
+) -> None:
+    """Stop every call at once: tokens deleted, nothing due. The data stays until purged.
+    `actor` (or the context's) is who asked; None for the system."""
+    with transaction.atomic():
+        SellerConnection.objects.filter(pk=connection.pk).update(
+            status=Status.DISCONNECTED,
+            refresh_token_enc=None,
+            access_token_enc=None,
+            access_token_expires_at=None,
+            next_sync_at=None,
+            last_error="",
+            last_error_at=None,
+            updated_at=timezone.now(),
+        )
+        audit_record(
+            action=AuditEntry.Action.AMAZON_DISCONNECTED,
+            context=context,
+            actor=actor,
+            team=connection.team,
+            target=connection,
+        )
     connection.refresh_from_db()
     logger.info("Seller connection %s disconnected", connection.code)

@@ -42,6 +42,8 @@ from cvrtracker.amazon.images import simulator_image_fetch
 from cvrtracker.amazon.marketplaces import marketplace_day
 from cvrtracker.amazon.models import Region, SellerConnection
 from cvrtracker.amazon.sync.schedule import listings_sweep_words
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.services import audit_context_from_request, audit_record
 from cvrtracker.billing.limits import (
     CONNECT_SELLER_ACCOUNT,
     TRACK_PRODUCT,
@@ -79,6 +81,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         connection.st_budget = sales_traffic_budget_usage(connection=connection)
         connection.sweep_every = listings_sweep_words(connection.tracking.tracked)
     waiting = any(connection.tracking.over_limit for connection in connections)
+    context = audit_context_from_request(request)
+    for connection in connections:
+        audit_record(
+            action=AuditEntry.Action.AMAZON_SETTINGS_READ,
+            context=context,
+            team=membership.team,
+            target=connection,
+        )
     ctx = {
         "section": "amazon",
         "membership": membership,
@@ -118,6 +128,13 @@ def products(request: HttpRequest, code: str) -> HttpResponse:
         )
     summary = listings_tracking_summary(connection=connection)
     team = connection.team
+    audit_record(
+        action=AuditEntry.Action.AMAZON_PRODUCTS_READ,
+        context=audit_context_from_request(request),
+        team=team,
+        target=connection,
+        detail=f"page {page.number}" + (f", {show}" if show else ""),
+    )
     ctx = {
         "section": "amazon",
         "connection": connection,
@@ -172,6 +189,12 @@ def _stop_tracking_confirmation(request: HttpRequest, listing) -> HttpResponse:
     back = f"{url}?{urlencode(query)}" if query else url
     if not listing.is_tracked:
         return redirect(back)
+    audit_record(
+        action=AuditEntry.Action.AMAZON_PRODUCTS_READ,
+        context=audit_context_from_request(request),
+        team=listing.connection.team,
+        target=listing,
+    )
     name = listing.asin or listing.sku
     ctx = {
         "section": "amazon",
@@ -333,6 +356,7 @@ def connect_complete(request: HttpRequest) -> HttpResponse:
             region=pending["region"],
             selling_partner_id=seller_id,
             code=code,
+            context=audit_context_from_request(request),
         )
     except SellerAlreadyConnected:
         return _failed(
@@ -367,6 +391,12 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
         name = (connection.store_name if connection.is_active else "") or (
             connection.selling_partner_id
         )
+        audit_record(
+            action=AuditEntry.Action.AMAZON_ACCOUNTS_NAMED,
+            context=audit_context_from_request(request),
+            team=connection.team,
+            target=connection,
+        )
         ctx = {
             "section": "amazon",
             "title": "Disconnect this seller account?",
@@ -385,7 +415,9 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "confirm.html", ctx)
     from cvrtracker.amazon.services import connection_disconnect
 
-    connection_disconnect(connection=connection)
+    connection_disconnect(
+        connection=connection, actor=request.user, context=audit_context_from_request(request)
+    )
     messages.success(
         request,
         "Disconnected. CVR Tracker no longer calls Amazon for this account. To remove our "

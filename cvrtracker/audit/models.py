@@ -8,8 +8,10 @@ from django.utils import timezone
 class AuditEntry(models.Model):
     """Who did what to which object, when and from where. Written once, never updated.
 
-    The database refuses UPDATE on this table (a trigger, see migration 0002);
-    rows leave only through the retention job.
+    The database refuses UPDATE on this table (a trigger, see migrations 0002 and
+    0009). Each team's entries form a hash chain (chain.py): `seq` numbers them,
+    `prev_hash` and `hash` link them, so `manage.py audit_verify` finds an entry
+    that was altered, removed or reordered behind the application's back.
     """
 
     class Action(models.TextChoices):
@@ -57,6 +59,15 @@ class AuditEntry(models.Model):
         ALERT_CHANNEL_REMOVED = "alerts.channel_removed", "Removed an alert channel"
         ALERT_UNSUBSCRIBED = "alerts.unsubscribed", "Unsubscribed from an alert"
         ALERTS_READ = "alerts.history.read", "Read the alerts history"
+        AMAZON_CONNECTED = "amazon.connected", "Connected an Amazon seller account"
+        AMAZON_DISCONNECTED = "amazon.disconnected", "Disconnected an Amazon seller account"
+        AMAZON_REVOKED = "amazon.revoked", "Amazon authorization found revoked"
+        AMAZON_SETTINGS_READ = "amazon.settings.read", "Read Settings → Amazon"
+        AMAZON_PRODUCTS_READ = "amazon.products.read", "Read the products page"
+        AMAZON_ACCOUNTS_NAMED = "amazon.accounts.read", "Saw seller accounts' store names"
+        TEAM_RENAMED = "team.renamed", "Renamed the team"
+        INVITATION_CANCELLED = "team.invitation_cancelled", "Cancelled an invitation"
+        ACCESS_LOG_EXPORTED = "audit.access_log.export", "Downloaded the access log"
 
     # Reads made with an API key come many a minute: the security page leaves them
     # out so they cannot push a failed log-in off the list (the API page shows
@@ -81,6 +92,9 @@ class AuditEntry(models.Model):
         Action.PRODUCT_READ,
         Action.PRODUCT_EXPORTED,
         Action.ALERTS_READ,
+        Action.AMAZON_SETTINGS_READ,
+        Action.AMAZON_PRODUCTS_READ,
+        Action.AMAZON_ACCOUNTS_NAMED,
     )
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -96,9 +110,20 @@ class AuditEntry(models.Model):
     target_code = models.CharField(max_length=40, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # What the target alone does not say: the filters of a download, a staff reason.
+    detail = models.CharField(max_length=200, blank=True, default="")
+    # The hash chain (chain.py): the team's code (or "site"), the place in it, the links.
+    chain = models.CharField(max_length=40, blank=True, default="")
+    seq = models.PositiveBigIntegerField(null=True)
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["team", "-created_at"])]
+        constraints = [
+            # Two writers can never both append entry n of a chain: the chain cannot fork.
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_entry_chain_seq"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
@@ -107,3 +132,18 @@ class AuditEntry(models.Model):
         if not self._state.adding:
             raise ValueError("Audit entries are append-only.")
         super().save(*args, **kwargs)
+
+
+class AuditChain(models.Model):
+    """The head of one chain: its last entry's place and hash. Writers lock this row
+    (SELECT ... FOR UPDATE) to append, so concurrent requests of one team queue up
+    instead of forking the chain; verification checks that the last entry is still
+    the one recorded here, so removing the newest entries shows too."""
+
+    key = models.CharField(max_length=40, unique=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.last_seq}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core import signing
 from django.db.models import Q
@@ -55,19 +55,51 @@ def _salt(team) -> str:
     return f"{CURSOR_SALT}:{team.pk}"
 
 
-def audit_log_page(*, team, kind: str = "", actor=None, cursor: str = "", limit: int = 50):
-    """One page of `team`'s audit entries, newest first, optionally one kind
-    (KINDS) and one actor's, after the position `cursor` names (keyset paging on
-    created_at and code, so entries written meanwhile shift no page).
-    InvalidCursor for a cursor this team's log did not hand out."""
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the access log shows: one kind (KINDS) or one action, one person, and
+    the days (UTC, both included) between `since` and `until`; empty means any."""
+
+    kind: str = ""
+    action: str = ""
+    actor: object | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+def audit_log_entries(*, team, filter: AuditFilter = AuditFilter()):
+    """`team`'s audit entries that `filter` lets through, newest first."""
     entries = (
         AuditEntry.objects.filter(team=team)
-        .filter(_kind_filter(kind))
+        .filter(_kind_filter(filter.kind))
         .select_related("actor")
         .order_by("-created_at", "-code")
     )
-    if actor is not None:
-        entries = entries.filter(actor=actor)
+    if filter.action:
+        entries = entries.filter(action=filter.action)
+    if filter.actor is not None:
+        entries = entries.filter(actor=filter.actor)
+    if filter.since is not None:
+        entries = entries.filter(created_at__date__gte=filter.since)
+    if filter.until is not None:
+        entries = entries.filter(created_at__date__lte=filter.until)
+    return entries
+
+
+def audit_log_page(
+    *,
+    team,
+    kind: str = "",
+    actor=None,
+    cursor: str = "",
+    limit: int = 50,
+    filter: AuditFilter | None = None,
+):
+    """One page of `team`'s audit entries, newest first, through `filter` (or one kind
+    and one actor's), after the position `cursor` names (keyset paging on
+    created_at and code, so entries written meanwhile shift no page).
+    InvalidCursor for a cursor this team's log did not hand out."""
+    entries = audit_log_entries(team=team, filter=filter or AuditFilter(kind=kind, actor=actor))
     if cursor:
         try:
             at, code = signing.Signer(salt=_salt(team)).unsign_object(cursor)

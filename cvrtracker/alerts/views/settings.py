@@ -40,6 +40,8 @@ from cvrtracker.alerts.services import (
     alert_rule_set_enabled,
     alert_rule_update,
 )
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.services import audit_context_from_request, audit_record
 from cvrtracker.billing.limits import ALERT_CHANNEL, PlanLimitError, team_can
 
 # Where a service's ValidationError about an argument shows on the forms.
@@ -97,6 +99,15 @@ def alerts_settings(request: HttpRequest) -> HttpResponse:
 
 def _rule_form_page(request, form: RuleForm, *, rule: AlertRule | None = None, status=200):
     plans = _plans(form.team)
+    # The place picker names each seller account by its store name: a read of it.
+    context = audit_context_from_request(request)
+    for connection in form.connections:
+        audit_record(
+            action=AuditEntry.Action.AMAZON_ACCOUNTS_NAMED,
+            context=context,
+            team=form.team,
+            target=connection,
+        )
     ctx = {
         "section": "alerts",
         "form": form,

@@ -1,0 +1,154 @@
+"""Audit write overhead per page: what recording the reads of a page costs it.
+
+    .venv/bin/python bench/audit_overhead.py [--requests 300]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cvrtracker \
+        .venv/bin/python bench/audit_overhead.py
+
+On a fresh database (a temporary SQLite file, or a test database `test_<name>` made
+beside DATABASE_URL's and dropped at the end), a team with three seller accounts;
+its owner requests two pages that show Amazon data through Django's test client,
+with the whole middleware stack:
+
+- Settings → Amazon (`/amazon/`): three entries, one per account shown;
+- the products page (`/amazon/<code>/products/`): one entry.
+
+Per request the bench times the audit code alone: building the entries
+(`audit_record`, wrapped) plus the one batched write at the end of the request
+(`audit_write`: lock the team chain's head, hash, one INSERT, move the head). It
+also times whole requests with the audit calls turned into no-ops, interleaved with
+normal ones, as a cross-check. Printed: median and p95 in ms.
+
+Goal (issue 13, item 10): under 2 ms per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def ms(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"median {statistics.median(ordered) * 1000:6.3f} ms   p95 {p95 * 1000:6.3f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="audit-bench-")
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cvrtracker.settings")
+    os.environ.setdefault("SPECS_DIR", str(ROOT.parent / "shared" / "specs"))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    settings.ALLOWED_HOSTS = ["testserver"]
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    else:
+        call_command("migrate", verbosity=0)
+    try:
+        run(args.requests, Client)
+    finally:
+        if postgres:
+            connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], 0)
+
+
+def run(requests: int, Client) -> None:
+    from django.db import connection
+
+    import cvrtracker.amazon.views as views
+    import cvrtracker.audit.services as services
+    from cvrtracker.amazon.models import SellerConnection
+    from cvrtracker.audit.models import AuditEntry
+    from cvrtracker.test import make_user
+
+    owner = make_user("bench@example.org")
+    team = owner.membership.team
+    accounts = []
+    for n in range(3):
+        account = SellerConnection(team=team, region="NA", selling_partner_id=f"A1BENCH{n}")
+        account.create_data_key()
+        account.store_name_enc = account.seal("store_name", f"Store {n}")
+        account.save()
+        accounts.append(account)
+    client = Client()
+    client.force_login(owner)
+
+    spent: list[float] = []
+    real_record, real_write = views.audit_record, services.audit_write
+
+    def timed_record(**kwargs):
+        started = time.perf_counter()
+        try:
+            return real_record(**kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    def timed_write(entries, **kwargs):
+        started = time.perf_counter()
+        try:
+            return real_write(entries, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    def no_record(**kwargs):
+        return None
+
+    pages = {
+        "Settings → Amazon (3 entries)": "/amazon/",
+        "products page (1 entry)": f"/amazon/{accounts[0].code}/products/",
+    }
+    print(f"database: {connection.vendor}; {requests} requests per page and variant")
+    for label, url in pages.items():
+        for _ in range(20):  # warm up: imports, template cache, connection
+            assert client.get(url).status_code == 200
+        audit, with_audit, without = [], [], []
+        for _ in range(requests):
+            views.audit_record, services.audit_write = timed_record, timed_write
+            spent.clear()
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            with_audit.append(time.perf_counter() - started)
+            audit.append(sum(spent))
+            views.audit_record, services.audit_write = no_record, real_write
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            without.append(time.perf_counter() - started)
+        views.audit_record, services.audit_write = real_record, real_write
+        print(f"{label}:")
+        print(f"  audit code per page        {ms(audit)}")
+        print(f"  whole request, audited     {ms(with_audit)}")
+        print(f"  whole request, no audit    {ms(without)}")
+    entries = AuditEntry.objects.filter(team=team).count()
+    print(f"entries written: {entries}")
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("audit_verify", "--team", str(team.code), stdout=out)
+    print(out.getvalue().strip().splitlines()[0])
+
+
+if __name__ == "__main__":
+    main()
