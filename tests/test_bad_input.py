@@ -42,13 +42,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cvrtracker.api.services import api_key_create
-from cvrtracker.api.tests.helpers import connect_with_metrics
-from cvrtracker.listings.models import Listing
-from cvrtracker.listings.services import listings_admit
-from cvrtracker.listings.tests.helpers import item
-from cvrtracker.listings.tests.history_helpers import Field, store
-from cvrtracker.metrics.selectors import metrics_product_table
-from cvrtracker.metrics.tests.helpers import MARKET
+from cvrtracker.api.tests.helpers import seller_with_listings
 from cvrtracker.test import make_user
 
 from .test_no_store import CACHEABLE
@@ -262,25 +256,8 @@ def seller(db):
     owner = make_user("owner@example.org")
     team = owner.membership.team
     make_user("member@example.org", team=team, role=owner.membership.Role.MEMBER)
-    connection = connect_with_metrics(team, owner, seller_id="A1BADINPUT", store_name="Bad")
-    rows = metrics_product_table(
-        connection=connection, marketplace_id=MARKET, start=START, end=END, limit=3
-    )
-    listings_admit(
-        connection=connection,
-        marketplace_id=MARKET,
-        items=[item(f"SKU-{n}", row.asin, title=f"Product {n}") for n, row in enumerate(rows)],
-    )
-    first = Listing.objects.get(connection=connection, sku="SKU-0")
-    store(
-        connection,
-        listing=first,
-        field=Field.PRICE,
-        day=date(2026, 11, 10),
-        action="changed",
-        before={"amount": "20.00", "currency": "USD"},
-        after={"amount": "18.00", "currency": "USD"},
-        pct=-10.0,
+    connection, rows, _, _ = seller_with_listings(
+        team, owner, seller_id="A1BADINPUT", store_name="Bad"
     )
     token = api_key_create(team=team, name="bad input", actor=owner).token
     return owner, connection, rows[0].asin, token

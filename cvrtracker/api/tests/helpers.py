@@ -38,6 +38,40 @@ def connect_with_metrics(team, user, *, seller_id: str, store_name: str) -> Sell
     return connection
 
 
+def seller_with_listings(team, user, *, seller_id: str, store_name: str):
+    """connect_with_metrics plus its three best-selling products' listings (SKU-0..2,
+    titled "Product n") and a price change of SKU-0 on 2026-11-10: what the API's and the
+    site's walks need to reach every page. Returns (connection, product rows, the
+    SKU-0 listing, the price change)."""
+    from cvrtracker.listings.models import Listing
+    from cvrtracker.listings.services import listings_admit
+    from cvrtracker.listings.tests.helpers import item
+    from cvrtracker.listings.tests.history_helpers import Field, store
+    from cvrtracker.metrics.selectors import metrics_product_table
+
+    connection = connect_with_metrics(team, user, seller_id=seller_id, store_name=store_name)
+    rows = metrics_product_table(
+        connection=connection, marketplace_id=MARKET, start=START, end=END, limit=3
+    )
+    listings_admit(
+        connection=connection,
+        marketplace_id=MARKET,
+        items=[item(f"SKU-{n}", row.asin, title=f"Product {n}") for n, row in enumerate(rows)],
+    )
+    first = Listing.objects.get(connection=connection, sku="SKU-0")
+    price = store(
+        connection,
+        listing=first,
+        field=Field.PRICE,
+        day=date(2026, 11, 10),
+        action="changed",
+        before={"amount": "20.00", "currency": "USD"},
+        after={"amount": "18.00", "currency": "USD"},
+        pct=-10.0,
+    )
+    return connection, rows, first, price
+
+
 class ApiTestCase(BaseTestCase):
     """alice's team has a connection with metrics and a key; so has charlie's."""
 

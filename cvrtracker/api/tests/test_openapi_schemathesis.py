@@ -10,7 +10,7 @@ lists. The clock stands on the day after the metrics, so default ranges cover th
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
@@ -24,14 +24,10 @@ from hypothesis import HealthCheck, settings
 from cvrtracker.api.services import api_key_create
 from cvrtracker.impact.services import impact_store
 from cvrtracker.impact.types import NOT_ENOUGH_DATA, WORSENED, Impact, ImpactWindow
-from cvrtracker.listings.models import Listing
-from cvrtracker.listings.services import listings_admit
-from cvrtracker.listings.tests.helpers import item
 from cvrtracker.listings.tests.history_helpers import Field, Source, store
-from cvrtracker.metrics.selectors import metrics_product_table
 from cvrtracker.test import make_user
 
-from .helpers import END, MARKET, START, connect_with_metrics
+from .helpers import seller_with_listings
 
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
@@ -42,27 +38,10 @@ def seller(db):
     """A key and a seller account with metrics, titled listings and changes."""
     owner = make_user("owner@example.org")
     team = owner.membership.team
-    connection = connect_with_metrics(team, owner, seller_id="A1SCHEMA", store_name="Schema")
-    rows = metrics_product_table(
-        connection=connection, marketplace_id=MARKET, start=START, end=END, limit=3
+    connection, rows, first, price = seller_with_listings(
+        team, owner, seller_id="A1SCHEMA", store_name="Schema"
     )
-    listings_admit(
-        connection=connection,
-        marketplace_id=MARKET,
-        items=[item(f"SKU-{n}", row.asin, title=f"Product {n}") for n, row in enumerate(rows)],
-    )
-    first = Listing.objects.get(connection=connection, sku="SKU-0")
-    day = date(2026, 11, 10)
-    price = store(
-        connection,
-        listing=first,
-        field=Field.PRICE,
-        day=day,
-        action="changed",
-        before={"amount": "20.00", "currency": "USD"},
-        after={"amount": "18.00", "currency": "USD"},
-        pct=-10.0,
-    )
+    day = price.day
     bullet = store(
         connection, listing=first, field=Field.BULLET, position=2, day=day, before="a", after="b"
     )
