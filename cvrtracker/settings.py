@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "cvrtracker.impact",
     "cvrtracker.dashboard",
     "cvrtracker.alerts",
+    "cvrtracker.privacy",
 ]
 
 MIDDLEWARE = [
@@ -579,3 +580,44 @@ ALERTS_CONVERSION_FALSE_ALERTS = float(env("ALERTS_CONVERSION_FALSE_ALERTS", "1"
 # safety net and the clock for digests).
 ALERTS_EVALUATE_EVERY_SECONDS = float(env("ALERTS_EVALUATE_EVERY_SECONDS", "900"))
 # Alerts: rules and evaluation end -------------------------------------------------
+
+
+# Privacy: export, deletion, purge, retention (privacy app) ------------------------
+# Every period here is also what the privacy page says (privacy/policy.py renders
+# them from these settings), so the page cannot promise what the code does not do.
+def _days(name: str, default: int, low: int, high: int) -> int:
+    value = int(env(name, str(default)))
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high} days, not {value}.")
+    return value
+
+
+# A deleted account (and its team, when it was the last member) is purged this many
+# days after deletion; 0 purges at the next retention run.
+ACCOUNT_DELETION_GRACE_DAYS = _days("ACCOUNT_DELETION_GRACE_DAYS", 30, 0, 30)
+# The outer limit for deleting a disconnected or revoked seller account's Amazon data;
+# the purge job starts at once and normally finishes in minutes.
+AMAZON_DATA_PURGE_DAYS = _days("AMAZON_DATA_PURGE_DAYS", 30, 0, 30)
+# Usage data (IP address, browser, pages) of signed-in requests, and the same kept in
+# sessions, log-in records and audit entries: 12 months.
+USAGE_RETENTION_DAYS = _days("USAGE_RETENTION_DAYS", 365, 1, 365)
+# The audit trail (who read or changed what): at least 90 days (Amazon's Data
+# Protection Policy), at most 12 months.
+AUDIT_RETENTION_DAYS = _days("AUDIT_RETENTION_DAYS", 365, 90, 365)
+# A data export can be downloaded this long after it is ready, then it is deleted.
+EXPORT_LINK_DAYS = _days("EXPORT_LINK_DAYS", 7, 1, 30)
+EXPORTS_DIR = Path(env("EXPORTS_DIR", str(VAR_DIR / "exports")))
+# Privacy rights requests are answered within this many days (45 under the CCPA) and
+# their records kept this long after closing (24 months under the CCPA regulations).
+RIGHTS_REQUEST_DUE_DAYS = _days("RIGHTS_REQUEST_DUE_DAYS", 45, 1, 45)
+RIGHTS_REQUEST_RETENTION_DAYS = _days("RIGHTS_REQUEST_RETENTION_DAYS", 730, 365, 1095)
+# Support requests are kept this long after they are closed.
+SUPPORT_RETENTION_DAYS = _days("SUPPORT_RETENTION_DAYS", 365, 30, 730)
+# Where the contact form's messages go.
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", "support@localhost")
+# An analytics script (an https URL of the operator's choice), loaded only for visitors
+# who opted in on the cookie banner; empty: no analytics at all.
+ANALYTICS_SCRIPT_URL = env("ANALYTICS_SCRIPT_URL")
+# How often the scheduler applies every retention rule (privacy/retention.py).
+RETENTION_EVERY_SECONDS = float(env("RETENTION_EVERY_SECONDS", str(24 * 3600)))
+# Privacy end -----------------------------------------------------------------------

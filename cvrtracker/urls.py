@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/v1/", include("cvrtracker.api.urls")),
     path("settings/api/", include("cvrtracker.api.settings_urls")),
     path("", include("cvrtracker.alerts.urls")),
+    path("", include("cvrtracker.privacy.urls")),
 ]

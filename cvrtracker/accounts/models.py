@@ -36,6 +36,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     age_confirmed_at = models.DateTimeField(null=True, blank=True)
     privacy_policy_version = models.CharField(max_length=20, blank=True)
     privacy_policy_accepted_at = models.DateTimeField(null=True, blank=True)
+    # Set when the user deleted their account (privacy/deletion.py): log-in is refused
+    # from then on and the purge removes the row ACCOUNT_DELETION_GRACE_DAYS later.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = UserManager()
 
@@ -66,6 +69,9 @@ class Team(models.Model):
     # The owner's choice: every member must log in with a second factor
     # (accounts/mfa.py; members without one are sent to set it up).
     mfa_required = models.BooleanField(default=False)
+    # Set when its last member deleted their account: everything of the team is
+    # purged ACCOUNT_DELETION_GRACE_DAYS later (privacy/deletion.py).
+    deletion_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     def __str__(self) -> str:
         return self.name

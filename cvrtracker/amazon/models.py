@@ -95,6 +95,11 @@ class SellerConnection(models.Model):
     authorized_at = models.DateTimeField(null=True, blank=True)
     # When the owner was warned that this authorization expires; cleared by a renewal.
     reauthorize_warned_at = models.DateTimeField(null=True, blank=True)
+    # When calls to Amazon stopped for good: the disconnect, or the first time LWA
+    # answered invalid_grant. The data key is destroyed at that moment and every
+    # SP-API-derived row must be gone AMAZON_DATA_PURGE_DAYS later (privacy/purge.py,
+    # which deletes this row too once its data is gone).
+    stopped_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -68,6 +68,15 @@ class AuditEntry(models.Model):
         TEAM_RENAMED = "team.renamed", "Renamed the team"
         INVITATION_CANCELLED = "team.invitation_cancelled", "Cancelled an invitation"
         ACCESS_LOG_EXPORTED = "audit.access_log.export", "Downloaded the access log"
+        PROFILE_CHANGED = "account.profile_changed", "Changed their name"
+        ACCOUNT_DELETION_REQUESTED = "account.deletion_requested", "Deleted their account"
+        TEAM_OWNER_CHANGED = "team.owner_changed", "Passed team ownership on"
+        TEAM_DELETION_REQUESTED = "team.deletion_requested", "Deleted the team"
+        SUBSCRIPTION_CANCELLED = "billing.subscription_cancelled", "Cancelled the subscription"
+        DATA_EXPORT_REQUESTED = "privacy.export_requested", "Asked for a data export"
+        DATA_EXPORT_DOWNLOADED = "privacy.export_downloaded", "Downloaded a data export"
+        AMAZON_DATA_PURGED = "amazon.data_purged", "Amazon data deleted"
+        RIGHTS_REQUEST_MADE = "privacy.rights_request", "Made a privacy rights request"
 
     # Reads made with an API key come many a minute: the security page leaves them
     # out so they cannot push a failed log-in off the list (the API page shows
@@ -95,15 +104,26 @@ class AuditEntry(models.Model):
         Action.AMAZON_SETTINGS_READ,
         Action.AMAZON_PRODUCTS_READ,
         Action.AMAZON_ACCOUNTS_NAMED,
+        Action.DATA_EXPORT_DOWNLOADED,
     )
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    # SET_NULL: deleting a team or user must not need rewriting the trail first;
-    # the purge job deletes a team's entries explicitly.
-    team = models.ForeignKey("accounts.Team", models.SET_NULL, null=True, related_name="+")
+    # No database constraint and no action on delete: the trail is append-only (the
+    # database refuses UPDATE), so deleting a user or team must not touch its rows.
+    # The purge deletes a deleted team's whole chain (privacy/deletion.py); entries
+    # a deleted user left in another team's chain keep their old id, which then
+    # names nobody (pseudonymous), until AUDIT_RETENTION_DAYS ends them. Read
+    # `team`/`actor` with select_related: a missing row gives None.
+    team = models.ForeignKey(
+        "accounts.Team", models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        models.DO_NOTHING,
+        null=True,
+        related_name="+",
+        db_constraint=False,
     )
     action = models.CharField(max_length=40, choices=Action.choices)
     target_type = models.CharField(max_length=40, blank=True)
@@ -143,6 +163,10 @@ class AuditChain(models.Model):
     key = models.CharField(max_length=40, unique=True)
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, blank=True, default="")
+    # Retention deletes a chain's oldest entries (AUDIT_RETENTION_DAYS): the kept part
+    # then starts after entry `pruned_seq`, whose hash was `pruned_hash`.
+    pruned_seq = models.PositiveBigIntegerField(default=0)
+    pruned_hash = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

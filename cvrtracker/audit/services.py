@@ -167,6 +167,49 @@ def _append(key: str, batch: list[AuditEntry], *, quick_commit: bool) -> None:
         raise IntegrityError("The audit chain moved while it was locked.")
 
 
+def audit_prune(*, before) -> int:
+    """Delete every entry written before `before` (the retention runner's rule).
+
+    Chains lose their oldest entries only: per chain, everything up to the newest
+    entry older than `before`, and the head records where the kept part starts
+    (`pruned_seq`, `pruned_hash`), so audit_verify still checks every kept entry
+    and still sees one removed or altered after that point. Entries never chained
+    (seq NULL) go by their own date. Returns entries deleted."""
+    deleted = AuditEntry.objects.filter(seq__isnull=True, created_at__lt=before).delete()[0]
+    keys = (
+        AuditEntry.objects.filter(seq__isnull=False, created_at__lt=before)
+        .values_list("chain", flat=True)
+        .distinct()
+    )
+    for key in list(keys):
+        with transaction.atomic():
+            head = AuditChain.objects.select_for_update().filter(key=key).first()
+            last = (
+                AuditEntry.objects.filter(chain=key, seq__isnull=False, created_at__lt=before)
+                .order_by("-seq")
+                .only("seq", "hash")
+                .first()
+            )
+            if last is None:
+                continue
+            deleted += AuditEntry.objects.filter(chain=key, seq__lte=last.seq).delete()[0]
+            if head is not None and last.seq > head.pruned_seq:
+                AuditChain.objects.filter(pk=head.pk).update(
+                    pruned_seq=last.seq, pruned_hash=last.hash, updated_at=timezone.now()
+                )
+    return deleted
+
+
+def audit_chain_delete(*, team_code) -> int:
+    """Delete a team's whole chain (its entries and its head): the purge of a deleted
+    team. Returns entries deleted."""
+    key = chain_key(team_code)
+    with transaction.atomic():
+        deleted = AuditEntry.objects.filter(chain=key).delete()[0]
+        AuditChain.objects.filter(key=key).delete()
+    return deleted
+
+
 class collecting:
     """Collect the reads recorded inside the block and write them when it ends, even
     if it raises (a read attempted is worth recording). AuditMiddleware wraps every

@@ -26,8 +26,11 @@ def audit_chain_verify(*, key: str) -> ChainReport:
     entry the one the chain's head names. Returns what was found wrong, if anything."""
     report = ChainReport(key=key)
     head = AuditChain.objects.filter(key=key).first()
+    # Retention removed the entries up to `pruned_seq`: the kept part links to its hash.
     expected_seq, prev = 1, GENESIS
-    entries = AuditEntry.objects.filter(chain=key, seq__isnull=False).order_by("seq", "pk")
+    if head is not None and head.pruned_seq:
+        expected_seq, prev = head.pruned_seq + 1, head.pruned_hash
+    entries = AuditEntry.objects.filter(chain=key, seq__gte=expected_seq).order_by("seq", "pk")
     for entry in entries.iterator(chunk_size=2000):
         report.entries += 1
         where = f"entry {entry.seq} ({entry.code})"

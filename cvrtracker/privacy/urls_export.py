@@ -1,0 +1,3 @@
+"""See urls.py."""
+
+urlpatterns: list = []
