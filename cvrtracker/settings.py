@@ -328,6 +328,9 @@ LOGGING = {
 # every connection's data key, base64, from MASTER_KEY or MASTER_KEY_FILE. Without
 # one, the embedded demo generates var/master_key (mode 0600).
 MASTER_KEY = env("MASTER_KEY")
+# During a master-key rotation only: the key MASTER_KEY replaces, still used to read
+# data keys not yet re-wrapped (manage.py rotate_master_key). Remove it afterwards.
+MASTER_KEY_PREVIOUS = env("MASTER_KEY_PREVIOUS")
 MASTER_KEY_PATH = VAR_DIR / "master_key"
 # Defaults talk to the local simulator that `make run` starts; AMAZON_PRODUCTION=1
 # switches every default to Amazon's hosts (each may still be set one by one).
