@@ -541,6 +541,8 @@ STRIPE_REDIRECT_ORIGINS = env_list(
 )
 STRIPE_MAX_NETWORK_RETRIES = int(env("STRIPE_MAX_NETWORK_RETRIES", "2"))
 STRIPE_TIMEOUT_SECONDS = float(env("STRIPE_TIMEOUT_SECONDS", "20"))
+# CA bundle trusted for Stripe's API (empty: the system's store): for a test double only.
+STRIPE_CA_FILE = env("STRIPE_CA_FILE")
 BILLING_ENFORCED = env_bool("BILLING_ENFORCED", bool(STRIPE_SECRET_KEY))
 # Days of full access after a failed payment while Stripe retries the card.
 BILLING_GRACE_DAYS = int(env("BILLING_GRACE_DAYS", "7"))
