@@ -33,6 +33,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+# The static-analysis gates (bandit, semgrep, detect-secrets) in a virtualenv of their own:
+# semgrep pins versions of packages (jsonschema...) that differ from the product's.
+GATES := .venv-gates
+$(GATES)/.installed: tools/gates.txt
+	@py="$$($(FIND_PYTHON))"; \
+	if [ ! -x $(GATES)/bin/python ]; then echo "Creating $(GATES) with $$py"; $$py -m venv $(GATES); fi
+	$(GATES)/bin/python -m pip install --quiet --upgrade pip
+	$(GATES)/bin/python -m pip install --quiet -r tools/gates.txt
+	@touch $@
+
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm is needed to build the front-end assets." >&2; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
@@ -48,7 +58,7 @@ static/vendor/.built: node_modules/.installed
 
 assets: static/vendor/.built
 
-setup: $(VENV)/.installed assets
+setup: $(VENV)/.installed $(GATES)/.installed assets
 	@mkdir -p var
 
 specs:
@@ -75,6 +85,7 @@ test-fast: setup specs
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q tests/test_static_gates.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor
+	rm -rf $(VENV) $(GATES) node_modules static/vendor

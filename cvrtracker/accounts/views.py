@@ -96,6 +96,7 @@ class LoginView(auth_views.LoginView):
     def form_invalid(self, form):
         # Kept for the account's owner and for us; the page says nothing about it.
         email = form.data.get("username", "").strip().lower()
+        # nosemgrep: cvrt-unscoped-queryset-in-views (a failed log-in names no team yet)
         actor = User.objects.filter(email=email).first() if email else None
         audit_record(action=AuditEntry.Action.LOGIN_FAILED, request=self.request, actor=actor)
         return super().form_invalid(form)
@@ -181,6 +182,7 @@ def login_mfa(request: HttpRequest) -> HttpResponse:
 def _pending_user(pending: dict) -> User | None:
     if not pending or time.time() - pending.get("at", 0) > settings.MFA_LOGIN_WINDOW_SECONDS:
         return None
+    # nosemgrep: cvrt-unscoped-queryset-in-views (the user who passed the password step)
     return User.objects.filter(pk=pending.get("user"), is_active=True).first()
 
 
@@ -436,9 +438,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def security(request: HttpRequest) -> HttpResponse:
     current = request.session.session_key
+    # nosemgrep: cvrt-unscoped-queryset-in-views (session keys only, then the user's own)
     live_keys = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
     sessions = request.user.sessions.filter(session_key__in=live_keys).order_by("-last_seen_at")
     events = (
+        # nosemgrep: cvrt-unscoped-queryset-in-views (the user's own entries)
         AuditEntry.objects.filter(actor=request.user)
         .exclude(action__in=AuditEntry.DATA_READS)
         .order_by("-created_at")[:20]

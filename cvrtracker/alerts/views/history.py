@@ -67,6 +67,7 @@ def alert_detail(request: HttpRequest, code) -> HttpResponse:
     team = alert.team
     alerts_record_read(user=request.user, team=team, alert=alert, request=request)
     (view,) = alert_views(
+        # nosemgrep: cvrt-unscoped-queryset-in-views (the alert get_alert_for_user returned)
         Alert.objects.filter(pk=alert.pk)
         .select_related("connection")
         .prefetch_related("deliveries__channel")
