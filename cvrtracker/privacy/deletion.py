@@ -155,9 +155,7 @@ def _successor(*, team: Team, leaving: User) -> Membership | None:
     return others.select_related("user").order_by("created_at", "pk").first()
 
 
-def _team_leave(
-    *, team: Team, user: User, new_owner: User | None, context: AuditContext
-) -> None:
+def _team_leave(*, team: Team, user: User, new_owner: User | None, context: AuditContext) -> None:
     """The user leaves a team that stays: ownership first, then the membership."""
     if new_owner is not None:
         Membership.objects.filter(team=team, user=new_owner).update(role=Membership.Role.OWNER)
@@ -171,9 +169,7 @@ def _team_leave(
     Membership.objects.filter(team=team, user=user).delete()
 
 
-def _team_delete_start(
-    *, team: Team, actor: User, context: AuditContext, now: datetime
-) -> None:
+def _team_delete_start(*, team: Team, actor: User, context: AuditContext, now: datetime) -> None:
     """The last member leaves: the team stops working at once and waits for the purge."""
     Team.objects.filter(pk=team.pk).update(deletion_requested_at=now)
     team.deletion_requested_at = now
@@ -269,9 +265,7 @@ def _sessions_end(*, user: User) -> None:
     user_end_sessions(user=user)
     pk = str(user.pk)
     doomed = []
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(
-        chunk_size=500
-    ):
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
         data = session.get_decoded()
         pending = data.get("mfa_pending") or {}
         if data.get("_auth_user_id") == pk or str(pending.get("user", "")) == pk:
@@ -331,9 +325,11 @@ def deletion_purge_due(*, now: datetime) -> int:
 def _subscription_live(*, team: Team) -> bool:
     from cvrtracker.billing.models import Subscription
 
-    return Subscription.objects.filter(
-        team=team, status__in=Subscription.LIVE_STATUSES
-    ).exclude(stripe_subscription_id="").exists()
+    return (
+        Subscription.objects.filter(team=team, status__in=Subscription.LIVE_STATUSES)
+        .exclude(stripe_subscription_id="")
+        .exists()
+    )
 
 
 def team_purge(*, team: Team) -> int:

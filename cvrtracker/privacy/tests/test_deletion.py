@@ -161,7 +161,9 @@ class AccountDeleteTestCase(BaseTestCase):
         connection, _, listing, _ = seller_with_listings(
             self.charlies_team, self.charlie, seller_id="A9CHARLIE", store_name="Charlie Home"
         )
-        title = connection.data_key().decrypt_str(bytes(listing.title_enc), aad=listing.aad("title"))
+        title = connection.data_key().decrypt_str(
+            bytes(listing.title_enc), aad=listing.aad("title")
+        )
         assert title == "Product 0"
         self.delete(self.charlie)
 

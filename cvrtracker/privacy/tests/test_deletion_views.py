@@ -36,9 +36,7 @@ class AccountDeletePageTestCase(BaseTestCase):
         assert "Stripe subscription is cancelled" in page
 
     def test_a_confirmed_deletion_logs_out_and_lands_on_a_public_page(self):
-        response = self.post(
-            self.charlie, password=PASSWORD, email="  Charlie@Example.org "
-        )
+        response = self.post(self.charlie, password=PASSWORD, email="  Charlie@Example.org ")
         assert response.status_code == 302
         assert response["Location"] == reverse("privacy:account_deleted")
         page = self.client.get(response["Location"])

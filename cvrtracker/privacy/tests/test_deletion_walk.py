@@ -155,7 +155,9 @@ class DeletionWalkTestCase(BaseTestCase):
             user=zelda, name=NAME, email=EMAIL, subject="Help", message=f"I am {NAME}"
         )
         ConnectionDeletion.objects.create(
-            team=team, connection_code=connection.code, reason="disconnected",
+            team=team,
+            connection_code=connection.code,
+            reason="disconnected",
             stopped_at=timezone.now(),
         )
         return team
