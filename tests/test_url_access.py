@@ -28,6 +28,7 @@ PUBLIC = {
     "api:openapi",  # the API's description: no data, read by tools before they have a key
     "alerts:unsubscribe",  # RFC 8058 one-click: the signed token is the authority
     "alerts:channel_confirm",  # an outside address confirms with its signed link
+    "privacy:account_deleted",  # where a just-deleted (and logged-out) account lands
 }
 # The JSON API authenticates with a bearer key, never with the session.
 BEARER = {

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cvrtracker.accounts.models import Team, User
+from cvrtracker.audit.models import AuditEntry
+from cvrtracker.audit.services import AuditContext, audit_record
 from cvrtracker.billing import plans
 from cvrtracker.billing import stripe as stripe_api
 from cvrtracker.billing.models import (
@@ -99,6 +101,41 @@ def portal_start(*, team: Team, return_url: str) -> str:
     if not sub.stripe_customer_id:
         raise BillingError("There is no subscription to manage yet.", permanent=True)
     return stripe_api.portal_session_create(customer=sub.stripe_customer_id, return_url=return_url)
+
+
+def subscription_cancel_now(
+    *, team: Team, actor: User | None = None, context: AuditContext | None = None
+) -> bool:
+    """Cancel the team's Stripe subscription at once (its account is being deleted).
+
+    Returns True if one was cancelled now, False if there was none live. A
+    subscription Stripe no longer has counts as cancelled. BillingError when Stripe
+    cannot be reached or refuses: nothing changes here, and the caller retries."""
+    sub = Subscription.objects.filter(team=team).first()
+    if sub is None or not sub.on_stripe or sub.status not in Subscription.LIVE_STATUSES:
+        return False
+    try:
+        remote = stripe_api.subscription_cancel(subscription_id=sub.stripe_subscription_id)
+    except BillingError as error:
+        if error.status != 404:
+            raise
+        remote = None
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=sub.pk)
+        if remote is not None:
+            _sync(sub, remote)
+        if sub.status in Subscription.LIVE_STATUSES:
+            sub.status = Subscription.Status.CANCELED
+            sub.save(update_fields=["status", "updated_at"])
+        audit_record(
+            action=AuditEntry.Action.SUBSCRIPTION_CANCELLED,
+            context=context,
+            actor=actor,
+            team=team,
+            target=sub,
+            detail="account deleted",
+        )
+    return True
 
 
 # Webhooks ---------------------------------------------------------------------------

@@ -128,6 +128,15 @@ def subscription_fetch(*, subscription_id: str) -> dict:
     return sub.to_dict(recursive=True)
 
 
+def subscription_cancel(*, subscription_id: str) -> dict:
+    """Cancel a subscription at once (no further invoice); returns Stripe's copy of it.
+
+    Stripe answers 404 for a subscription it no longer has: BillingError with
+    `status=404`, which a caller deleting an account may take as already done."""
+    sub = _call("subscription cancel", stripe_client().v1.subscriptions.cancel, subscription_id)
+    return sub.to_dict(recursive=True)
+
+
 def event_verify(*, payload: bytes, signature: str | None) -> dict:
     """The event in a webhook body, after checking Stripe's signature over the raw bytes."""
     if not signature or not settings.STRIPE_WEBHOOK_SECRET:

@@ -299,6 +299,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
         self._handle("POST")
 
+    def do_DELETE(self) -> None:  # noqa: N802 - http.server's hook name
+        self._handle("DELETE")
+
     def _handle(self, method: str) -> None:
         state = self.state
         path = urlsplit(self.path).path
@@ -374,6 +377,23 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and parts[:2] == ["v1", "subscriptions"] and len(parts) == 3:
             with state._lock:
                 sub = copy.deepcopy(state.subscriptions.get(parts[2]))
+            if sub is None:
+                return 404, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "message": f"No such subscription: '{parts[2]}'",
+                    }
+                }
+            return 200, sub
+        if method == "DELETE" and parts[:2] == ["v1", "subscriptions"] and len(parts) == 3:
+            # Cancel at once, as Stripe's DELETE /v1/subscriptions/{id} does.
+            with state._lock:
+                sub = state.subscriptions.get(parts[2])
+                if sub is not None:
+                    now = int(time.time())
+                    sub.update(status="canceled", canceled_at=now, ended_at=now)
+                    sub = copy.deepcopy(sub)
             if sub is None:
                 return 404, {
                     "error": {

@@ -38,6 +38,12 @@ class RetentionRule:
 
 RULES: tuple[RetentionRule, ...] = (
     RetentionRule(
+        "account_deletion",
+        "cvrtracker.privacy.deletion:deletion_purge_due",
+        "deleted accounts and teams, ACCOUNT_DELETION_GRACE_DAYS after deletion (and the "
+        "Stripe cancellation of a deleted team, retried until it succeeds)",
+    ),
+    RetentionRule(
         "audit",
         "cvrtracker.privacy.retention:audit_purge_expired",
         "audit entries older than AUDIT_RETENTION_DAYS (their IP addresses and browsers with them)",
