@@ -59,3 +59,14 @@ def mailbox(smtp_server, settings) -> Mailbox:
     }
     box.clear()
     return box
+
+
+@pytest.fixture(autouse=True)
+def _usage_buffer():
+    """Each test starts and ends with an empty usage buffer (privacy/usage.py): events
+    buffered in one test must not be written into the next, whose users differ."""
+    from cvrtracker.privacy.usage import usage_discard
+
+    usage_discard()
+    yield
+    usage_discard()

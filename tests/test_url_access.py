@@ -28,6 +28,9 @@ PUBLIC = {
     "api:openapi",  # the API's description: no data, read by tools before they have a key
     "alerts:unsubscribe",  # RFC 8058 one-click: the signed token is the authority
     "alerts:channel_confirm",  # an outside address confirms with its signed link
+    "privacy:cookies",  # the cookie choice, for every visitor
+    "privacy:rights",  # privacy rights requests, from anyone (throttled per IP)
+    "privacy:support",  # the contact form, from anyone (throttled per IP)
 }
 # The JSON API authenticates with a bearer key, never with the session.
 BEARER = {
