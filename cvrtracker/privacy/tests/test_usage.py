@@ -114,6 +114,7 @@ class UsagePanelTests(BaseTestCase):
         response = self.client.get(reverse("privacy:usage_panel"), HTTP_HX_REQUEST="true")
         self.assertEqual(response.status_code, 200)
         content = response.content.decode()
+        self.assertIn("deleted 365 days after it was recorded", content)
         self.assertNotIn("/bob-page/", content)
         self.assertLess(content.index("/alice-new/"), content.index("/alice-old/"))
 
