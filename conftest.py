@@ -139,3 +139,14 @@ def log_scanner(django_db_blocker):
             report.write(summary + "\n")
     if hits:
         pytest.fail("secrets in log records:\n" + "\n".join(hits[:20]), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _usage_buffer():
+    """Each test starts and ends with an empty usage buffer (privacy/usage.py): events
+    buffered in one test must not be written into the next, whose users differ."""
+    from cvrtracker.privacy.usage import usage_discard
+
+    usage_discard()
+    yield
+    usage_discard()

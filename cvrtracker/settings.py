@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Reads request.user after the view; writes its batches after the response is sent.
+    "cvrtracker.privacy.usage.UsageMiddleware",
     # Below authentication (it reads request.user after the view) and below WhiteNoise,
     # whose static files stay cacheable.
     "cvrtracker.lib.middleware.NoStoreMiddleware",
@@ -112,6 +114,8 @@ MIDDLEWARE = [
     "cvrtracker.accounts.middleware.MFARequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Below the CSP middleware, so that it adds the analytics origin before the header is built.
+    "cvrtracker.privacy.consent.ConsentMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -619,6 +623,12 @@ AUDIT_RETENTION_DAYS = _days("AUDIT_RETENTION_DAYS", 365, 90, 365)
 # A data export can be downloaded this long after it is ready, then it is deleted.
 EXPORT_LINK_DAYS = _days("EXPORT_LINK_DAYS", 7, 1, 30)
 EXPORTS_DIR = Path(env("EXPORTS_DIR", str(VAR_DIR / "exports")))
+# Usage events wait in each process's memory and are written in one INSERT every this
+# many events or seconds, after the response that fills the batch (privacy/usage.py).
+USAGE_FLUSH_EVENTS = int(env("USAGE_FLUSH_EVENTS", "50"))
+USAGE_FLUSH_SECONDS = float(env("USAGE_FLUSH_SECONDS", "10"))
+# The public rights and support forms take this many messages per IP address an hour.
+PUBLIC_FORM_LIMIT_PER_HOUR = int(env("PUBLIC_FORM_LIMIT_PER_HOUR", "5"))
 # Privacy rights requests are answered within this many days (45 under the CCPA) and
 # their records kept this long after closing (24 months under the CCPA regulations).
 RIGHTS_REQUEST_DUE_DAYS = _days("RIGHTS_REQUEST_DUE_DAYS", 45, 1, 45)

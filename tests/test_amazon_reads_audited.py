@@ -38,6 +38,8 @@ NO_AMAZON_DATA = {
     "alerts:channel_test",
     "alerts:channel_resume",
     "alerts:channel_delete",
+    "privacy:staff_request",  # a privacy rights request (staff only)
+    "privacy:staff_support",  # a support request (staff only)
 }
 
 

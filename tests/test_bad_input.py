@@ -71,6 +71,8 @@ UNREACHED = {
     "alerts:channel_resume": "needs a channel",
     "alerts:channel_delete": "needs a channel",
     "accounts:invitation_cancel": "needs a pending invitation",
+    "privacy:staff_request": "staff only (a 404 for the owner); privacy/tests/test_staff.py",
+    "privacy:staff_support": "staff only (a 404 for the owner); privacy/tests/test_staff.py",
 }
 
 EDGE_DATES = [

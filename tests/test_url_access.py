@@ -29,6 +29,9 @@ PUBLIC = {
     "alerts:unsubscribe",  # RFC 8058 one-click: the signed token is the authority
     "alerts:channel_confirm",  # an outside address confirms with its signed link
     "privacy:account_deleted",  # where a just-deleted (and logged-out) account lands
+    "privacy:cookies",  # the cookie choice, for every visitor
+    "privacy:rights",  # privacy rights requests, from anyone (throttled per IP)
+    "privacy:support",  # the contact form, from anyone (throttled per IP)
 }
 # The JSON API authenticates with a bearer key, never with the session.
 BEARER = {

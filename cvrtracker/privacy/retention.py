@@ -63,6 +63,17 @@ RULES: tuple[RetentionRule, ...] = (
         "cvrtracker.privacy.retention:django_sessions_purge_expired",
         "expired Django sessions",
     ),
+    RetentionRule(
+        "usage",
+        "cvrtracker.privacy.usage:usage_purge_expired",
+        "usage events (IP address, browser, page) older than USAGE_RETENTION_DAYS",
+    ),
+    RetentionRule(
+        "requests",
+        "cvrtracker.privacy.requests:requests_purge_expired",
+        "rights requests answered over RIGHTS_REQUEST_RETENTION_DAYS ago and support "
+        "requests answered over SUPPORT_RETENTION_DAYS ago",
+    ),
 )
 
 
