@@ -57,6 +57,11 @@ RULES: tuple[RetentionRule, ...] = (
         "cvrtracker.privacy.retention:django_sessions_purge_expired",
         "expired Django sessions",
     ),
+    RetentionRule(
+        "data_exports",
+        "cvrtracker.privacy.export:data_export_purge_expired",
+        "data exports EXPORT_LINK_DAYS after they were ready (file, key, row); failed builds",
+    ),
 )
 
 
