@@ -71,6 +71,7 @@ UNREACHED = {
     "alerts:channel_resume": "needs a channel",
     "alerts:channel_delete": "needs a channel",
     "accounts:invitation_cancel": "needs a pending invitation",
+    "privacy:export_download": "needs a finished data export, built by the worker",
 }
 
 EDGE_DATES = [
