@@ -310,7 +310,14 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # SafeFormatter escapes newlines and control characters in messages: user input
+    # in a message cannot forge a log line (cvrtracker/lib/logsafe.py).
+    "formatters": {
+        "plain": {
+            "()": "cvrtracker.lib.logsafe.SafeFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
@@ -321,6 +328,9 @@ LOGGING = {
 # every connection's data key, base64, from MASTER_KEY or MASTER_KEY_FILE. Without
 # one, the embedded demo generates var/master_key (mode 0600).
 MASTER_KEY = env("MASTER_KEY")
+# During a master-key rotation only: the key MASTER_KEY replaces, still used to read
+# data keys not yet re-wrapped (manage.py rotate_master_key). Remove it afterwards.
+MASTER_KEY_PREVIOUS = env("MASTER_KEY_PREVIOUS")
 MASTER_KEY_PATH = VAR_DIR / "master_key"
 # Defaults talk to the local simulator that `make run` starts; AMAZON_PRODUCTION=1
 # switches every default to Amazon's hosts (each may still be set one by one).
@@ -531,6 +541,8 @@ STRIPE_REDIRECT_ORIGINS = env_list(
 )
 STRIPE_MAX_NETWORK_RETRIES = int(env("STRIPE_MAX_NETWORK_RETRIES", "2"))
 STRIPE_TIMEOUT_SECONDS = float(env("STRIPE_TIMEOUT_SECONDS", "20"))
+# CA bundle trusted for Stripe's API (empty: the system's store): for a test double only.
+STRIPE_CA_FILE = env("STRIPE_CA_FILE")
 BILLING_ENFORCED = env_bool("BILLING_ENFORCED", bool(STRIPE_SECRET_KEY))
 # Days of full access after a failed payment while Stripe retries the card.
 BILLING_GRACE_DAYS = int(env("BILLING_GRACE_DAYS", "7"))

@@ -10,12 +10,16 @@ class AlertsConfig(AppConfig):
         # The sync's apps do not import alerts: they send signals, connected here.
         from django.conf import settings
 
+        from cvrtracker.lib.crypto import wrapped_key_register
         from cvrtracker.lib.periodic import periodic_register
         from cvrtracker.listings.signals import inventory_stored, listing_changes_stored
         from cvrtracker.metrics.signals import metrics_days_stored
 
         from . import tasks
 
+        wrapped_key_register(
+            model="alerts.AlertChannel", field="wrapped_key", context=lambda c: c.context()
+        )
         listing_changes_stored.connect(tasks.on_listing_changes_stored, dispatch_uid="alerts")
         inventory_stored.connect(tasks.on_inventory_stored, dispatch_uid="alerts")
         metrics_days_stored.connect(tasks.on_metrics_days_stored, dispatch_uid="alerts")

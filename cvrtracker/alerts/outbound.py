@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
 import time
 from dataclasses import dataclass
-from functools import cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+
+from cvrtracker.lib.tls import http_client
 
 MAX_RESPONSE_BYTES = 64 * 1024
 # Receivers must answer quickly: we post and forget, the body is not needed.
@@ -184,13 +184,6 @@ def validate_url_shape(url: str) -> None:
         raise TargetRefused("the URL may not contain spaces")
 
 
-@cache
-def _tls_context(ca_file: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=ca_file or None)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
     """POST `body` to `url` through the checks above; OutboundError unless it answered 2xx."""
     # Imported here: the pages import this module for its URL checks, and the web
@@ -204,14 +197,13 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Response:
     pinned = f"{target.scheme}://{host_ip}:{target.port}{target.path}"
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     request_headers = {**headers, "Host": host_header, "User-Agent": "CVR-Tracker-Alerts/1"}
-    timeout = httpx.Timeout(TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT)
     deadline = time.monotonic() + TOTAL_TIMEOUT
     try:
         with (
-            httpx.Client(
-                verify=_tls_context(settings.ALERTS_CA_FILE),
-                timeout=timeout,
-                follow_redirects=False,
+            http_client(
+                ca_file=settings.ALERTS_CA_FILE,
+                timeout=TOTAL_TIMEOUT,
+                connect_timeout=CONNECT_TIMEOUT,
                 trust_env=False,
             ) as client,
             client.stream(

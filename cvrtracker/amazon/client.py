@@ -30,6 +30,7 @@ from tenacity import (
 )
 
 from cvrtracker.amazon.ratelimit import limiter_for
+from cvrtracker.lib.tls import http_client
 
 logger = logging.getLogger(__name__)
 
@@ -138,20 +139,13 @@ class TokenGrant:
 # Transport ------------------------------------------------------------------------
 
 
-def ssl_context(ca_file: str = "") -> ssl.SSLContext:
-    """Verifying context with TLS 1.2 minimum; only `ca_file` is trusted when given."""
-    context = ssl.create_default_context(cafile=ca_file or None)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
 @cache
 def _http(ca_file: str, timeout: float) -> httpx.Client:
     # One pooled client per configuration; httpx.Client is safe to share across threads.
-    return httpx.Client(
-        verify=ssl_context(ca_file),
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        follow_redirects=False,
+    return http_client(
+        ca_file=ca_file,
+        timeout=timeout,
+        connect_timeout=10.0,
         headers={"user-agent": USER_AGENT},
     )
 

@@ -48,12 +48,17 @@ def billing_configured() -> bool:
 def stripe_client() -> stripe.StripeClient:
     import stripe
 
+    from cvrtracker.lib.tls import requests_session
+
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
         # The SDK's default is 80 s; a webhook holds a row lock while it re-fetches.
-        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+        http_client=stripe.RequestsClient(
+            timeout=settings.STRIPE_TIMEOUT_SECONDS,
+            session=requests_session(ca_file=settings.STRIPE_CA_FILE),
+        ),
     )
 
 

@@ -1,7 +1,7 @@
 """Checks Django cannot know about: the deployment ones run by `manage.py check --deploy`."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from cvrtracker.lib.clock import CHOICES, SIMULATOR
 from cvrtracker.lib.crypto import decode_master_key
@@ -27,6 +27,15 @@ def check_master_key(app_configs, **kwargs):
         decode_master_key(settings.MASTER_KEY)
     except ValueError as error:
         return [Error(f"MASTER_KEY is unusable: {error}", id="cvrtracker.E002")]
+    if settings.MASTER_KEY_PREVIOUS:
+        return [
+            Warning(
+                "MASTER_KEY_PREVIOUS is set: a master-key rotation is unfinished, and the "
+                "old key still opens the data keys it wrapped.",
+                hint="Run `manage.py rotate_master_key`, then remove MASTER_KEY_PREVIOUS.",
+                id="cvrtracker.W007",
+            )
+        ]
     return []
 
 

@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 
 from cvrtracker.amazon.authorization import operator_alarms_active
 from cvrtracker.front.health import task_queue_check
+from cvrtracker.privacy.policy import policy_terms
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,8 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "front/privacy.html")
+    # Every period on the page comes from the settings the retention rules enforce.
+    return render(request, "front/privacy.html", {"terms": policy_terms()})
 
 
 @login_required

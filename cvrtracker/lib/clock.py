@@ -24,7 +24,6 @@ Tests that run the simulator in a thread bind the clock to it directly:
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -138,10 +137,9 @@ _clients: dict[str, httpx.Client] = {}
 
 
 def _client(ca_file: str) -> httpx.Client:
-    import httpx
+    from cvrtracker.lib.tls import http_client
 
     client = _clients.get(ca_file)
     if client is None:
-        context = ssl.create_default_context(cafile=ca_file or None)
-        client = _clients[ca_file] = httpx.Client(verify=context, timeout=2.0)
+        client = _clients[ca_file] = http_client(ca_file=ca_file, timeout=2.0)
     return client

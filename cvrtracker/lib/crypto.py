@@ -24,6 +24,8 @@ import json
 import os
 import secrets
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -100,21 +102,39 @@ class LocalKeyProvider(KeyProvider):
     """A master key held by this process (from the environment or a key file).
 
     Wrapped keys carry the first 8 bytes of a hash of the master key that wrapped
-    them, so that a rotation can tell which master key a row still needs.
+    them, so that a rotation can tell which master key a row still needs. During a
+    rotation the provider also holds the previous master key: it unwraps with
+    whichever key wrapped a row, and always wraps with the current one
+    (`manage.py rotate_master_key` then re-wraps every row; see the README).
     """
 
-    def __init__(self, master_key: bytes):
+    def __init__(self, master_key: bytes, *, previous: bytes | None = None):
         self._key = _check_key(master_key)
-        self.key_id = hashlib.sha256(b"cvrt-master-key-id|" + master_key).digest()[:8]
+        self.key_id = master_key_id(master_key)
+        self._previous = None
+        if previous is not None and master_key_id(previous) != self.key_id:
+            self._previous = (master_key_id(previous), _check_key(previous))
 
     def wrap(self, data_key: bytes, *, context: bytes) -> bytes:
         return self.key_id + _seal(self._key, _check_key(data_key), context, WRAP_VERSION)
 
     def unwrap(self, wrapped: bytes, *, context: bytes) -> bytes:
         wrapped = bytes(wrapped)
-        if wrapped[:8] != self.key_id:
+        if wrapped[:8] == self.key_id:
+            key = self._key
+        elif self._previous is not None and wrapped[:8] == self._previous[0]:
+            key = self._previous[1]
+        else:
             raise DecryptionError("data key wrapped by another master key")
-        return _check_key(_open(self._key, wrapped[8:], context, WRAP_VERSION))
+        return _check_key(_open(key, wrapped[8:], context, WRAP_VERSION))
+
+    def is_current(self, wrapped: bytes) -> bool:
+        """Whether `wrapped` was wrapped by the current master key."""
+        return bytes(wrapped)[:8] == self.key_id
+
+
+def master_key_id(master_key: bytes) -> bytes:
+    return hashlib.sha256(b"cvrt-master-key-id|" + master_key).digest()[:8]
 
 
 def decode_master_key(text: str) -> bytes:
@@ -147,9 +167,37 @@ def key_provider() -> KeyProvider:
     """The configured provider: MASTER_KEY (or MASTER_KEY_FILE), else the demo key file."""
     from django.conf import settings
 
+    previous = settings.MASTER_KEY_PREVIOUS
+    previous = decode_master_key(previous) if previous else None
     if settings.MASTER_KEY:
-        return LocalKeyProvider(decode_master_key(settings.MASTER_KEY))
-    return LocalKeyProvider(load_or_create_key_file(Path(settings.MASTER_KEY_PATH)))
+        return LocalKeyProvider(decode_master_key(settings.MASTER_KEY), previous=previous)
+    return LocalKeyProvider(
+        load_or_create_key_file(Path(settings.MASTER_KEY_PATH)), previous=previous
+    )
+
+
+# Wrapped keys: every column that holds a data key wrapped by the master key -----
+# Apps register theirs in AppConfig.ready(), so that a master-key rotation
+# (manage.py rotate_master_key) re-wraps all of them without lib importing any app.
+
+
+@dataclass(frozen=True)
+class WrappedKeyColumn:
+    model: str  # "app_label.ModelName"
+    field: str
+    # The row's wrap context (the associated data it was wrapped with).
+    context: Callable[[Any], bytes]
+
+
+_wrapped_columns: dict[tuple[str, str], WrappedKeyColumn] = {}
+
+
+def wrapped_key_register(*, model: str, field: str, context: Callable[[Any], bytes]) -> None:
+    _wrapped_columns[(model, field)] = WrappedKeyColumn(model, field, context)
+
+
+def wrapped_key_columns() -> list[WrappedKeyColumn]:
+    return list(_wrapped_columns.values())
 
 
 # Data keys ----------------------------------------------------------------------

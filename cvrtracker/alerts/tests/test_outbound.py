@@ -11,6 +11,7 @@ import trustme
 
 from cvrtracker.alerts import outbound
 from cvrtracker.alerts.tests.helpers import Receiver
+from cvrtracker.lib import tls as lib_tls
 
 REFUSED = [
     "http://127.0.0.1/hook",
@@ -148,7 +149,7 @@ def test_tls_connects_to_the_checked_address_and_verifies_the_name(settings, tmp
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     settings.ALERTS_CA_FILE = str(tmp_path / "ca.pem")
-    outbound._tls_context.cache_clear()
+    lib_tls.tls_context.cache_clear()
     server = _tls_server(ca)
     try:
         port = server.server_address[1]
@@ -157,7 +158,7 @@ def test_tls_connects_to_the_checked_address_and_verifies_the_name(settings, tmp
         assert outbound.post(f"https://localhost:{port}/h", body=b"{}", headers={}).status == 204
     finally:
         server.shutdown()
-        outbound._tls_context.cache_clear()
+        lib_tls.tls_context.cache_clear()
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -165,7 +166,7 @@ def test_tls_below_1_2_is_refused(settings, tmp_path):
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     settings.ALERTS_CA_FILE = str(tmp_path / "ca.pem")
-    outbound._tls_context.cache_clear()
+    lib_tls.tls_context.cache_clear()
     weak = _tls_server(ca, maximum=ssl.TLSVersion.TLSv1_1)
     try:
         port = weak.server_address[1]
@@ -182,9 +183,9 @@ def test_tls_below_1_2_is_refused(settings, tmp_path):
         with pytest.raises(outbound.OutboundError) as failed:
             outbound.post(f"https://localhost:{port}/h", body=b"{}", headers={})
         assert not failed.value.permanent
-        assert outbound._tls_context(settings.ALERTS_CA_FILE).minimum_version == (
+        assert lib_tls.tls_context(settings.ALERTS_CA_FILE).minimum_version == (
             ssl.TLSVersion.TLSv1_2
         )
     finally:
         weak.shutdown()
-        outbound._tls_context.cache_clear()
+        lib_tls.tls_context.cache_clear()

@@ -5,6 +5,7 @@ import pytest
 from cvrtracker.amazon import client
 from cvrtracker.amazon.client import AmazonError, RevokedAuthorization, SpApiClient
 from cvrtracker.amazon.ratelimit import limiter_for
+from cvrtracker.lib.tls import tls_context
 from cvrtracker.simulator.testing import SimClient
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_every_connection_requires_tls_1_2():
 
 def ssl_context_minimum(ca_file: str):
     try:
-        return client.ssl_context(ca_file).minimum_version
+        return tls_context(ca_file).minimum_version
     except FileNotFoundError:
         return None
 

@@ -31,3 +31,48 @@ class PrivacyTests(TestCase):
         response = self.client.get(reverse("front:privacy"))
         for promise in ("TLS 1.2", "AES-256", "within 30 days", "12 months", "16 or older"):
             self.assertContains(response, promise)
+
+
+class PolicyFollowsTheSettingsTests(TestCase):
+    """The periods the page states are the ones the retention rules enforce: change a
+    setting and the page changes with it (issue 12, point 11)."""
+
+    def text(self) -> str:
+        return self.client.get(reverse("front:privacy")).content.decode()
+
+    def test_the_default_periods(self):
+        text = self.text()
+        for sentence in (
+            "in any case within 30 days",
+            "30 days later at most we delete every record about you",
+            "kept for at most 12 months",
+            "is kept for 365 days",
+            "downloaded for 7 days",
+            "answered within 45 days",
+            "not for anyone under 16",
+        ):
+            self.assertIn(sentence, text)
+
+    def test_each_period_is_read_from_its_setting(self):
+        with self.settings(
+            AMAZON_DATA_PURGE_DAYS=11,
+            ACCOUNT_DELETION_GRACE_DAYS=3,
+            USAGE_RETENTION_DAYS=183,
+            AUDIT_RETENTION_DAYS=120,
+            EXPORT_LINK_DAYS=2,
+            RIGHTS_REQUEST_DUE_DAYS=21,
+            MINIMUM_AGE=18,
+        ):
+            text = self.text()
+        for sentence in (
+            "in any case within 11 days",
+            "3 days later at most we delete every record about you",
+            "kept for at most 6 months",
+            "is kept for 120 days",
+            "downloaded for 2 days",
+            "answered within 21 days",
+            "not for anyone under 18",
+        ):
+            self.assertIn(sentence, text)
+        self.assertNotIn("within 30 days", text)
+        self.assertNotIn("12 months", text.split('id="retention"')[1].split('id="rights"')[0])
