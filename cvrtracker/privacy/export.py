@@ -31,7 +31,7 @@ from django.utils import timezone
 from cvrtracker.accounts.models import Membership, Team, User
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_record
-from cvrtracker.lib.crypto import DecryptionError, associated_data, key_provider, new_data_key
+from cvrtracker.lib.crypto import DecryptionError, key_provider, new_data_key
 from cvrtracker.privacy.export_tables import TABLES, Scope, Table
 from cvrtracker.privacy.models import DataExport
 from cvrtracker.privacy.sealed_file import SealedWriter, sealed_read
@@ -99,7 +99,7 @@ def data_export_build(*, export: DataExport) -> DataExport:
     # The name and key are saved first: a worker killed half-way leaves a file the
     # retention run can find and delete.
     DataExport.objects.filter(pk=export.pk).update(
-        file_name=file_name, wrapped_key=key_provider().wrap(key, context=_key_context(export))
+        file_name=file_name, wrapped_key=key_provider().wrap(key, context=export.key_context())
     )
     path = _exports_dir() / file_name
     try:
@@ -247,7 +247,7 @@ def data_export_download(
     if not FILE_NAME.match(export.file_name or ""):
         raise ExportUnavailable("This export has no file.")
     try:
-        key = key_provider().unwrap(bytes(export.wrapped_key or b""), context=_key_context(export))
+        key = key_provider().unwrap(bytes(export.wrapped_key or b""), context=export.key_context())
         raw = open(_exports_dir() / export.file_name, "rb")  # noqa: SIM115 - closed by the stream
     except (DecryptionError, OSError) as error:
         raise ExportUnavailable("This export's file is gone.") from error
@@ -335,7 +335,3 @@ def _exports_dir() -> Path:
     path = Path(settings.EXPORTS_DIR)
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
-
-
-def _key_context(export: DataExport) -> bytes:
-    return associated_data(DataExport.TABLE, str(export.code), "file_key")

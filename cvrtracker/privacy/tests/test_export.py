@@ -17,7 +17,6 @@ from cvrtracker.metrics.models import Order
 from cvrtracker.metrics.orders import order_data, orders_upsert
 from cvrtracker.metrics.selectors import metrics_account_series, metrics_product_table
 from cvrtracker.metrics.tests.helpers import MARKET, sim_payloads
-from cvrtracker.privacy.export import _key_context
 from cvrtracker.privacy.models import DataExport, UsageEvent
 from cvrtracker.test import BaseTestCase
 
@@ -68,7 +67,7 @@ class ExportContentTests(ExportsDirMixin, BaseTestCase):
         self.assertNotIn(b"PK\x03\x04", raw)
         self.assertNotIn(b"metrics/daily", raw)
         key = key_provider().unwrap(
-            bytes(self.export.wrapped_key), context=_key_context(self.export)
+            bytes(self.export.wrapped_key), context=self.export.key_context()
         )
         self.assertEqual(len(key), 32)
 

@@ -230,3 +230,29 @@ class PurgeTests(ExportsDirMixin, BaseTestCase):
         self.assertEqual(self.files(), [])
         export.refresh_from_db()
         self.assertEqual(export.status, Status.FAILED)
+
+
+class RotationTests(ExportsDirMixin, BaseTestCase):
+    def test_a_master_key_rotation_keeps_a_ready_export_downloadable(self):
+        import base64
+        import secrets
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        from cvrtracker.lib.crypto import key_provider
+
+        old, new = (base64.b64encode(secrets.token_bytes(32)).decode() for _ in range(2))
+        self.addCleanup(key_provider.cache_clear)
+        key_provider.cache_clear()
+        with override_settings(MASTER_KEY=old):
+            export = self.build(self.alice)
+        key_provider.cache_clear()
+        out = StringIO()
+        with override_settings(MASTER_KEY=new, MASTER_KEY_PREVIOUS=old):
+            call_command("rotate_master_key", stdout=out)
+        self.assertIn("privacy.DataExport.wrapped_key: 1 re-wrapped", out.getvalue())
+        key_provider.cache_clear()
+        with override_settings(MASTER_KEY=new):  # the old key is gone
+            export.refresh_from_db()
+            self.assertIn("README.txt", self.unzip(export, self.alice).namelist())
