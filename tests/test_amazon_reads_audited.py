@@ -11,7 +11,13 @@ The API (bearer keys) has its own tests in cvrtracker/api/tests.
 
 from __future__ import annotations
 
+import io
+import shutil
+import tempfile
+import zipfile
+
 import time_machine
+from django.test import override_settings
 from django.urls import reverse
 
 from cvrtracker.alerts.tests.helpers import make_alert, make_rule
@@ -19,6 +25,7 @@ from cvrtracker.audit.models import AuditEntry
 from cvrtracker.dashboard.tests.helpers import NOW, UP, US, ingest, make_connection
 from cvrtracker.listings.services import listings_admit
 from cvrtracker.listings.tests.helpers import item
+from cvrtracker.privacy.export import data_export_build, data_export_request
 from cvrtracker.test import BaseTestCase
 from tests.test_url_access import BEARER, PUBLIC, named_patterns
 
@@ -66,6 +73,12 @@ class AmazonReadsAuditedTests(BaseTestCase):
                 cls.connection,
                 payload={"title": ALERT, "field": "title", "before": "a", "after": ALERT},
             )
+            # A data export of the team, built as the worker would, in a directory of
+            # the class's own.
+            exports_dir = tempfile.mkdtemp(prefix="cvrt-exports-")
+            cls.addClassCleanup(shutil.rmtree, exports_dir, ignore_errors=True)
+            cls.enterClassContext(override_settings(EXPORTS_DIR=exports_dir))
+            cls.export = data_export_build(export=data_export_request(user=cls.alice))
 
     def kwargs_for(self, name: str) -> dict | None:
         product = {"code": self.connection.code, "marketplace": US, "asin": UP}
@@ -83,6 +96,7 @@ class AmazonReadsAuditedTests(BaseTestCase):
             "dashboard:listing_changes_export": {"code": self.listing.code, "fmt": "csv"},
             "alerts:alert": {"code": self.alert.code},
             "alerts:rule_edit": {"code": self.rule.code},
+            "privacy:export_download": {"code": self.export.code},
         }.get(name)
 
     def pages(self):
@@ -107,9 +121,11 @@ class AmazonReadsAuditedTests(BaseTestCase):
             before = set(AuditEntry.objects.values_list("pk", flat=True))
             with time_machine.travel(NOW, tick=False):
                 response = self.client.get(url, REMOTE_ADDR="203.0.113.50")
-            body = (
-                b"".join(response.streaming_content) if response.streaming else response.content
-            ).decode(errors="replace")
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            if response.get("Content-Type") == "application/zip":  # a data export: its files
+                archive = zipfile.ZipFile(io.BytesIO(raw))
+                raw = b"".join(archive.read(name) for name in archive.namelist())
+            body = raw.decode(errors="replace")
             if not any(canary in body for canary in CANARIES):
                 continue
             shown.append(name)
@@ -127,6 +143,7 @@ class AmazonReadsAuditedTests(BaseTestCase):
         shown, unaudited = self.unaudited_reads()
         # The walk reached the pages it is about (else it proves nothing).
         self.assertGreaterEqual(len(shown), 10, shown)
+        self.assertIn("privacy:export_download", shown)  # the ZIP's files are read
         self.assertEqual(unaudited, [])
 
     def test_the_walk_finds_a_page_that_forgets_to_audit(self):

@@ -73,6 +73,7 @@ UNREACHED = {
     "accounts:invitation_cancel": "needs a pending invitation",
     "privacy:staff_request": "staff only (a 404 for the owner); privacy/tests/test_staff.py",
     "privacy:staff_support": "staff only (a 404 for the owner); privacy/tests/test_staff.py",
+    "privacy:export_download": "needs a finished data export, built by the worker",
 }
 
 EDGE_DATES = [

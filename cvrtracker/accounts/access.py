@@ -95,3 +95,17 @@ def get_listing_for_user(user: User, code):
         )
     except Listing.DoesNotExist:
         raise Http404("No such listing") from None
+
+
+# Data exports ----------------------------------------------------------------------
+
+
+def get_data_export_for_user(user: User, code):
+    """A data export the user asked for, by its public code; 404 for anyone else's,
+    teammates' included (an export holds its requester's personal data)."""
+    from cvrtracker.privacy.models import DataExport
+
+    try:
+        return DataExport.objects.select_related("team").get(requested_by=user, code=code)
+    except DataExport.DoesNotExist:
+        raise Http404("No such export") from None

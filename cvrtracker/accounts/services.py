@@ -106,14 +106,27 @@ def user_verify_email(*, token: str) -> User:
     raise TokenInvalid("This link is no longer valid.")
 
 
-def user_update_profile(*, user: User, name: str, email: str) -> bool:
-    """Save the name at once; a new email waits for verification. True if one was sent."""
-    user.name = name.strip()
+def user_update_profile(
+    *, user: User, name: str, email: str, context: AuditContext | None = None
+) -> bool:
+    """Save the name at once (audited when it changed); a new email waits for
+    verification, and is audited when the link is followed. True if one was sent."""
+    old, name = user.name, name.strip()
     email = email.strip().lower()
     changing = email != user.email
-    if changing:
-        user.pending_email = email
-    user.save(update_fields=["name", "pending_email"])
+    with transaction.atomic():
+        user.name = name
+        if changing:
+            user.pending_email = email
+        user.save(update_fields=["name", "pending_email"])
+        if name != old:
+            audit_record(
+                action=AuditEntry.Action.PROFILE_CHANGED,
+                context=context,
+                actor=user,
+                target=user,
+                detail=f"{old} → {name}",
+            )
     if changing:
         user_send_verification(user=user, email=email)
     return changing

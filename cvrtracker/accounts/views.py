@@ -201,7 +201,10 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         sent = services.user_update_profile(
-            user=user, name=form.cleaned_data["name"], email=form.cleaned_data["email"]
+            user=user,
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            context=audit_context_from_request(request),
         )
         if sent:
             messages.info(

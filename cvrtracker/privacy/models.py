@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from cvrtracker.lib.crypto import associated_data
+
 
 class DataExport(models.Model):
     """A ZIP of everything held about a user and their team (privacy/export.py).
@@ -55,6 +57,10 @@ class DataExport(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.code} ({self.status})"
+
+    def key_context(self) -> bytes:
+        """What the file's key is wrapped for (the master key's associated data)."""
+        return associated_data(self.TABLE, str(self.code), "file_key")
 
 
 class UsageEvent(models.Model):

@@ -74,6 +74,11 @@ RULES: tuple[RetentionRule, ...] = (
         "rights requests answered over RIGHTS_REQUEST_RETENTION_DAYS ago and support "
         "requests answered over SUPPORT_RETENTION_DAYS ago",
     ),
+    RetentionRule(
+        "data_exports",
+        "cvrtracker.privacy.export:data_export_purge_expired",
+        "data exports EXPORT_LINK_DAYS after they were ready (file, key, row); failed builds",
+    ),
 )
 
 

@@ -1,5 +1,6 @@
 from django.urls import reverse
 
+from cvrtracker.audit.models import AuditEntry
 from cvrtracker.test import BaseTestCase
 
 URL = reverse("accounts:profile")
@@ -17,6 +18,33 @@ class ProfileTests(BaseTestCase):
         self.alice.refresh_from_db()
         self.assertEqual(self.alice.name, "Alice Liddell")
         self.assertEqual(self.mailbox.messages, [])
+
+    def test_a_new_name_is_audited_with_the_old_one(self):
+        self.client.force_login(self.alice)
+        self.client.post(
+            URL,
+            {"name": "Alice Liddell", "email": "alice@example.org"},
+            REMOTE_ADDR="203.0.113.7",
+        )
+        entry = AuditEntry.objects.get(action=AuditEntry.Action.PROFILE_CHANGED)
+        self.assertEqual(entry.actor, self.alice)
+        self.assertEqual(entry.team, self.team)
+        self.assertEqual(entry.ip, "203.0.113.7")
+        self.assertEqual(entry.detail, "Alice → Alice Liddell")
+
+    def test_saving_the_same_name_writes_no_entry(self):
+        self.client.force_login(self.alice)
+        self.client.post(URL, {"name": "Alice", "email": "alice@example.org"})
+        self.assertFalse(AuditEntry.objects.filter(action=AuditEntry.Action.PROFILE_CHANGED))
+
+    def test_a_blank_name_is_refused_and_the_old_one_kept(self):
+        self.client.force_login(self.alice)
+        response = self.client.post(URL, {"name": "   ", "email": "alice@example.org"})
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "This field is required")
+        self.alice.refresh_from_db()
+        self.assertEqual(self.alice.name, "Alice")
+        self.assertFalse(AuditEntry.objects.filter(action=AuditEntry.Action.PROFILE_CHANGED))
 
     def test_a_new_email_waits_for_its_link(self):
         self.client.force_login(self.alice)

@@ -2,6 +2,7 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from cvrtracker.accounts.models import Invitation, Membership
+from cvrtracker.audit.models import AuditEntry
 from cvrtracker.test import PASSWORD, BaseTestCase
 
 URL = reverse("accounts:team")
@@ -35,6 +36,17 @@ class TeamPageTests(BaseTestCase):
         self.client.post(URL, {"rename": "1", "name": "Acme Goods"})
         self.team.refresh_from_db()
         self.assertEqual(self.team.name, "Acme Goods")
+        entry = AuditEntry.objects.get(action=AuditEntry.Action.TEAM_RENAMED)
+        self.assertEqual((entry.actor, entry.team), (self.alice, self.team))
+        self.assertEqual(entry.detail, "Team Alice → Acme Goods")
+
+    def test_a_member_cannot_rename_the_team(self):
+        self.client.force_login(self.bob)
+        response = self.client.post(URL, {"rename": "1", "name": "Bob's Shop"})
+        self.assertEqual(response.status_code, 404)
+        self.team.refresh_from_db()
+        self.assertEqual(self.team.name, "Team Alice")
+        self.assertFalse(AuditEntry.objects.filter(action=AuditEntry.Action.TEAM_RENAMED))
 
     def test_an_invitee_signs_up_into_the_team(self):
         self.client.force_login(self.alice)
