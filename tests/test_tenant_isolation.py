@@ -25,6 +25,7 @@ from cvrtracker.alerts.tests.helpers import make_alert, make_rule, webhook_chann
 from cvrtracker.api.services import api_key_create
 from cvrtracker.api.tests.helpers import seller_with_listings
 from cvrtracker.billing.models import BillingRecord
+from cvrtracker.privacy.export import data_export_build, data_export_request
 from cvrtracker.privacy.models import RightsRequest, SupportRequest
 from cvrtracker.test import make_user
 
@@ -107,6 +108,7 @@ class World:
         self.support_request = SupportRequest.objects.create(
             user=self.owner, name="Owner", email=self.owner.email, subject="Hi", message="Help"
         )
+        self.export = data_export_build(export=data_export_request(user=self.owner))
         self.outsider_token = api_key_create(
             team=self.outsider.membership.team, name="outsider key", actor=self.outsider
         ).token
@@ -144,6 +146,7 @@ OBJECTS = {
     "dashboard:product_series_export": lambda w: product(w, fmt="csv"),
     "listings:account_changes": lambda w: {"code": w.connection.code},
     "listings:product_changes": lambda w: {"code": w.listing.code},
+    "privacy:export_download": lambda w: {"code": w.export.code},
     "privacy:staff_request": lambda w: {"code": w.rights_request.code},
     "privacy:staff_support": lambda w: {"code": w.support_request.code},
 }
@@ -169,7 +172,8 @@ def fingerprint() -> str:
 
 
 @pytest.fixture
-def world(db):
+def world(db, settings, tmp_path):
+    settings.EXPORTS_DIR = tmp_path / "exports"
     return World()
 
 
