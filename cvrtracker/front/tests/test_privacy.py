@@ -76,3 +76,20 @@ class PolicyFollowsTheSettingsTests(TestCase):
             self.assertIn(sentence, text)
         self.assertNotIn("within 30 days", text)
         self.assertNotIn("12 months", text.split('id="retention"')[1].split('id="rights"')[0])
+
+    def test_the_cookie_section_follows_the_analytics_setting(self):
+        with self.settings(ANALYTICS_SCRIPT_URL=""):
+            text = self.text()
+        self.assertIn("We use no analytics script", text)
+        self.assertNotIn("cvr_consent", text)
+        with self.settings(ANALYTICS_SCRIPT_URL="https://stats.example/a.js"):
+            text = self.text()
+        self.assertIn("It is never loaded before you accept", text)
+        self.assertIn("cvr_consent", text)
+        self.assertNotIn("We use no analytics script", text)
+
+    def test_the_rights_and_california_sections_link_the_request_form(self):
+        text = self.text()
+        self.assertIn(reverse("privacy:rights"), text)
+        self.assertIn("We do not sell or share your personal information", text)
+        self.assertIn("keep a record of each request for 24 months", text)
