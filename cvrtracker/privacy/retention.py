@@ -57,6 +57,12 @@ RULES: tuple[RetentionRule, ...] = (
         "cvrtracker.privacy.retention:django_sessions_purge_expired",
         "expired Django sessions",
     ),
+    RetentionRule(
+        "amazon_data",
+        "cvrtracker.privacy.purge:connection_purge_due",
+        "Amazon data of disconnected or revoked seller accounts the purge job has not "
+        "deleted within the hour (never kept past AMAZON_DATA_PURGE_DAYS)",
+    ),
 )
 
 
