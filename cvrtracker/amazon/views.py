@@ -31,11 +31,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cvrtracker.accounts.access import (
     get_connection_for_user,
     get_connections_for_user,
-    get_stopped_connections_for_user,
     get_listing_for_user,
     get_membership_for_user,
     get_owned_connection_for_user,
     get_owned_team_for_user,
+    get_stopped_connections_for_user,
 )
 from cvrtracker.accounts.models import Team
 from cvrtracker.amazon.forms import SHOW_CHOICES, ProductsViewForm, TrackingForm
@@ -225,9 +225,7 @@ def _plan_refusal(team, *, selling_partner_id: str = "") -> str:
     Reconnecting a seller the team already has is never refused: it adds nothing.
     """
     # A stopped account is only waiting for its purge: it holds no place.
-    held = team.seller_connections.filter(stopped_at=None).exclude(
-        status__in=STOPPED_STATUSES
-    )
+    held = team.seller_connections.filter(stopped_at=None).exclude(status__in=STOPPED_STATUSES)
     if selling_partner_id and held.filter(selling_partner_id=selling_partner_id).exists():
         return ""
     decision = team_can(team, CONNECT_SELLER_ACCOUNT, current=held.count())
