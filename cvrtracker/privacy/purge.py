@@ -195,7 +195,8 @@ def _count(receipt: ConnectionDeletion, deleted: dict[str, int]) -> None:
     with transaction.atomic():
         row = ConnectionDeletion.objects.select_for_update().get(pk=receipt.pk)
         for kind, n in deleted.items():
-            row.counts[kind] = row.counts.get(kind, 0) + n
+            if n:
+                row.counts[kind] = row.counts.get(kind, 0) + n
         row.save(update_fields=["counts"])
     receipt.counts = row.counts
 
