@@ -68,7 +68,7 @@ PLAN: tuple[tuple[str, str, str], ...] = (
 )
 KIND_OF = {label: kind for kind, label, _ in reversed(PLAN)}
 
-# What the receipt, the page and the email call each kind.
+# What the receipt, the page and the email call each kind, in the order they list them.
 LABELS = {
     "listings": "Listings",
     "snapshots": "Listing snapshots",
@@ -287,9 +287,8 @@ def connection_deletion_notify(*, receipt: ConnectionDeletion) -> bool:
 
 
 def receipt_rows(receipt: ConnectionDeletion) -> list[tuple[str, int]]:
-    """(label, count) of what was deleted, in the plan's order, kinds with rows only."""
-    kinds = [*dict.fromkeys(kind for kind, _, _ in PLAN), "data_exports"]
-    return [(LABELS[k], receipt.counts[k]) for k in kinds if receipt.counts.get(k)]
+    """(label, count) of what was deleted, in LABELS' order, kinds with rows only."""
+    return [(label, receipt.counts[k]) for k, label in LABELS.items() if receipt.counts.get(k)]
 
 
 def connection_purge_due(*, now: datetime) -> int:
