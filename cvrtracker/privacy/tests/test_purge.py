@@ -180,11 +180,12 @@ class PurgeStoryTestCase(BaseTestCase):
         audit = AuditEntry.objects.get(action=AuditEntry.Action.AMAZON_DATA_PURGED)
         assert audit.team == self.team and audit.target_code == str(receipt.code)
         assert self.calls() == frozen  # and none during or after the purge
+        after = sum(op["calls"] for op in self.calls().values())
+        after -= sum(op["calls"] for op in frozen.values())
         print(
             f"\nPURGE FIGURES disconnect: rows before {dict(sorted(before.items()))}; "
             f"after {sum(rows_of(pk).values())}; {seconds:.2f} s from disconnect to purge "
-            f"done; SP-API calls after disconnect: "
-            f"{sum(op['calls'] for op in self.calls().values()) - sum(op['calls'] for op in frozen.values())}"
+            f"done; SP-API calls after disconnect: {after}"
         )
         # Twice is harmless: nothing left, no second email, counters unchanged.
         assert connection_purge(connection_id=pk, reason="disconnected") is None
