@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cvrtracker.amazon.tests.conftest import sim, synced_simulator  # noqa: F401
+from cvrtracker.amazon.tests.conftest import synced_simulator
 
 
 @pytest.fixture
