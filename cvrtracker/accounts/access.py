@@ -4,6 +4,7 @@ A row of another team is answered with 404, never 403, so that its existence
 does not leak.
 """
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from cvrtracker.accounts.models import Invitation, Membership, Team, User
@@ -51,30 +52,43 @@ def get_invitation_for_owner(user: User, code) -> Invitation:
 # Amazon seller connections ---------------------------------------------------------
 
 
+# A connection stopped by a disconnect or a revocation is gone for every read from that
+# moment (its data key is destroyed and its data is being purged): these helpers only
+# return live ones. Settings → Amazon lists the stopped ones apart, with no data.
+
+
 def get_connections_for_user(user: User):
-    """The seller connections of the user's team (any member may see them)."""
+    """The live seller connections of the user's team (any member may see them)."""
     from cvrtracker.amazon.models import SellerConnection
 
-    return SellerConnection.objects.filter(team=get_team_for_user(user))
+    return SellerConnection.objects.live().filter(team=get_team_for_user(user))
+
+
+def get_stopped_connections_for_user(user: User):
+    """The team's connections stopped and waiting for their purge: to say so, never
+    to read their data."""
+    from cvrtracker.amazon.models import SellerConnection
+
+    return SellerConnection.objects.stopped().filter(team=get_team_for_user(user))
 
 
 def get_connection_for_user(user: User, code):
-    """A seller connection of the user's team, by its public code; 404 otherwise."""
+    """A live seller connection of the user's team, by its public code; 404 otherwise."""
     from cvrtracker.amazon.models import SellerConnection
 
     try:
-        return SellerConnection.objects.get(team=get_team_for_user(user), code=code)
-    except SellerConnection.DoesNotExist:
+        return SellerConnection.objects.live().get(team=get_team_for_user(user), code=code)
+    except (SellerConnection.DoesNotExist, ValidationError):
         raise Http404("No such seller connection") from None
 
 
 def get_owned_connection_for_user(user: User, code):
-    """A seller connection the user may change (connect, disconnect): owners only."""
+    """A live seller connection the user may change (disconnect): owners only."""
     from cvrtracker.amazon.models import SellerConnection
 
     try:
-        return SellerConnection.objects.get(team=get_owned_team_for_user(user), code=code)
-    except SellerConnection.DoesNotExist:
+        return SellerConnection.objects.live().get(team=get_owned_team_for_user(user), code=code)
+    except (SellerConnection.DoesNotExist, ValidationError):
         raise Http404("No such seller connection") from None
 
 
@@ -91,9 +105,9 @@ def get_listing_for_user(user: User, code):
 
     try:
         return Listing.objects.select_related("connection__team").get(
-            connection__team=get_team_for_user(user), code=code
+            connection__in=get_connections_for_user(user), code=code
         )
-    except Listing.DoesNotExist:
+    except (Listing.DoesNotExist, ValidationError):
         raise Http404("No such listing") from None
 
 

@@ -74,9 +74,7 @@ def digests_create(*, now: datetime | None = None) -> list[Alert]:
     )
     for rule in rules:
         connections = (
-            [rule.connection]
-            if rule.connection_id
-            else list(rule.team.seller_connections.exclude(wrapped_data_key=None))
+            [rule.connection] if rule.connection_id else list(rule.team.seller_connections.live())
         )
         for connection in connections:
             if connection.status == SellerConnection.Status.DISCONNECTED:

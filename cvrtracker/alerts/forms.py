@@ -196,7 +196,9 @@ class RuleForm(forms.Form):
         if "pct" in self.fields:
             self.fields["pct"].label = PCT_LABELS[self.rule_kind]
             self.fields["pct"].initial = PCT_DEFAULTS[self.rule_kind]
-        self.connections = list(SellerConnection.objects.filter(team=team).order_by("created_at"))
+        self.connections = list(
+            SellerConnection.objects.live().filter(team=team).order_by("created_at")
+        )
         self.fields["place"].choices = place_choices(self.connections)
         channels = AlertChannel.objects.filter(team=team).order_by("created_at", "pk")
         self.fields["channels"].queryset = channels

@@ -9,6 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 
 from cvrtracker.accounts.models import Team
+from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.lib.crypto import associated_data
 from cvrtracker.metrics.keys import ConnectionKeys
 
@@ -24,8 +25,9 @@ def alert_payload(alert: Alert, keys: ConnectionKeys | None = None) -> dict[str,
 
 
 def alerts_for_team(*, team: Team, kind: str = "", rule: AlertRule | None = None) -> QuerySet:
-    """The team's alerts, newest first, with their connection and deliveries loaded."""
-    alerts = Alert.objects.filter(team=team)
+    """The team's alerts, newest first, with their connection and deliveries loaded;
+    none about a stopped seller account (its key is destroyed, its alerts are purged)."""
+    alerts = Alert.objects.filter(team=team, connection__in=SellerConnection.objects.live())
     if kind:
         alerts = alerts.filter(kind=kind)
     if rule is not None:

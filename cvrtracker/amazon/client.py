@@ -91,6 +91,17 @@ class ClientCredentialsRefused(AmazonError):
         )
 
 
+class ConnectionStopped(AmazonError):
+    """Calls for this seller connection stopped for good (a disconnect, or a revocation
+    seen by another worker): the request was not sent. Not a failure to retry or to
+    tell the seller about: the job that met it just ends."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Calls to Amazon stopped for this seller account", permanent=True, code="Stopped"
+        )
+
+
 class QuotaWait(AmazonError):
     """Our own bucket for the operation has no token soon enough: come back later.
 
@@ -333,13 +344,24 @@ class SpApiClient:
     """Calls for one seller connection: rate-limited, retried, token refreshed on expiry.
 
     `access_token(force)` returns a valid access token, fetching a new one when
-    `force` is true (after Amazon refused the previous one).
+    `force` is true (after Amazon refused the previous one). `check()`, when given,
+    runs before every request (retries and document downloads included) and raises
+    ConnectionStopped once the connection stopped, so that a disconnect seen by
+    another process stops this one before its next request.
     """
 
-    def __init__(self, *, region: str, rate_key: str, access_token: Callable[[bool], str]):
+    def __init__(
+        self,
+        *,
+        region: str,
+        rate_key: str,
+        access_token: Callable[[bool], str],
+        check: Callable[[], None] | None = None,
+    ):
         self.base_url = settings.AMAZON_SPAPI_URLS[region].rstrip("/")
         self.rate_key = rate_key
         self._access_token = access_token
+        self._check = check or (lambda: None)
 
     def call(
         self,
@@ -404,6 +426,8 @@ class SpApiClient:
     def _send(
         self, method: str, path: str, params: Any, json_body: Any, *, force: bool
     ) -> httpx.Response:
+        # Right before the request, after any wait for a quota token.
+        self._check()
         headers = {"x-amz-access-token": self._access_token(force)}
         return _send(method, self.base_url + path, params=params, json=json_body, headers=headers)
 
@@ -467,6 +491,7 @@ class SpApiClient:
             f"/reports/2021-06-30/documents/{document_id}",
             quota_wait=quota_wait,
         )
+        self._check()
         return retrying()(download_document, meta["url"], meta.get("compressionAlgorithm"))
 
     # Data Kiosk 2023-11-15 --------------------------------------------------------------
@@ -500,6 +525,7 @@ class SpApiClient:
             f"/dataKiosk/2023-11-15/documents/{document_id}",
             quota_wait=quota_wait,
         )
+        self._check()
         try:
             data = retrying()(download_document, meta["documentUrl"], None)
         except httpx.DecodingError:

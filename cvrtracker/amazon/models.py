@@ -47,6 +47,26 @@ LISTED = "listedSkus"
 LISTED_AT = "listedAt"
 
 
+class SellerConnectionQuerySet(models.QuerySet):
+    def live(self) -> SellerConnectionQuerySet:
+        """Connections whose data may still be read: never stopped (disconnect or
+        revocation), their data key intact. Every page and API endpoint reads through
+        this (accounts/access.py), so a stopped connection is gone at once, not at the
+        purge."""
+        return self.filter(stopped_at__isnull=True, wrapped_data_key__isnull=False).exclude(
+            status__in=STOPPED_STATUSES
+        )
+
+    def stopped(self) -> SellerConnectionQuerySet:
+        """Connections whose calls stopped for good, waiting for (or half-way through)
+        the purge of their data (privacy/purge.py)."""
+        return self.filter(
+            Q(stopped_at__isnull=False)
+            | Q(wrapped_data_key__isnull=True)
+            | Q(status__in=STOPPED_STATUSES)
+        )
+
+
 class SellerConnection(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Connected"
@@ -104,6 +124,8 @@ class SellerConnection(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = SellerConnectionQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["status", "next_sync_at"], name="amazon_conn_due")]
@@ -140,7 +162,16 @@ class SellerConnection(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status == self.Status.ACTIVE
+        return self.status == self.Status.ACTIVE and self.stopped_at is None
+
+    @property
+    def is_stopped(self) -> bool:
+        """Calls stopped for good and the data is being deleted (see `stopped()`)."""
+        return (
+            self.stopped_at is not None
+            or self.wrapped_data_key is None
+            or self.status in STOPPED_STATUSES
+        )
 
     def authorization_expires_at(self) -> datetime | None:
         """When Amazon stops honouring this authorization unless the seller renews it."""
@@ -210,6 +241,11 @@ class SellerConnection(models.Model):
             ("Inventory", self.inventory_synced_at),
             ("Orders", self.orders_synced_at),
         ]
+
+
+# A disconnected or revoked connection never calls Amazon again: its data is purged
+# and a reconnect starts a new connection with a new key.
+STOPPED_STATUSES = (SellerConnection.Status.DISCONNECTED, SellerConnection.Status.REVOKED)
 
 
 def _percent(part: int, whole: int) -> int:

@@ -1,8 +1,10 @@
 """Seller connection services: connect, tokens, marketplaces, errors, disconnect.
 
-Every function here that may call Amazon checks first that the connection is
-active and still has its refresh token, so a disconnected or revoked
-connection makes no call at all.
+Every SP-API request checks first, in the database, that the connection is still
+active (connection_ensure_active), so a disconnected or revoked connection makes no
+call at all, even from a job that started before it stopped. Stopping a connection
+destroys its data key in the same UPDATE and announces `connection_stopped` once
+committed: the privacy app then deletes its data (privacy/purge.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cvrtracker.accounts.models import Team, User
@@ -19,11 +23,13 @@ from cvrtracker.amazon.authorization import lwa_credentials_accepted, lwa_creden
 from cvrtracker.amazon.client import (
     AmazonError,
     ClientCredentialsRefused,
+    ConnectionStopped,
     RevokedAuthorization,
     SpApiClient,
     TokenGrant,
 )
 from cvrtracker.amazon.models import LISTED, LISTED_AT, ST_REFUSED, SellerConnection
+from cvrtracker.amazon.signals import connection_replaced, connection_stopped
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_record
 from cvrtracker.lib import clock
@@ -38,8 +44,8 @@ RETRY_LATER = timedelta(minutes=15)
 
 REVOKED_WORDS = (
     "Amazon says CVR Tracker no longer has access to this seller account: the "
-    "authorization was removed in Seller Central or has expired. Reconnect the account "
-    "to resume syncing, or disconnect it."
+    "authorization was removed in Seller Central or has expired. We stopped syncing "
+    "and are deleting the data we held for it; reconnect the account to start again."
 )
 TRANSIENT_WORDS = (
     "Amazon was busy or could not be reached at the last sync. We will try again "
@@ -61,6 +67,22 @@ class SellerAlreadyConnected(Exception):
     """The seller account is connected to another team."""
 
 
+class StoppedConnectionNotPurged(Exception):
+    """A reconnect met the seller's stopped connection and nothing purged it (the
+    privacy app's receiver of `connection_replaced` is missing)."""
+
+
+def _replace_stopped(selling_partner_id: str) -> None:
+    """Purge the seller's stopped connection, if one still waits for its purge, so that
+    a reconnect starts from an empty history under a new key."""
+    old = SellerConnection.objects.stopped().filter(selling_partner_id=selling_partner_id).first()
+    if old is None:
+        return
+    connection_replaced.send(sender=SellerConnection, connection=old)
+    if SellerConnection.objects.filter(pk=old.pk).exists():
+        raise StoppedConnectionNotPurged(str(old.code))
+
+
 def connection_connect(
     *,
     team: Team,
@@ -77,6 +99,7 @@ def connection_connect(
     """
     if not grant.refresh_token:
         raise AmazonError("Amazon sent no refresh token", permanent=True)
+    _replace_stopped(selling_partner_id)
     existing = SellerConnection.objects.filter(selling_partner_id=selling_partner_id).first()
     if existing and existing.team_id != team.id:
         raise SellerAlreadyConnected(selling_partner_id)
@@ -127,7 +150,8 @@ def connection_authorize(
     the seller; AmazonError when the code exchange fails. A failed marketplace
     discovery does not undo the connection: it is recorded and retried later.
     """
-    taken = SellerConnection.objects.filter(selling_partner_id=selling_partner_id)
+    # A stopped connection is only waiting for its purge: it holds the seller for nobody.
+    taken = SellerConnection.objects.live().filter(selling_partner_id=selling_partner_id)
     if taken.exclude(team=team).exists():
         raise SellerAlreadyConnected(selling_partner_id)
     try:
@@ -174,17 +198,16 @@ def connection_access_token(*, connection: SellerConnection, force: bool = False
     token this instance holds. RevokedAuthorization marks the connection revoked.
     """
     if not force and connection.is_active and _usable(connection):
-        # One indexed read per call, so that a disconnect or revocation seen by
-        # another process stops this one before its next request, not in an hour.
-        if not SellerConnection.objects.filter(pk=connection.pk, status=Status.ACTIVE).exists():
-            raise AmazonError("The seller connection is not active", permanent=True)
+        # The client asked connection_ensure_active just before (one indexed read per
+        # request), so a disconnect or revocation seen by another process stops this
+        # one before its next request, not in an hour.
         return connection.unseal("access_token", connection.access_token_enc) or ""
     held = bytes(connection.access_token_enc) if connection.access_token_enc else None
     try:
         with transaction.atomic():
-            row = SellerConnection.objects.select_for_update().get(pk=connection.pk)
-            if row.status != Status.ACTIVE or not row.refresh_token_enc:
-                raise AmazonError("The seller connection is not active", permanent=True)
+            row = SellerConnection.objects.select_for_update().filter(pk=connection.pk).first()
+            if row is None or not row.is_active or not row.refresh_token_enc:
+                raise ConnectionStopped()
             current = bytes(row.access_token_enc) if row.access_token_enc else None
             # Reuse a token someone else refreshed while we waited for the lock.
             if _usable(row) and (not force or current != held):
@@ -208,14 +231,24 @@ def connection_access_token(*, connection: SellerConnection, force: bool = False
     return token
 
 
+def connection_ensure_active(*, connection: SellerConnection) -> None:
+    """ConnectionStopped unless the connection may call Amazon now, read fresh from the
+    database (one primary-key query): run before every SP-API request."""
+    live = SellerConnection.objects.filter(pk=connection.pk, status=Status.ACTIVE, stopped_at=None)
+    if not live.exists():
+        raise ConnectionStopped()
+
+
 def connection_client(*, connection: SellerConnection) -> SpApiClient:
-    """An SP-API client for the connection; AmazonError(permanent) unless it is active."""
+    """An SP-API client for the connection that checks before every request that the
+    connection is still active; ConnectionStopped unless it is now."""
     if not connection.is_active or not connection.refresh_token_enc:
-        raise AmazonError("The seller connection is not active", permanent=True)
+        raise ConnectionStopped()
     return SpApiClient(
         region=connection.region,
         rate_key=str(connection.code),
         access_token=lambda force: connection_access_token(connection=connection, force=force),
+        check=lambda: connection_ensure_active(connection=connection),
     )
 
 
@@ -302,24 +335,42 @@ def connection_refuse_sales_traffic(
     )
 
 
+def _stop(connection: SellerConnection, *, reason: str) -> None:
+    """After the transaction that stopped the connection commits, tell the apps above
+    (the privacy app purges its data)."""
+    transaction.on_commit(
+        lambda: connection_stopped.send(
+            sender=SellerConnection, connection=connection, reason=reason
+        ),
+        robust=True,
+    )
+
+
 def connection_record_error(*, connection: SellerConnection, error: AmazonError) -> None:
-    """Tell the seller what went wrong; a revoked grant stops the connection for good."""
+    """Tell the seller what went wrong; a revoked grant stops the connection for good
+    (as a disconnect does: tokens and data key destroyed, its data purged)."""
+    if isinstance(error, ConnectionStopped):
+        return  # stopped by someone else: nothing went wrong here
     now = clock.now()
     if isinstance(error, RevokedAuthorization):
-        # The refresh token is worthless now; drop it with the access token so
-        # that nothing can call Amazon for this seller until they reconnect.
+        # The refresh token is worthless now: drop it with the access token and the
+        # data key, so that nothing can call Amazon for this seller or read its data.
+        # stopped_at is when the revocation was first seen, never moved later.
         with transaction.atomic():
             noticed = (
                 SellerConnection.objects.filter(pk=connection.pk)
-                .exclude(status=Status.REVOKED)
+                .exclude(status__in=(Status.REVOKED, Status.DISCONNECTED))
                 .update(
                     status=Status.REVOKED,
                     refresh_token_enc=None,
                     access_token_enc=None,
                     access_token_expires_at=None,
+                    wrapped_data_key=None,
+                    stopped_at=Coalesce(F("stopped_at"), now),
                     next_sync_at=None,
                     last_error=REVOKED_WORDS,
                     last_error_at=now,
+                    updated_at=now,
                 )
             )
             if noticed:
@@ -329,6 +380,7 @@ def connection_record_error(*, connection: SellerConnection, error: AmazonError)
                     team=connection.team,
                     target=connection,
                 )
+                _stop(connection, reason="revoked")
         connection.refresh_from_db()
         logger.warning("Seller connection %s: authorization revoked", connection.code)
         return
@@ -345,20 +397,30 @@ def connection_record_error(*, connection: SellerConnection, error: AmazonError)
 
 
 def connection_disconnect(
-    *, connection: SellerConnection, actor: User | None = None, context: AuditContext | None = None
+    *,
+    connection: SellerConnection,
+    actor: User | None = None,
+    context: AuditContext | None = None,
+    reason: str = "disconnected",
 ) -> None:
-    """Stop every call at once: tokens deleted, nothing due. The data stays until purged.
-    `actor` (or the context's) is who asked; None for the system."""
+    """Stop every call at once: tokens and the data key destroyed in one UPDATE (its
+    data is unreadable from this moment), nothing due; once committed,
+    `connection_stopped` has its data purged. `actor` (or the context's) is who
+    asked; None for the system; `reason` goes with the signal ("account_deleted" when
+    the account goes). A connection stopped already keeps its stopped_at."""
+    now = timezone.now()
     with transaction.atomic():
         SellerConnection.objects.filter(pk=connection.pk).update(
             status=Status.DISCONNECTED,
             refresh_token_enc=None,
             access_token_enc=None,
             access_token_expires_at=None,
+            wrapped_data_key=None,
+            stopped_at=Coalesce(F("stopped_at"), now),
             next_sync_at=None,
             last_error="",
             last_error_at=None,
-            updated_at=timezone.now(),
+            updated_at=now,
         )
         audit_record(
             action=AuditEntry.Action.AMAZON_DISCONNECTED,
@@ -367,5 +429,6 @@ def connection_disconnect(
             team=connection.team,
             target=connection,
         )
+        _stop(connection, reason=reason)
     connection.refresh_from_db()
     logger.info("Seller connection %s disconnected", connection.code)

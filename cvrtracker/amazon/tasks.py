@@ -4,7 +4,8 @@ Tasks never retry in place. A failure is recorded (in the seller's words on
 the connection, in detail on the job row; a report step's only on its own row)
 with a later due time, and the scheduler enqueues the job again when it is due;
 a revoked grant stops the connection, so nothing is raised for the worker to
-retry blindly.
+retry blindly. A job whose connection stopped while it ran (ConnectionStopped: the
+client refused to send its next request) just ends, writing nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import partial
 from django.db import transaction
 from django.tasks import task
 
-from cvrtracker.amazon.client import AmazonError, RevokedAuthorization
+from cvrtracker.amazon.client import AmazonError, ConnectionStopped, RevokedAuthorization
 from cvrtracker.amazon.models import DataKioskQuery, SalesTrafficDay, SellerConnection, SyncJob
 from cvrtracker.amazon.services import connection_record_error, connection_sync_marketplaces
 from cvrtracker.amazon.sync.datakiosk import datakiosk_advance
@@ -33,7 +34,7 @@ ACTIVE = SellerConnection.Status.ACTIVE
 def _active(connection_id: int) -> SellerConnection | None:
     """The connection if it may call Amazon now: active, and its team's plan allows syncing."""
     connection = (
-        SellerConnection.objects.filter(pk=connection_id, status=ACTIVE)
+        SellerConnection.objects.filter(pk=connection_id, status=ACTIVE, stopped_at=None)
         .select_related("team")
         .first()
     )
@@ -49,7 +50,7 @@ def _claimed(
     holds it (see holds_claim); None otherwise."""
     row = (
         model.objects.select_related("connection__team")
-        .filter(pk=pk, connection__status=ACTIVE)
+        .filter(pk=pk, connection__status=ACTIVE, connection__stopped_at=None)
         .first()
     )
     if row is None or not team_can(row.connection.team, SYNC):
@@ -117,6 +118,8 @@ def sales_traffic_step(item_id: int, claim: str | None = None) -> str:
         return "skipped"
     try:
         return sales_traffic_advance(item=item)
+    except ConnectionStopped:
+        return "stopped"
     except RevokedAuthorization as error:
         _record(item.connection, error)  # stops the connection (recorded once already)
         return "revoked"
@@ -135,6 +138,8 @@ def datakiosk_step(item_id: int, claim: str | None = None) -> str:
         return "skipped"
     try:
         return datakiosk_advance(item=item)
+    except ConnectionStopped:
+        return "stopped"
     except AmazonError as error:
         # 429 and 5xx after the client's retries: back off; a revoked grant stops the
         # connection (_record), and its rows wait for a reconnect.
@@ -153,6 +158,8 @@ def run_sync_job(job_id: int, claim: str | None = None) -> int:
     except JobPaused as paused:
         wait = timedelta(seconds=paused.retry_after)
         SyncJob.objects.filter(pk=job.pk).update(next_run_at=clock.now() + wait)
+        return -1
+    except ConnectionStopped:
         return -1
     except AmazonError as error:
         _back_off(job, "next_run_at", error)

@@ -35,12 +35,13 @@ from cvrtracker.accounts.access import (
     get_membership_for_user,
     get_owned_connection_for_user,
     get_owned_team_for_user,
+    get_stopped_connections_for_user,
 )
 from cvrtracker.accounts.models import Team
 from cvrtracker.amazon.forms import SHOW_CHOICES, ProductsViewForm, TrackingForm
 from cvrtracker.amazon.images import simulator_image_fetch
 from cvrtracker.amazon.marketplaces import marketplace_day
-from cvrtracker.amazon.models import Region, SellerConnection
+from cvrtracker.amazon.models import STOPPED_STATUSES, Region, SellerConnection
 from cvrtracker.amazon.sync.schedule import listings_sweep_words
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import audit_context_from_request, audit_record
@@ -76,13 +77,15 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 
     membership = get_membership_for_user(request.user)
     connections = list(get_connections_for_user(request.user))
+    # Stopped ones are named with what happens to their data, never read.
+    stopped = list(get_stopped_connections_for_user(request.user))
     for connection in connections:
         connection.tracking = listings_tracking_summary(connection=connection)
         connection.st_budget = sales_traffic_budget_usage(connection=connection)
         connection.sweep_every = listings_sweep_words(connection.tracking.tracked)
     waiting = any(connection.tracking.over_limit for connection in connections)
     context = audit_context_from_request(request)
-    for connection in connections:
+    for connection in connections + stopped:
         audit_record(
             action=AuditEntry.Action.AMAZON_SETTINGS_READ,
             context=context,
@@ -93,6 +96,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "section": "amazon",
         "membership": membership,
         "connections": connections,
+        "stopped": stopped,
+        "purge_days": settings.AMAZON_DATA_PURGE_DAYS,
         "regions": Region.choices,
         "refusal": _tracking_refusal(membership.team) if waiting else None,
     }
@@ -219,7 +224,8 @@ def _plan_refusal(team, *, selling_partner_id: str = "") -> str:
 
     Reconnecting a seller the team already has is never refused: it adds nothing.
     """
-    held = team.seller_connections.exclude(status=SellerConnection.Status.DISCONNECTED)
+    # A stopped account is only waiting for its purge: it holds no place.
+    held = team.seller_connections.filter(stopped_at=None).exclude(status__in=STOPPED_STATUSES)
     if selling_partner_id and held.filter(selling_partner_id=selling_partner_id).exists():
         return ""
     decision = team_can(team, CONNECT_SELLER_ACCOUNT, current=held.count())
@@ -402,10 +408,13 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
             "title": "Disconnect this seller account?",
             "question": f"Disconnect {name}?",
             "details": [
-                "CVR Tracker stops calling Amazon for this account: no more syncs, no new "
-                "metrics and no new listing changes. Disconnecting deletes none of the data "
-                "already synced.",
-                "To use it again you will have to reconnect it and authorize us on Amazon again.",
+                "CVR Tracker stops calling Amazon for this account at once and destroys its "
+                "encryption key, so nothing synced from it can be read any more.",
+                "Everything synced from it is then deleted: its listings, snapshots, changes, "
+                "metrics, inventory, orders, the alerts about it and your team's data "
+                f"exports, within minutes and at most {settings.AMAZON_DATA_PURGE_DAYS} days. "
+                "The owner gets an email saying what was deleted.",
+                "Reconnecting it later starts from an empty history.",
             ],
             "action": reverse("amazon:disconnect", args=[connection.code]),
             "fields": [],
@@ -420,8 +429,9 @@ def disconnect(request: HttpRequest, code: str) -> HttpResponse:
     )
     messages.success(
         request,
-        "Disconnected. CVR Tracker no longer calls Amazon for this account. To remove our "
-        "access on Amazon's side too, use Manage Your Apps in Seller Central.",
+        "Disconnected. CVR Tracker no longer calls Amazon for this account, and its data is "
+        "being deleted (Settings → Privacy lists what was deleted). To remove our access on "
+        "Amazon's side too, use Manage Your Apps in Seller Central.",
     )
     return redirect("amazon:settings")
 

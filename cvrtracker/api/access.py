@@ -29,8 +29,9 @@ def get_owned_api_key_for_user(user: User, code) -> ApiKey:
 
 
 def get_connections_for_key(key: ApiKey) -> QuerySet[SellerConnection]:
-    """The seller connections of the key's team."""
-    return SellerConnection.objects.filter(team_id=key.team_id)
+    """The key's team's live seller connections: a disconnected or revoked one is gone
+    for the API at once (its data key is destroyed; its data is being purged)."""
+    return SellerConnection.objects.live().filter(team_id=key.team_id)
 
 
 def get_connection_for_key(key: ApiKey, code) -> SellerConnection:

@@ -37,12 +37,13 @@ class TrackingSummary:
 def listings_tracked_count(*, team: Team) -> int:
     """How many products the team tracks, as its plan counts them (Listing.product_key).
 
-    Disconnected seller accounts are left out: nothing of theirs is synced, and
+    Disconnected or revoked seller accounts are left out: nothing of theirs is synced, and
     a seller who replaces one account with another gets its places back.
     """
     tracked = Listing.objects.filter(
-        connection__team=team, tracking=Listing.Tracking.TRACKED
-    ).exclude(connection__status=SellerConnection.Status.DISCONNECTED)
+        connection__in=SellerConnection.objects.live().filter(team=team),
+        tracking=Listing.Tracking.TRACKED,
+    )
     by_asin = tracked.exclude(asin="").values("connection_id", "asin").distinct().count()
     by_sku = tracked.filter(asin="").values("connection_id", "sku").distinct().count()
     return by_asin + by_sku

@@ -35,6 +35,7 @@ from django.utils import timezone
 from cvrtracker.accounts.models import Invitation, Membership, Team, User
 from cvrtracker.accounts.services import user_end_sessions
 from cvrtracker.amazon.models import SellerConnection
+from cvrtracker.amazon.services import connection_disconnect
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_chain_delete, audit_record
 from cvrtracker.lib.emails import email_send
@@ -187,7 +188,14 @@ def _team_delete_start(*, team: Team, actor: User, context: AuditContext, now: d
     # An open invitation would let someone join a team that is going away.
     Invitation.objects.filter(team=team, accepted_at=None).delete()
     for connection in SellerConnection.objects.filter(team=team):
-        connection_stop(connection=connection, now=now)
+        # Calls stop and the data key is destroyed in this transaction; once it
+        # commits, the purge of its data is queued (privacy/receivers.py).
+        connection_disconnect(
+            connection=connection,
+            actor=actor,
+            context=context,
+            reason=ConnectionDeletion.Reason.ACCOUNT_DELETED,
+        )
     # The channels' addresses and URLs are readable only with their keys.
     AlertChannel.objects.filter(team=team).update(
         wrapped_key=None,
@@ -200,33 +208,13 @@ def _team_delete_start(*, team: Team, actor: User, context: AuditContext, now: d
     _exports_destroy(DataExport.objects.filter(team=team))
 
 
-def connection_stop(*, connection: SellerConnection, now: datetime) -> None:
-    """Stop every call to Amazon for this connection and destroy its data key: its
-    tokens, store name and every ciphertext derived from its data are unreadable
-    from here on. The rows themselves go with the purge."""
-    SellerConnection.objects.filter(pk=connection.pk).update(
-        status=SellerConnection.Status.DISCONNECTED,
-        wrapped_data_key=None,
-        refresh_token_enc=None,
-        access_token_enc=None,
-        access_token_expires_at=None,
-        store_name_enc=None,
-        next_sync_at=None,
-        stopped_at=now,
-        updated_at=now,
-    )
-
-
 def _connections_purge(connections: list[SellerConnection], *, actor: User) -> None:
     """The SP-API purge of each stopped connection (privacy/purge.py), right away.
 
     Its failure is logged only: the keys are already destroyed and the team purge
     deletes whatever is left."""
-    try:
-        from cvrtracker.privacy.purge import connection_stop_and_purge
-    except ImportError:
-        # Until the disconnect purge exists the team purge deletes these rows.
-        return
+    from cvrtracker.privacy.purge import connection_stop_and_purge
+
     for connection in connections:
         try:
             connection_stop_and_purge(

@@ -79,6 +79,12 @@ RULES: tuple[RetentionRule, ...] = (
         "cvrtracker.privacy.export:data_export_purge_expired",
         "data exports EXPORT_LINK_DAYS after they were ready (file, key, row); failed builds",
     ),
+    RetentionRule(
+        "amazon_data",
+        "cvrtracker.privacy.purge:connection_purge_due",
+        "Amazon data of disconnected or revoked seller accounts the purge job has not "
+        "deleted within the hour (never kept past AMAZON_DATA_PURGE_DAYS)",
+    ),
 )
 
 

@@ -103,13 +103,16 @@ class HistoryTests(BaseTestCase):
         self.assertNotContains(response, "Charlie")
         self.assertNotContains(response, "B0CHARLIE1")
 
-    def test_an_alert_of_a_destroyed_key_is_listed_without_its_details(self):
-        alert(self.connection)
+    def test_an_alert_of_a_destroyed_key_is_not_listed(self):
+        # Issue 12: a destroyed key means a stopped account whose alerts are being
+        # purged (they were listed without their details before).
+        row = alert(self.connection)
         SellerConnection.objects.filter(pk=self.connection.pk).update(wrapped_data_key=None)
         response = self.client.get(HISTORY)
-        self.assertContains(response, "no longer readable")
-        self.assertContains(response, "B0PAGES001")
+        self.assertEqual(response.status_code, 200)
+        self.assertNotContains(response, "B0PAGES001")
         self.assertNotContains(response, "Garlic press")
+        self.assertEqual(self.client.get(f"/alerts/{row.code}/").status_code, 404)
 
 
 class AlertDetailTests(BaseTestCase):

@@ -72,3 +72,38 @@ def test_a_refused_token_is_replaced_once(connected):
     # A worker whose token Amazon refused, after someone else already refreshed,
     # reuses the new token instead of refreshing again.
     assert connection_access_token(connection=other_worker, force=True) == second
+
+
+def test_invalid_grant_stops_the_connection_from_when_it_was_first_seen(connected, sim):
+    """Issue 12: a revocation is a stop like a disconnect: key destroyed, stopped_at the
+    first time LWA said invalid_grant (never moved later), the stop announced once."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from cvrtracker.amazon.client import ConnectionStopped, RevokedAuthorization
+    from cvrtracker.amazon.services import connection_record_error
+    from cvrtracker.amazon.signals import connection_stopped
+    from cvrtracker.simulator.testing import SimClient
+
+    heard = []
+
+    def listen(sender, *, connection, reason, **kwargs):
+        heard.append(reason)
+
+    connection_stopped.connect(listen)
+    try:
+        SimClient(sim).post(f"/_sim/sellers/{connected.selling_partner_id}/revoke")
+        first = datetime(2026, 11, 1, 12, tzinfo=UTC)
+        with time_machine.travel(first, tick=False), pytest.raises(RevokedAuthorization):
+            connection_access_token(connection=connected, force=True)
+        with time_machine.travel(first + timedelta(days=2), tick=False):
+            connection_record_error(connection=connected, error=RevokedAuthorization())
+    finally:
+        connection_stopped.disconnect(listen)
+    row = SellerConnection.objects.get()
+    assert row.status == "revoked" and row.stopped_at == first
+    assert row.wrapped_data_key is None and row.refresh_token_enc is None
+    assert heard == ["revoked"]  # sent after commit, once
+    with pytest.raises(ConnectionStopped):
+        connection_access_token(connection=row, force=True)

@@ -105,12 +105,50 @@ class ConnectCompleteTestCase(BaseTestCase):
         assert not SellerConnection.objects.exists()
 
     def test_it_reconnects_a_revoked_connection_of_the_same_team(self):
-        SellerConnection.objects.create(
+        # Issue 12: a revoked connection's data is purged; the reconnect is a new one.
+        old = SellerConnection.objects.create(
             team=self.team, region="NA", selling_partner_id=self.seller_id, status="revoked"
         )
         assert self.client.get(self.start()).status_code == 302
         connection = SellerConnection.objects.get()
         assert connection.status == "active" and connection.refresh_token_enc
+        assert connection.code != old.code
+
+    def test_reconnecting_a_disconnected_seller_starts_from_an_empty_history_with_a_new_key(self):
+        from cvrtracker.amazon.services import connection_disconnect
+        from cvrtracker.listings.models import Listing
+        from cvrtracker.listings.services import listings_admit
+        from cvrtracker.listings.tests.helpers import item
+        from cvrtracker.privacy.models import ConnectionDeletion
+
+        self.client.get(self.start())
+        old = SellerConnection.objects.get()
+        old_key = bytes(old.wrapped_data_key)
+        listings_admit(
+            connection=old, marketplace_id="ATVPDKIKX0DER", items=[item("SKU-1", "B0OLD00001")]
+        )
+        # Disconnected; its purge task has not run yet (on_commit is not run here).
+        connection_disconnect(connection=old, actor=self.alice)
+        assert Listing.objects.filter(connection=old).count() == 1
+        self.assertRedirects(self.client.get(self.start()), "/amazon/")
+        new = SellerConnection.objects.get()
+        assert new.code != old.code and new.status == "active"
+        assert new.wrapped_data_key and bytes(new.wrapped_data_key) != old_key
+        assert not Listing.objects.exists()
+        receipt = ConnectionDeletion.objects.get(connection_code=old.code)
+        assert receipt.purged_at and receipt.counts["listings"] == 1
+        assert new.store_name == self.sim.world.sellers[0].store_name
+
+    def test_another_team_may_connect_a_seller_another_team_disconnected(self):
+        from cvrtracker.amazon.services import connection_disconnect
+
+        self.client.get(self.start(self.charlie))
+        theirs = SellerConnection.objects.get()
+        assert theirs.team == self.charlies_team
+        connection_disconnect(connection=theirs, actor=self.charlie)
+        self.assertRedirects(self.client.get(self.start()), "/amazon/")
+        mine = SellerConnection.objects.get()
+        assert mine.team == self.team and mine.code != theirs.code
 
     def test_members_and_outsiders_get_404(self):
         self.client.force_login(self.bob)

@@ -87,14 +87,16 @@ class ProductsPageTestCase(PlanTestCase):
         self.assertNotContains(page, "/tracking/")
         self.assertNotContains(page, "Stop tracking")
 
-    def test_a_disconnected_account_shows_no_toggles(self):
+    def test_a_disconnected_account_is_gone_before_its_purge(self):
+        # Issue 12: from the disconnect on, its data key is destroyed and its data is
+        # being purged; the page no longer exists (it showed the SKUs before).
         admit(self.connection, items(1))
         SellerConnection.objects.filter(pk=self.connection.pk).update(
             status=SellerConnection.Status.DISCONNECTED
         )
         page = self.get()
-        self.assertContains(page, "SKU-0000")
-        self.assertNotContains(page, "/tracking/")
+        self.assertEqual(page.status_code, 404)
+        self.assertNotContains(page, "SKU-0000", status_code=404)
 
     def test_outsiders_get_404(self):
         admit(self.connection, items(1))

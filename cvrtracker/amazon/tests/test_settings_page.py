@@ -28,7 +28,9 @@ class SettingsPageTestCase(BaseTestCase):
         self.assertContains(response, "Store A1ALICE")
         self.assertContains(response, "Amazon.com")
         self.assertContains(response, "Access revoked")
-        self.assertContains(response, "Reconnect the account")
+        # Issue 12: a revoked account is stopped and its data is being deleted.
+        self.assertContains(response, "Access revoked or expired at Amazon, seen on")
+        self.assertContains(response, "data being deleted")
         self.assertContains(response, "Reconnect</a>")
         self.assertContains(response, "Connect Europe")
         self.assertNotContains(response, "A3CHARLIE")

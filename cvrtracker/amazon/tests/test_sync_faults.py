@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from cvrtracker.amazon.models import SalesTrafficDay, SellerConnection, SyncJob
-from cvrtracker.amazon.services import REVOKED_WORDS
 from cvrtracker.amazon.sync.scheduler import schedule_due
 from cvrtracker.metrics.models import MetricBlock
 from cvrtracker.simulator.testing import SimClient
@@ -238,11 +237,18 @@ class SyncFaultsTestCase(BaseTestCase):
         assert unauthorized == 1  # one refused call, one refresh, then the same call again
 
     def test_a_revoked_grant_stops_the_connection_with_zero_further_calls(self):
+        from cvrtracker.privacy.models import ConnectionDeletion
+
         drain(self, lambda: SalesTrafficDay.objects.filter(status="done").exists())
         self.sim_client.post(f"/_sim/sellers/{self.seller_id}/revoke")
-        drain(self, lambda: SellerConnection.objects.get().status == "revoked")
-        row = SellerConnection.objects.get()
-        assert row.last_error == REVOKED_WORDS and row.refresh_token_enc is None
+        # Issue 12: the revocation stops the connection and its purge (run inline here
+        # by the tasks' immediate backend) deletes it with its data.
+        drain(self, lambda: not SellerConnection.objects.filter(status="active").exists())
+        assert not SellerConnection.objects.exists()
+        receipt = ConnectionDeletion.objects.get(connection_code=self.connection.code)
+        assert receipt.reason == "revoked" and receipt.purged_at is not None
+        assert receipt.counts["sales_traffic_days"] >= 1
+        assert not SalesTrafficDay.objects.exists() and not MetricBlock.objects.exists()
         frozen = counters(self.sim, self.seller_id)
         with self.captureOnCommitCallbacks(execute=True):
             assert schedule_due() == 0

@@ -75,6 +75,8 @@ class SyncMarketplacesTestCase(BaseTestCase):
         row = SellerConnection.objects.get()
         assert row.status == "revoked" and row.last_error == REVOKED_WORDS
         assert row.refresh_token_enc is None and row.next_sync_at is None
+        # Issue 12: as a disconnect, from when it was first seen: key gone, purge due.
+        assert row.wrapped_data_key is None and row.stopped_at is not None
         after_revocation = counters(self.sim, self.seller_id)
         assert sync_marketplaces.call(row.pk) is False
         with pytest.raises(AmazonError):
@@ -82,5 +84,7 @@ class SyncMarketplacesTestCase(BaseTestCase):
         assert counters(self.sim, self.seller_id) == after_revocation
         self.client.force_login(self.alice)
         page = self.client.get("/amazon/")
-        self.assertContains(page, "Reconnect the account")
+        self.assertContains(page, "Access revoked or expired at Amazon, seen on")
+        self.assertContains(page, "data being deleted")
+        self.assertContains(page, "Reconnect</a>")
         self.assertContains(page, "Reconnect</a>")

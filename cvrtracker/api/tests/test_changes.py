@@ -15,6 +15,7 @@ from cvrtracker.listings.models import Listing
 from cvrtracker.listings.services import listings_admit
 from cvrtracker.listings.tests.helpers import item
 from cvrtracker.listings.tests.history_helpers import Field, Source, store
+from cvrtracker.metrics.tests.helpers import make_connection
 
 from .helpers import MARKET, ApiTestCase
 
@@ -260,7 +261,7 @@ class ChangesApiTests(ApiTestCase):
         cursor = self.get(limit="1").json()["next"]
         mine = [c for c in self.get(cursor=cursor).json()["changes"]]
         self.assertEqual(len(mine), 2)
-        other = self.key.team.seller_connections.create(region="NA", selling_partner_id="A3OTHER")
+        other = make_connection(self.key.team, seller_id="A3OTHER")
         response = self.api(url(other.code), cursor=cursor)
         self.assertEqual(response.status_code, 400)
         self.assertEqual(set(response.json()["fields"]), {"cursor"})

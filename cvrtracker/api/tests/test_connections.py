@@ -42,11 +42,14 @@ class ConnectionsTests(ApiTestCase):
         self.assertNotIn(str(self.charlies_connection.code), body)
         self.assertNotIn("Charlie Home", body)
 
-    def test_a_disconnected_account_is_named_by_its_seller_id(self):
+    def test_a_disconnected_account_is_not_listed(self):
+        # Issue 12: gone for the API from the disconnect on (it was listed by its
+        # seller id before), while its data is being purged.
         self.connection.status = self.connection.Status.DISCONNECTED
         self.connection.save(update_fields=["status"])
-        (listed,) = self.api(URL).json()["connections"]
-        self.assertEqual((listed["name"], listed["status"]), ("A1ALICE", "disconnected"))
+        self.assertEqual(self.api(URL).json()["connections"], [])
+        products = f"/api/v1/connections/{self.connection.code}/products"
+        self.assertEqual(self.api(products).status_code, 404)
 
     def test_the_read_is_audited_as_the_keys_creator(self):
         self.api(URL)

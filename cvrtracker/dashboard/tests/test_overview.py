@@ -157,11 +157,17 @@ class OverviewTests(BaseTestCase):
         self.assertContains(response, "Blue Kettle")
         self.assertContains(response, "+20.0 pts")
 
-    def test_a_disconnected_account_says_so(self):
+    def test_a_disconnected_account_is_gone_from_the_dashboard(self):
+        # Issue 12: its key is destroyed at the disconnect and its data is being
+        # purged; the dashboard shows nothing of it (it said "disconnected" before).
+        admit(self.connection, [item("SKU-UP", UP, title="Blue Kettle")])
+        self.assertContains(self.get(), "Blue Kettle")
         SellerConnection.objects.filter(pk=self.connection.pk).update(
             status=SellerConnection.Status.DISCONNECTED
         )
-        self.assertContains(self.get(), "This seller account is disconnected")
+        response = self.get()
+        self.assertEqual(response.status_code, 200)
+        self.assertNotContains(response, "Blue Kettle")
 
     def test_all_pending_says_so(self):
         response = self.get(period="custom", start="2026-11-26", end="2026-11-28")
@@ -205,8 +211,11 @@ class OverviewTests(BaseTestCase):
         response = self.get(account=str(fresh.code))
         self.assertContains(response, "No daily figures for this period yet")
 
-    def test_an_account_whose_key_was_destroyed_is_said_unreadable(self):
+    def test_an_account_whose_key_was_destroyed_is_gone(self):
+        # Issue 12: a destroyed key means a stopped account, waiting for its purge:
+        # the dashboard neither reads it nor breaks.
         SellerConnection.objects.filter(pk=self.connection.pk).update(wrapped_data_key=None)
         response = self.get()
-        self.assertContains(response, "data can no longer be read")
+        self.assertEqual(response.status_code, 200)
+        self.assertNotContains(response, str(self.connection.code))
         assert not AuditEntry.objects.filter(action=AuditEntry.Action.OVERVIEW_READ).exists()
