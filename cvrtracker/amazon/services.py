@@ -9,6 +9,7 @@ committed: the privacy app then deletes its data (privacy/purge.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -381,7 +382,7 @@ def connection_record_error(*, connection: SellerConnection, error: AmazonError)
                     target=connection,
                 )
                 _stop(connection, reason="revoked")
-        connection.refresh_from_db()
+        _refresh_unless_purged(connection)
         logger.warning("Seller connection %s: authorization revoked", connection.code)
         return
     if isinstance(error, ClientCredentialsRefused):
@@ -430,5 +431,12 @@ def connection_disconnect(
             target=connection,
         )
         _stop(connection, reason=reason)
-    connection.refresh_from_db()
+    _refresh_unless_purged(connection)
     logger.info("Seller connection %s disconnected", connection.code)
+
+
+def _refresh_unless_purged(connection: SellerConnection) -> None:
+    """Read the stopped row back, unless its purge (queued when the stop committed,
+    and run at once by an immediate task backend or a quick worker) deleted it first."""
+    with contextlib.suppress(SellerConnection.DoesNotExist):
+        connection.refresh_from_db()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+from django.test import TransactionTestCase, override_settings
+
 from cvrtracker.privacy.models import ConnectionDeletion
 from cvrtracker.test import BaseTestCase
 
@@ -56,3 +59,28 @@ class DeletionsPanelTestCase(BaseTestCase):
         assert self.client.get(URL).status_code == 302
         self.client.force_login(self.alice)
         assert self.client.post(URL).status_code == 405
+
+
+class DisconnectWithAQuickPurgeTestCase(TransactionTestCase):
+    """The purge is queued when the stop commits; an immediate task backend (or a quick
+    worker) deletes the row before the disconnect returns: the page must not fail.
+    Real commits here, so the purge runs inside the request as it would."""
+
+    @pytest.fixture(autouse=True)
+    def _tmp_exports(self, settings, tmp_path):
+        settings.EXPORTS_DIR = tmp_path
+
+    def test_disconnect_answers_a_redirect_when_the_purge_ran_first(self):
+        from cvrtracker.alerts.tests.helpers import make_connection
+        from cvrtracker.amazon.models import SellerConnection
+        from cvrtracker.test import make_user
+
+        owner = make_user("quick@example.org")
+        connection = make_connection(owner.membership.team)
+        immediate = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+        self.client.force_login(owner)
+        with override_settings(TASKS=immediate):
+            answer = self.client.post(f"/amazon/{connection.code}/disconnect/")
+        self.assertEqual(answer.status_code, 302)
+        self.assertFalse(SellerConnection.objects.filter(pk=connection.pk).exists())
+        self.assertTrue(ConnectionDeletion.objects.filter(connection_code=connection.code))
