@@ -6,10 +6,13 @@ tool may download a browser of its own.
 
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.test import override_settings
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -77,3 +80,12 @@ def page(browser, live_server, request):
 
 def path_of(url: str) -> str:
     return urlsplit(url).path
+
+
+@pytest.fixture
+def exports_dir():
+    """Data exports written to a temporary folder for the test, removed after it."""
+    path = tempfile.mkdtemp(prefix="cvrt-exports-")
+    with override_settings(EXPORTS_DIR=path):
+        yield path
+    shutil.rmtree(path, ignore_errors=True)

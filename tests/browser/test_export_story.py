@@ -4,12 +4,9 @@ the ZIP, which downloads with her store's metrics inside."""
 
 import io
 import json
-import shutil
-import tempfile
 import zipfile
 
 import pytest
-from django.test import override_settings
 
 from cvrtracker.api.tests.helpers import connect_with_metrics
 from cvrtracker.privacy.export import data_export_build
@@ -17,14 +14,6 @@ from cvrtracker.privacy.models import DataExport
 from cvrtracker.test import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def exports_dir():
-    path = tempfile.mkdtemp(prefix="cvrt-exports-")
-    with override_settings(EXPORTS_DIR=path):
-        yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_an_owner_exports_her_data(page, exports_dir):

@@ -6,15 +6,12 @@ remains in any table."""
 
 import io
 import json
-import shutil
-import tempfile
 import time
 import zipfile
 
 import pytest
 from django.apps import apps
 from django.db import models
-from django.test import override_settings
 
 from cvrtracker.accounts.models import Team, User
 from cvrtracker.amazon.models import SellerConnection
@@ -71,14 +68,6 @@ def traces_of(user_id: int, team_id: int, words: list[str]) -> list[str]:
                     if hit:
                         found.append(f"{label}.{field.name} holds {word!r}")
     return found
-
-
-@pytest.fixture
-def exports_dir():
-    path = tempfile.mkdtemp(prefix="cvrt-exports-")
-    with override_settings(EXPORTS_DIR=path):
-        yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_export_disconnect_and_delete(page, settings, exports_dir):

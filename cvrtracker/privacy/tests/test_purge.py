@@ -52,6 +52,7 @@ from cvrtracker.test import BaseTestCase
 from .purge_helpers import paths_to_connection, rows_of
 
 US = "ATVPDKIKX0DER"
+EXPORT_FILE = "0123456789abcdef0123456789abcdef.sealed"
 
 
 def expected_counts(before: dict[str, int]) -> dict[str, int]:
@@ -98,12 +99,13 @@ class PurgeStoryTestCase(BaseTestCase):
         Delivery.objects.create(alert=alert, channel=email)
         EvaluationCursor.objects.create(connection=self.connection)
         # And a data export of the team (it holds this seller's data).
-        (self.settings.EXPORTS_DIR / "export-1.zip.enc").write_bytes(b"sealed")
+        # Named as privacy/export.py names its files (it removes no other name).
+        (self.settings.EXPORTS_DIR / EXPORT_FILE).write_bytes(b"sealed")
         DataExport.objects.create(
             requested_by=self.alice,
             team=self.team,
             status=DataExport.Status.READY,
-            file_name="export-1.zip.enc",
+            file_name=EXPORT_FILE,
         )
 
     def calls(self) -> dict:
