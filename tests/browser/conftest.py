@@ -12,7 +12,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
 from django.test import override_settings
+from django.test.testcases import LiveServerThread
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -26,6 +28,27 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+class SerialWSGIServer(WSGIServer):
+    """The live server handling one request at a time, in its own thread.
+
+    On SQLite the tests' database is in memory, and Django's live server shares the
+    test's one connection with it; its threaded server would use that connection
+    from several request threads at once (a page loading four htmx panels does), and
+    SQLite answers "bad parameter or other API misuse". LiveServerThread.run has
+    already put the shared connection in place in the thread that serves here."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections_override = connections_override
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        LiveServerThread.server_class = SerialWSGIServer
 
 
 def pytest_collection_modifyitems(items):

@@ -41,6 +41,7 @@ def test_an_owner_exports_her_data(page, exports_dir):
 
     with page.expect_download() as download:
         link.click()
+    page.wait_for_load_state("networkidle")
     archive = zipfile.ZipFile(io.BytesIO(download.value.path().read_bytes()))
     days = json.loads(archive.read("metrics/daily.json"))
     stores = json.loads(archive.read("amazon/seller_accounts.json"))

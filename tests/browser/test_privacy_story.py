@@ -109,7 +109,9 @@ def test_export_disconnect_and_delete(page, settings, exports_dir):
         page.get_by_role("button", name="Disconnect…").click()
         before = calls(sim, seller_id)
         page.get_by_role("button", name="Disconnect").click()
-        page.wait_for_load_state()
+        # The test reads the database below: let the page's own requests finish first
+        # (the live server and this thread share one in-memory SQLite database).
+        page.wait_for_load_state("networkidle")
         assert not SellerConnection.objects.filter(selling_partner_id=seller_id).exists()
         receipt = ConnectionDeletion.objects.get(team=team)
         assert receipt.purged_at is not None and receipt.counts.get("listings", 0) > 0
@@ -117,6 +119,7 @@ def test_export_disconnect_and_delete(page, settings, exports_dir):
         assert calls(sim, seller_id) == before
         page.goto("/settings/privacy/")
         page.get_by_text("Disconnected by your team").first.wait_for()
+        page.wait_for_load_state("networkidle")
         assert page.request.get(f"/amazon/{connection.code}/products/").status == 404
         assert not DataExport.objects.filter(team=team).exists()
 
@@ -127,6 +130,7 @@ def test_export_disconnect_and_delete(page, settings, exports_dir):
     page.get_by_role("button", name="Delete my account").click()
     page.wait_for_url("**/account-deleted/")
     log_in(page, seller.email)
+    page.wait_for_load_state("networkidle")
     assert "/accounts/login/" in page.url
     retention_run()
     assert not User.objects.filter(pk=seller.pk).exists()
