@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import models, transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,13 +38,10 @@ from cvrtracker.amazon.services import connection_disconnect
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_chain_delete, audit_record
 from cvrtracker.lib.emails import email_send
-from cvrtracker.privacy.models import AnonymousCounter, ConnectionDeletion, DataExport
+from cvrtracker.privacy.models import ConnectionDeletion, DataExport
+from cvrtracker.privacy.purge import connection_purge, counters_add
 
 logger = logging.getLogger(__name__)
-
-# Rows deleted per statement when a team's big tables (metrics, snapshots, orders)
-# are purged: short statements, no collector holding a connection's whole history.
-PURGE_BATCH = 2000
 
 
 class ReauthenticationFailed(Exception):
@@ -326,13 +322,18 @@ def team_purge(*, team: Team) -> int:
     subscription and receipts go with it; billing records stay, without it).
     Returns rows deleted."""
     deleted = 0
+    # Normally purged right after the deletion already; here whatever is left, by the
+    # same purge as a disconnect (its plan, batches and receipt).
     for connection in SellerConnection.objects.filter(team=team):
-        deleted += _tree_delete(SellerConnection, {"pk": connection.pk})
-        deleted += SellerConnection.objects.filter(pk=connection.pk).delete()[0]
+        receipt = connection_purge(
+            connection=connection, reason=ConnectionDeletion.Reason.ACCOUNT_DELETED
+        )
+        if receipt is not None:
+            deleted += sum(receipt.counts.values()) + 1
     code = team.code
     deleted += audit_chain_delete(team_code=code)
     deleted += Team.objects.filter(pk=team.pk).delete()[0]
-    counter_add(key="teams_deleted")
+    counters_add({"teams_deleted": 1})
     logger.info("Deleted team %s purged: %d rows", code, deleted)
     return deleted
 
@@ -350,36 +351,6 @@ def user_purge(*, user: User) -> int:
         deleted += model.objects.filter(username__iexact=user.email).delete()[0]
     deleted += Invitation.objects.filter(email__iexact=user.email).delete()[0]
     deleted += User.objects.filter(pk=user.pk).delete()[0]
-    counter_add(key="accounts_deleted")
+    counters_add({"accounts_deleted": 1})
     logger.info("Deleted account %s purged", user.code)
     return deleted
-
-
-def _tree_delete(model: type[models.Model], lookup: dict, depth: int = 0) -> int:
-    """Delete, leaves first and PURGE_BATCH rows at a time, every row that cascades
-    from the rows of `model` matching `lookup` (not those rows themselves)."""
-    deleted = 0
-    for relation in model._meta.related_objects:
-        if relation.many_to_many or relation.on_delete is not models.CASCADE:
-            continue
-        child = relation.related_model
-        child_lookup = {f"{relation.field.name}__{key}": value for key, value in lookup.items()}
-        if depth < 4:
-            deleted += _tree_delete(child, child_lookup, depth + 1)
-        deleted += _batched_delete(child.objects.filter(**child_lookup))
-    return deleted
-
-
-def _batched_delete(rows: models.QuerySet) -> int:
-    deleted = 0
-    while True:
-        ids = list(rows.values_list("pk", flat=True)[:PURGE_BATCH])
-        if not ids:
-            return deleted
-        deleted += rows.model.objects.filter(pk__in=ids).delete()[0]
-
-
-def counter_add(*, key: str, by: int = 1) -> None:
-    """Add to an anonymous site-wide counter (privacy.AnonymousCounter)."""
-    AnonymousCounter.objects.get_or_create(key=key)
-    AnonymousCounter.objects.filter(key=key).update(value=F("value") + by)

@@ -222,7 +222,7 @@ def _finish(row: SellerConnection, receipt: ConnectionDeletion) -> bool:
         _count(receipt, _by_kind(by_label))
         receipt.purged_at = timezone.now()
         receipt.save(update_fields=["purged_at"])
-        _counters_add(
+        counters_add(
             {"connections_purged": 1}
             | {key: receipt.counts.get(kind, 0) for key, kind in COUNTERS.items()}
         )
@@ -236,7 +236,8 @@ def _finish(row: SellerConnection, receipt: ConnectionDeletion) -> bool:
     return True
 
 
-def _counters_add(values: dict[str, int]) -> None:
+def counters_add(values: dict[str, int]) -> None:
+    """Add to anonymous site-wide counters (privacy.AnonymousCounter), creating them."""
     AnonymousCounter.objects.bulk_create(
         [AnonymousCounter(key=key) for key in values], ignore_conflicts=True
     )

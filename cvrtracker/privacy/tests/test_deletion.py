@@ -412,11 +412,11 @@ class AuditTrailTestCase(BaseTestCase):
 
 @pytest.mark.django_db
 def test_metric_blocks_are_deleted_in_batches(settings, monkeypatch):
-    from cvrtracker.privacy import deletion
+    from cvrtracker.privacy import purge
     from cvrtracker.test import make_user
 
     settings.ACCOUNT_DELETION_GRACE_DAYS = 0
-    monkeypatch.setattr(deletion, "PURGE_BATCH", 2)
+    monkeypatch.setattr(purge, "BATCH", 2)
     user = make_user("frank@example.org")
     team = user.membership.team
     seller_with_listings(team, user, seller_id="A1FRANK", store_name="Frank")
