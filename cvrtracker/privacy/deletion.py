@@ -38,6 +38,7 @@ from cvrtracker.amazon.services import connection_disconnect
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_chain_delete, audit_record
 from cvrtracker.lib.emails import email_send
+from cvrtracker.privacy.export import data_export_discard
 from cvrtracker.privacy.models import ConnectionDeletion, DataExport
 from cvrtracker.privacy.purge import connection_purge, counters_add
 
@@ -258,10 +259,9 @@ def _sessions_end(*, user: User) -> None:
 
 
 def _exports_destroy(exports: models.QuerySet) -> None:
-    """Make exports unreadable at once: their keys and files go, the rows follow later."""
-    for export in exports.exclude(file_name=""):
-        (settings.EXPORTS_DIR / export.file_name).unlink(missing_ok=True)
-    exports.update(wrapped_key=None, status=DataExport.Status.EXPIRED)
+    """Delete exports at once, files, keys and rows (privacy/export.py)."""
+    for export in exports:
+        data_export_discard(export=export)
 
 
 def _confirmation_send(*, user: User, plan: DeletionPlan) -> None:
