@@ -6,6 +6,9 @@ runs `manage.py rotate_master_key`, then removes MASTER_KEY_PREVIOUS. The data
 itself is never re-encrypted: only the 60-byte wrapped keys change, one row at a
 time with a conditional update, so the command is safe to stop and run again and
 safe beside running workers. Destroyed keys (NULL) stay destroyed.
+
+Personal data (lib/fields.py) has no wrapped key: its key is derived from the master
+key, so its rows are re-encrypted, and their blind indexes recomputed, instead.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 
 from cvrtracker.lib.crypto import DecryptionError, key_provider, wrapped_key_columns
+from cvrtracker.lib.fields import BlindIndexField, Sealed, encrypted_fields, is_current, unseal
 
 
 @dataclass
@@ -55,4 +59,45 @@ def master_key_rotate(*, batch: int = 500) -> RotationReport:
                 **{column.field: provider.wrap(raw, context=context)}
             )
             report.rewrapped[name] += changed
+    encrypted_rows_rotate(report, batch=batch)
     return report
+
+
+def encrypted_rows_rotate(report: RotationReport, *, batch: int = 500, models=None) -> None:
+    """Re-encrypt under the current key every personal-data value the previous master
+    key's derived key encrypted, and recompute the blind indexes beside them (in
+    `models`, every installed model by default)."""
+    for model in apps.get_models() if models is None else models:
+        fields = encrypted_fields(model)
+        if not fields:
+            continue
+        indexes = [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
+        name = model._meta.label
+        report.rewrapped[name] = report.current[name] = 0
+        for row in model._base_manager.order_by("pk").iterator(chunk_size=batch):
+            stale = {}
+            for column in fields:
+                sealed = row.__dict__.get(column.attname)
+                if sealed is None:
+                    continue
+                aad = column.aad(row)
+                if is_current(sealed, aad=aad):
+                    continue
+                try:
+                    plain = unseal(sealed, aad=aad)
+                except DecryptionError as error:
+                    report.failed.append(f"{name}.{column.attname} row {row.pk}: {error}")
+                    continue
+                setattr(row, column.attname, plain)
+                stale[column.attname] = (sealed, Sealed(column.pre_save(row, False)))
+            if not stale:
+                report.current[name] += 1
+                continue
+            values = {attname: new for attname, (_, new) in stale.items()}
+            for index in indexes:
+                values[index.attname] = index.pre_save(row, False)
+            # Only if nobody changed the row meanwhile.
+            unchanged = {attname: old for attname, (old, _) in stale.items()}
+            report.rewrapped[name] += model._base_manager.filter(pk=row.pk, **unchanged).update(
+                **values
+            )

@@ -132,6 +132,26 @@ class LocalKeyProvider(KeyProvider):
         """Whether `wrapped` was wrapped by the current master key."""
         return bytes(wrapped)[:8] == self.key_id
 
+    def derived_keys(self, *, info: bytes) -> list[bytes]:
+        """The 256-bit keys for one purpose derived (HKDF-SHA256) from the master key:
+        the current master key's first, then the previous one's during a rotation.
+
+        For data that belongs to no seller connection (personal data, lib/fields.py):
+        they have no data key of their own to wrap. Cached per provider."""
+        cache = self.__dict__.setdefault("_derived", {})
+        if info not in cache:
+            keys = [_derive(self._key, info)]
+            if self._previous is not None:
+                keys.append(_derive(self._previous[1], info))
+            cache[info] = keys
+        return cache[info]
+
+
+def _derive(master_key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(
+        master_key
+    )
+
 
 def master_key_id(master_key: bytes) -> bytes:
     return hashlib.sha256(b"cvrt-master-key-id|" + master_key).digest()[:8]
