@@ -240,7 +240,8 @@ MFA_LOGIN_WINDOW_SECONDS = 300
 
 # Sessions: database-backed so log-out kills them on the server; idle and
 # absolute limits enforced by accounts.middleware.SessionTimeoutMiddleware.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions sealed with the personal-data key (lib/sessions.py), not only signed.
+SESSION_ENGINE = "cvrtracker.lib.sessions"
 SESSION_IDLE_TIMEOUT = int(env("SESSION_IDLE_TIMEOUT", str(60 * 60 * 2)))
 SESSION_ABSOLUTE_TIMEOUT = int(env("SESSION_ABSOLUTE_TIMEOUT", str(60 * 60 * 24 * 7)))
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
@@ -250,8 +251,11 @@ def _sessions_end(*, user: User) -> None:
     user_end_sessions(user=user)
     pk = str(user.pk)
     doomed = []
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
-        data = session.get_decoded()
+        # Not session.get_decoded(): Django's Session model decodes with its own
+        # store, which cannot open the sealed data of ours (lib/sessions.py).
+        data = store.decode(session.session_data)
         pending = data.get("mfa_pending") or {}
         if data.get("_auth_user_id") == pk or str(pending.get("user", "")) == pk:
             doomed.append(session.session_key)

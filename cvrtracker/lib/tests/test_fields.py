@@ -32,6 +32,9 @@ def person_model(transactional_db):
                 app_label = "lib"
                 db_table = "lib_test_person"
 
+            def __str__(self):
+                return str(self.code)
+
         with connection.schema_editor() as editor:
             editor.create_model(Person)
         try:

@@ -9,7 +9,6 @@ from io import StringIO
 
 import time_machine
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.test import override_settings
@@ -18,6 +17,7 @@ from cvrtracker.accounts.models import UserSession
 from cvrtracker.audit.models import AuditChain, AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_record
 from cvrtracker.audit.verify import audit_chain_verify
+from cvrtracker.lib.sessions import SessionStore
 from cvrtracker.privacy import retention
 from cvrtracker.privacy.retention import RULES, retention_run
 from cvrtracker.test import BaseTestCase
