@@ -184,8 +184,9 @@ def backup_write(raw: BinaryIO, *, key: bytes) -> dict[str, int]:
     writer = SealedWriter(raw, key=key, file_id=f"backup:{backup_id}")
     counts: dict[str, int] = {}
     # One snapshot of the whole database: rows written meanwhile are all in or all out.
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         for line in backup_lines():

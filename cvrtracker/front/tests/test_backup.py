@@ -56,7 +56,7 @@ def empty_database() -> None:
 
 def small_database() -> None:
     user = make_user("backup@example.org")
-    user.name = "Zoë \u2028 \"quoted\" \\ name"
+    user.name = 'Zoë \u2028 "quoted" \\ name'
     user.save()
 
 
@@ -86,7 +86,8 @@ def test_it_round_trips_every_model_byte_for_byte(settings, key, tmp_path):
     # Amazon data still opens with the master key, and new rows get new ids.
     connection = SellerConnection.objects.get(pk=connection.pk)
     assert connection.unseal("refresh_token", connection.refresh_token_enc) == token
-    assert make_user("after-restore@example.org").pk > max(row[0] for row in before["accounts.User"])
+    last_id = max(row[0] for row in before["accounts.User"])
+    assert make_user("after-restore@example.org").pk > last_id
 
 
 @pytest.mark.django_db(transaction=True)
@@ -120,7 +121,7 @@ def test_a_small_database_round_trips(key):
     empty_database()
     backup_restore(io.BytesIO(out.getvalue()), key=key)
     assert raw_rows() == before
-    assert User.objects.get().name == "Zoë \u2028 \"quoted\" \\ name"
+    assert User.objects.get().name == 'Zoë \u2028 "quoted" \\ name'
 
 
 @pytest.mark.django_db(transaction=True)
