@@ -337,6 +337,11 @@ MASTER_KEY = env("MASTER_KEY")
 # data keys not yet re-wrapped (manage.py rotate_master_key). Remove it afterwards.
 MASTER_KEY_PREVIOUS = env("MASTER_KEY_PREVIOUS")
 MASTER_KEY_PATH = VAR_DIR / "master_key"
+# Backups (manage.py backup/restore, cvrtracker/front/backup.py): their own AES-256 key,
+# base64, from BACKUP_KEY or the file BACKUP_KEY_FILE, which must not sit in the directory
+# the backups are written to. Never the master key: that one is never in a backup.
+BACKUP_KEY = os.environ.get("BACKUP_KEY", "")
+BACKUP_KEY_FILE = os.environ.get("BACKUP_KEY_FILE", "")
 # Defaults talk to the local simulator that `make run` starts; AMAZON_PRODUCTION=1
 # switches every default to Amazon's hosts (each may still be set one by one).
 AMAZON_PRODUCTION = env_bool("AMAZON_PRODUCTION")
