@@ -1,5 +1,9 @@
 """Checks Django cannot know about: the deployment ones run by `manage.py check --deploy`."""
 
+import os
+import stat
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -92,3 +96,89 @@ def check_amazon_endpoints(app_configs, **kwargs):
             )
         )
     return errors
+
+
+# Encryption at rest of what the application does not encrypt itself (issue 15):
+# the operator provides encrypted volumes, TLS to remote services, secret stores and
+# encrypted backups (README, "Running in production"). What can be seen from here:
+
+LOOPBACK_HOSTS = {"", "localhost", "127.0.0.1", "::1", "[::1]"}
+TLS_SSLMODES = {"require", "verify-ca", "verify-full"}
+
+
+@register(Tags.security, deploy=True)
+def check_backup_key(app_configs, **kwargs):
+    """Backups need a key of their own (manage.py backup)."""
+    if not settings.SECURE or settings.BACKUP_KEY or settings.BACKUP_KEY_FILE:
+        return []
+    return [
+        Warning(
+            "Neither BACKUP_KEY nor BACKUP_KEY_FILE is set: `manage.py backup` cannot "
+            "write an encrypted backup.",
+            hint="Set BACKUP_KEY_FILE to a base64 256-bit key kept away from the backups "
+            "(and from the master key).",
+            id="cvrtracker.W008",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_key_files(app_configs, **kwargs):
+    """Key files readable by other accounts of the host are keys given away."""
+    errors = []
+    for name in ("MASTER_KEY_FILE", "BACKUP_KEY_FILE"):
+        path = os.environ.get(name)
+        if not path:
+            continue
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError as error:
+            errors.append(Error(f"{name} cannot be read: {error.strerror}", id="cvrtracker.E007"))
+            continue
+        if mode & 0o077:
+            errors.append(
+                Error(
+                    f"{name} ({path}) is readable by other accounts (mode {mode:04o}).",
+                    hint=f"chmod 600 {path}",
+                    id="cvrtracker.E007",
+                )
+            )
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_database_tls(app_configs, **kwargs):
+    """Data leaving for a database on another host goes over TLS."""
+    if not settings.SECURE:
+        return []
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"] or db.get("HOST", "") in LOOPBACK_HOSTS:
+        return []
+    if db.get("HOST", "").startswith("/"):  # a Unix socket
+        return []
+    if db.get("OPTIONS", {}).get("sslmode") in TLS_SSLMODES:
+        return []
+    return [
+        Warning(
+            f"The database on {db['HOST']} is reached without requiring TLS.",
+            hint="Add ?sslmode=verify-full (or require) to DATABASE_URL.",
+            id="cvrtracker.W009",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_redis_tls(app_configs, **kwargs):
+    """Task payloads and the derived-figure cache leave for Redis over TLS when remote."""
+    if not settings.SECURE or not settings.REDIS_URL:
+        return []
+    url = urlsplit(settings.REDIS_URL)
+    if url.scheme == "rediss" or url.scheme == "unix" or (url.hostname or "") in LOOPBACK_HOSTS:
+        return []
+    return [
+        Warning(
+            f"Redis on {url.hostname} is reached without TLS.",
+            hint="Use a rediss:// URL in REDIS_URL.",
+            id="cvrtracker.W010",
+        )
+    ]

@@ -13,6 +13,7 @@ from django.conf import settings
 PRODUCTION_ENV = {
     "SECRET_KEY": "x" * 20 + "-production-secret-" + "y" * 30,
     "MASTER_KEY": "q3mC0mJ8bq2cQzJrj0f4cYQd1a8p0bQxv7B3vZ2xW0o=",
+    "BACKUP_KEY": "Zm9yLWJhY2t1cHMtb25seS0tMzItYnl0ZXMtbG9uZyE=",
     "SITE_ROOT": "https://cvr.example.com",
     "ALLOWED_HOSTS": "cvr.example.com",
     "EMAIL_HOST": "smtp.example.com",
@@ -25,7 +26,7 @@ PRODUCTION_ENV = {
 # The production check as the README gives it (notes/i13-fixes.md has the README text);
 # each … stands for a value of PRODUCTION_ENV.
 README_COMMAND = (
-    "SECRET_KEY=… MASTER_KEY=… SITE_ROOT=https://cvr.example.com ALLOWED_HOSTS=cvr.example.com "
+    "SECRET_KEY=… MASTER_KEY=… BACKUP_KEY=… SITE_ROOT=https://cvr.example.com ALLOWED_HOSTS=cvr.example.com "
     "EMAIL_HOST=smtp.example.com AMAZON_PRODUCTION=1 LWA_CLIENT_ID=… LWA_CLIENT_SECRET=… "
     "AMAZON_APPLICATION_ID=… python manage.py check --deploy --fail-level WARNING"
 )
@@ -38,7 +39,14 @@ SHOW_ENDPOINT = (
 def clean_env(extra_env: dict[str, str]) -> dict[str, str]:
     # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not leak into a production check,
     # nor any Amazon setting of the environment the tests run in.
-    dropped = {*PRODUCTION_ENV, "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "MASTER_KEY_FILE"}
+    dropped = {
+        *PRODUCTION_ENV,
+        "DEBUG",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "MASTER_KEY_FILE",
+        "BACKUP_KEY_FILE",
+        "REDIS_URL",
+    }
     env = {
         k: v
         for k, v in os.environ.items()
@@ -170,3 +178,38 @@ def test_the_readme_production_command_passes():
 def test_the_readme_gives_that_command():
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
     assert " ".join(README_COMMAND.split()) in " ".join(readme.replace("`", "").split())
+
+
+def test_it_warns_without_a_backup_key():
+    result = run_check(without("BACKUP_KEY"))
+    assert result.returncode != 0
+    assert "cvrtracker.W008" in result.stdout + result.stderr
+
+
+def test_it_fails_on_key_files_other_accounts_can_read(tmp_path):
+    key_file = tmp_path / "master_key"
+    key_file.write_text(PRODUCTION_ENV["MASTER_KEY"] + "\n")
+    env = {**without("MASTER_KEY"), "MASTER_KEY_FILE": str(key_file)}
+    key_file.chmod(0o600)
+    assert run_check(env).returncode == 0  # the control: a private file passes
+    key_file.chmod(0o644)
+    result = run_check(env)
+    assert result.returncode != 0
+    assert "cvrtracker.E007" in result.stderr and "mode 0644" in result.stderr
+
+
+def test_it_warns_about_a_remote_database_or_redis_without_tls():
+    remote_db = "postgres://cvr@db.example.com:5432/cvrtracker"
+    result = run_check({**PRODUCTION_ENV, "DATABASE_URL": remote_db})
+    assert "cvrtracker.W009" in result.stderr
+    result = run_check(
+        {
+            **PRODUCTION_ENV,
+            "DATABASE_URL": remote_db + "?sslmode=verify-full",
+            "REDIS_URL": "redis://cache.example.com:6379/0",
+        }
+    )
+    assert "cvrtracker.W009" not in result.stderr
+    assert "cvrtracker.W010" in result.stderr
+    result = run_check({**PRODUCTION_ENV, "REDIS_URL": "rediss://cache.example.com:6380/0"})
+    assert result.returncode == 0, result.stdout + result.stderr
