@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from importlib import import_module
 
 from django.apps import apps
-from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 # Left empty on purpose: filled by `migrate` or not used by the product.
@@ -103,7 +103,7 @@ def fill_every_model(canary: str, *, settings) -> dict:
 
     # Accounts: an invitation, a session (Django's and ours), recovery codes, TOTP.
     team_invite(team=team, email=emails["invited"], actor=owner, context=context)
-    session = SessionStore()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()  # the configured store
     session["canary"] = canary  # whatever a view keeps in a session
     session.create()
     user_session_start(user=owner, session_key=session.session_key, ip=ips["v6"], user_agent=agent)
