@@ -69,6 +69,9 @@ def fill_every_model(canary: str, *, settings) -> dict:
     from cvrtracker.privacy.requests import rights_request_create, support_request_create
     from cvrtracker.test import make_user
 
+    # Identifiers and keys the code builds (Stripe's ids, idempotency keys, SKUs) are
+    # plaintext by design and never carry what a person typed: they get a plain tag.
+    tag = "fill" + secrets.token_hex(4)
     ips = {"v4": _ip(4), "v6": _ip(6), "axes": _ip(4), "usage": _ip(6)}
     agent = f"Mozilla/5.0 ({canary}) Gecko/20100101 Firefox/140.0"
     emails = {
@@ -180,19 +183,19 @@ def fill_every_model(canary: str, *, settings) -> dict:
     Subscription.objects.update_or_create(
         team=team,
         defaults={
-            "stripe_customer_id": f"cus_{canary}",
-            "stripe_subscription_id": f"sub_{canary}",
+            "stripe_customer_id": f"cus_{tag}",
+            "stripe_subscription_id": f"sub_{tag}",
         },
     )
     ProcessedEvent.objects.create(
-        event_id=f"evt_{canary}", type="invoice.paid", created=timezone.now()
+        event_id=f"evt_{tag}", type="invoice.paid", created=timezone.now()
     )
-    Notice.objects.create(team=team, kind="trial_ending", key=canary)
+    Notice.objects.create(team=team, kind="trial_ending", key=tag)
     BillingRecord.objects.create(
         team=team,
         team_code=team.code,
-        stripe_invoice_id=f"in_{canary}",
-        number=f"INV-{canary}",
+        stripe_invoice_id=f"in_{tag}",
+        number=f"INV-{tag}",
         amount=4900,
         currency="usd",
         issued_at=timezone.now(),
@@ -225,9 +228,9 @@ def fill_every_model(canary: str, *, settings) -> dict:
         connection=connection,
         marketplace_id="ATVPDKIKX0DER",
         asin="B000CANARY",
-        sku=f"SKU-{canary}",
+        sku=f"SKU-{tag}",
         day=timezone.now().date(),
-        key=f"fill-{canary}",
+        key=f"fill-{tag}",
     )
     alert.payload_enc = keys.data.encrypt_json({"title": f"Low stock {canary}"}, aad=alert.aad())
     alert.save()
@@ -235,7 +238,7 @@ def fill_every_model(canary: str, *, settings) -> dict:
     condition = AlertCondition(
         rule=rule,
         connection=connection,
-        key=f"fill-{canary}",
+        key=f"fill-{tag}",
         active=True,
         raised_at=timezone.now(),
     )
@@ -248,9 +251,9 @@ def fill_every_model(canary: str, *, settings) -> dict:
 
     # Amazon's operator alarm and a rate-limit bucket (the sync ran with memory buckets).
     OperatorAlarm.objects.create(
-        key=f"fill.{canary}", message=f"Alarm {canary}", raised_at=timezone.now()
+        key=f"fill.{tag}", message=f"Alarm {tag}", raised_at=timezone.now()
     )
-    RateLimitState.objects.get_or_create(key=f"fill:{canary}", defaults={"tat": 1})
+    RateLimitState.objects.get_or_create(key=f"fill:{tag}", defaults={"tat": 1})
 
     # An impact of a listing change (the sync's changes are measured only with history).
     change = ListingChange.objects.filter(connection=connection).first()
@@ -264,7 +267,7 @@ def fill_every_model(canary: str, *, settings) -> dict:
             connection=connection,
             changes=[
                 NewChange(
-                    key=f"fill:{canary}",
+                    key=f"fill:{tag}",
                     field=ListingChange.Field.TITLE,
                     source=ListingChange.Source.OBSERVED,
                     marketplace_id=listing.marketplace_id,
@@ -278,7 +281,7 @@ def fill_every_model(canary: str, *, settings) -> dict:
                 )
             ],
         )
-        change = ListingChange.objects.get(connection=connection, key=f"fill:{canary}")
+        change = ListingChange.objects.get(connection=connection, key=f"fill:{tag}")
     if not ChangeImpact.objects.exists():
         impact = ChangeImpact(
             change=change,
