@@ -14,9 +14,10 @@ own peak resident memory (VmHWM in /proc/self/status) before and after, and cons
 response as a server would send it. Three kinds:
 - writer: dashboard/exports.py's export_response alone, fed 50,000 rows of the table's
   shape made on the fly (no database): what the export helper itself costs;
-- helper: the table's rows through today's selectors (metrics_product_table for both
-  periods, ranked by conversion change, titles decrypted) streamed through
-  dashboard/exports.py's export_response: the code path the export views use;
+- helper: the table's rows through the selector the export view uses
+  (dashboard/table.py's product_table_rows: 30 days, titles, stock and suppression
+  decrypted) streamed through dashboard/exports.py's export_response, without the
+  request around it;
 - view: GET /dashboard/products.<fmt>?period=30 as the seller (test Client), when the view
   is built ("not built" otherwise);
 - series: the product page's daily series download (two years asked; the product with the
@@ -70,48 +71,33 @@ def memory() -> dict[str, int]:
 
 
 def helper_response(dataset, fmt: str):
-    import dashboard_speed as speed
+    """The table's rows as the export view reads them (dashboard/table.py's
+    product_table_rows for the 30-day period, tracked products, the default sort;
+    titles, stock and suppression decrypted) streamed through dashboard/exports.py's
+    export_response: the view's code path without the request around it."""
     from django.http import QueryDict
 
     from cvrtracker.dashboard.exports import export_response
     from cvrtracker.dashboard.scope import dashboard_scope_for_user, period_from_query
-    from cvrtracker.listings.models import Listing
-    from cvrtracker.metrics.keys import ConnectionKeys
+    from cvrtracker.dashboard.table import (
+        EXPORT_HEADER,
+        export_row,
+        product_table_rows,
+        table_params_from_query,
+    )
 
     user = dataset.user()
     scope = dashboard_scope_for_user(user=user, account=dataset.connection_code)
     period = period_from_query(scope, QueryDict("period=30"))
-    connection = scope.connection
-    ranked = speed.ranked_by_change(connection, scope.marketplace_id, period, 10**9)
-    keys = ConnectionKeys(connection)
-    names: dict[str, tuple[str, str]] = {}
-    for row in (
-        Listing.objects.filter(connection=connection, marketplace_id=scope.marketplace_id)
-        .only("code", "asin", "sku", "title_enc")
-        .iterator(chunk_size=2000)
-    ):
-        title = keys.data.decrypt_str(bytes(row.title_enc), aad=row.aad("title"))
-        names[row.asin] = (row.sku, title)
-
-    def rows():
-        for asin, change, row in ranked:
-            sku, title = names.get(asin, ("", ""))
-            cvr = row.conversion_rate
-            previous = None if change is None or cvr is None else cvr / (1 + change)
-            yield [
-                asin,
-                sku,
-                title,
-                row.sessions,
-                row.page_views,
-                row.units_ordered,
-                row.ordered_product_sales.amount_minor / 100,
-                None if cvr is None else round(cvr, 4),
-                None if previous is None else round(previous, 4),
-                None if change is None else round(change, 4),
-            ]
-
-    return export_response(fmt=fmt, filename="products", header=HEADER, rows=rows()), len(ranked)
+    params = table_params_from_query(QueryDict())
+    rows = product_table_rows(scope=scope, period=period, params=params, trend=False)
+    response = export_response(
+        fmt=fmt,
+        filename="products",
+        header=EXPORT_HEADER,
+        rows=(export_row(row) for row in rows),
+    )
+    return response, None
 
 
 def writer_response(dataset, fmt: str):

@@ -7,7 +7,10 @@ import ctypes
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
+
+_bounded: ContextVar[bool] = ContextVar("memory_bounded", default=False)
 
 
 @contextmanager
@@ -53,3 +56,24 @@ def memory_release() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+@contextmanager
+def memory_bounded() -> Iterator[None]:
+    """Within the block, reads that can ask for it (metrics.services.blocks_one_at_a_time)
+    give freed C heap pages back as they go (memory_release): for a download, where
+    memory, not time, is the limit. A page reading the same data stays fast.
+
+    Measured on a 50,000-product seller: a product's series download read its shard's
+    3 MB month blocks and kept ~10 MB of freed heap; trimmed between blocks it keeps
+    none (bench/export_memory.py)."""
+    token = _bounded.set(True)
+    try:
+        yield
+    finally:
+        _bounded.reset(token)
+
+
+def memory_bounded_now() -> bool:
+    """Whether the caller runs inside memory_bounded()."""
+    return _bounded.get()

@@ -35,7 +35,6 @@ from django.utils import timezone
 from cvrtracker.accounts.models import Invitation, Membership, Team, User
 from cvrtracker.accounts.services import user_end_sessions
 from cvrtracker.amazon.models import SellerConnection
-from cvrtracker.amazon.services import connection_disconnect
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_chain_delete, audit_record
 from cvrtracker.lib.emails import email_send
@@ -180,6 +179,7 @@ def _team_delete_start(*, team: Team, actor: User, context: AuditContext, now: d
         target=team,
     )
     from cvrtracker.alerts.models import AlertChannel
+    from cvrtracker.amazon.services import connection_disconnect  # loads the SP-API client
     from cvrtracker.api.models import ApiKey
 
     ApiKey.objects.filter(team=team, revoked_at=None).update(revoked_at=now)

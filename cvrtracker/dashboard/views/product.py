@@ -22,6 +22,7 @@ from cvrtracker.dashboard.scope import (
     product_scope_for_user,
 )
 from cvrtracker.dashboard.services import dashboard_record_read
+from cvrtracker.lib.collect import memory_bounded
 
 SERIES_HEADER = (
     "Day",
@@ -94,7 +95,9 @@ def product_series_export(
         period = period_from_query(scope, request.GET)
     except InvalidPeriod as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
-    page = product_page_data(scope=scope, period=period, asin=asin)
+    # The page's own numbers, read giving freed block buffers back as they go.
+    with memory_bounded():
+        page = product_page_data(scope=scope, period=period, asin=asin)
     dashboard_record_read(
         user=request.user,
         action=AuditEntry.Action.PRODUCT_EXPORTED,

@@ -39,3 +39,18 @@ def test_a_collector_already_off_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_memory_bounded_holds_inside_only_and_nests():
+    from cvrtracker.lib.collect import memory_bounded, memory_bounded_now
+
+    assert not memory_bounded_now()
+    with memory_bounded():
+        assert memory_bounded_now()
+        with memory_bounded():
+            assert memory_bounded_now()
+        assert memory_bounded_now()
+    assert not memory_bounded_now()
+    with pytest.raises(RuntimeError), memory_bounded():
+        raise RuntimeError("boom")
+    assert not memory_bounded_now()
