@@ -15,7 +15,6 @@ from datetime import date, timedelta
 import pytest
 
 from cvrtracker.amazon import client
-from cvrtracker.amazon.marketplaces import marketplace_today
 from cvrtracker.amazon.models import DataKioskQuery, SalesTrafficDay, SyncJob
 from cvrtracker.amazon.ratelimit import memory_reset
 from cvrtracker.metrics.selectors import metrics_product_series
@@ -48,9 +47,11 @@ def everything_settled() -> bool:
 class BudgetEndToEndTestCase(BaseTestCase):
     @pytest.fixture(autouse=True)
     def _sim(self, settings):
-        today = marketplace_today(US)
-        # The simulator's Sales & Traffic budget is on (the default).
-        with running_simulator(asins=6, quota="relaxed", today=today) as server:
+        # The simulator's Sales & Traffic budget is on (the default). Its clock is the real
+        # one (today=None), as the tracker's is: a fixed first day starts at its noon UTC,
+        # and from 05:00 to 08:00 UTC Canada's and Mexico's days would then be a day
+        # behind the tracker's, which asked for a day the simulator had not finished.
+        with running_simulator(asins=6, quota="relaxed", today=None) as server:
             point_settings_at(settings, server)
             settings.TASKS = {
                 "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
