@@ -1,13 +1,17 @@
 from io import StringIO
+from unittest import mock
 
+import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, transaction
-from django.test import RequestFactory
+from django.db import DatabaseError, DataError, connection, transaction
+from django.test import RequestFactory, TransactionTestCase
+from psycopg.pq import TransactionStatus
 
+from cvrtracker.audit import services
 from cvrtracker.audit.chain import entry_hash
 from cvrtracker.audit.models import AuditChain, AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_record, collecting
-from cvrtracker.test import BaseTestCase
+from cvrtracker.test import BaseTestCase, make_user
 
 
 def verify(team) -> str:
@@ -92,3 +96,50 @@ class AuditWriteTests(BaseTestCase):
         self.assertEqual(self.chain(self.charlies_team).last_seq, 1)
         self.assertIn("4 entries, ok", verify(self.team))
         self.assertIn("1 entries, ok", verify(self.charlies_team))
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+class AppendAloneTests(TransactionTestCase):
+    """Outside any transaction, PostgreSQL appends with BEGIN and COMMIT sent along with
+    the two statements (services._append_alone): what fails in between leaves nothing
+    behind, not even an open transaction holding the chain's lock."""
+
+    def setUp(self):
+        self.alice = make_user("alice@example.org")
+        self.team = self.alice.membership.team
+        audit_record(action=AuditEntry.Action.LOGIN, actor=self.alice)
+        self.head = AuditChain.objects.get(key=str(self.team.code))
+
+    def assertNothingBehind(self):
+        self.assertFalse(connection.in_atomic_block)
+        self.assertEqual(connection.connection.info.transaction_status, TransactionStatus.IDLE)
+        head = AuditChain.objects.get(key=str(self.team.code))
+        self.assertEqual((head.last_seq, head.last_hash), (self.head.last_seq, self.head.last_hash))
+        self.assertEqual(AuditEntry.objects.filter(team=self.team).count(), 1)
+        # The chain goes on from where it was.
+        with collecting():
+            audit_record(action=AuditEntry.Action.ALERTS_READ, actor=self.alice)
+        self.assertEqual(connection.connection.info.transaction_status, TransactionStatus.IDLE)
+        self.assertIn("2 entries, ok", verify(self.team))
+
+    def test_reads_are_committed_and_chained(self):
+        with collecting():
+            for _ in range(3):
+                audit_record(action=AuditEntry.Action.ALERTS_READ, actor=self.alice)
+        self.assertEqual(connection.connection.info.transaction_status, TransactionStatus.IDLE)
+        self.assertIn("4 entries, ok", verify(self.team))
+
+    def test_a_failure_between_the_two_statements_rolls_back(self):
+        with (
+            mock.patch.object(services, "entry_hash", side_effect=RuntimeError("boom")),
+            self.assertRaises(RuntimeError),
+            collecting(),
+        ):
+            audit_record(action=AuditEntry.Action.ALERTS_READ, actor=self.alice)
+        self.assertNothingBehind()
+
+    def test_an_insert_the_database_refuses_commits_nothing(self):
+        # An action longer than its column: the INSERT fails, so its COMMIT never runs.
+        with self.assertRaises(DataError):
+            audit_record(action="x" * 60, actor=self.alice)
+        self.assertNothingBehind()
