@@ -156,9 +156,10 @@ class AuditEntry(models.Model):
 
 class AuditChain(models.Model):
     """The head of one chain: its last entry's place and hash. Writers lock this row
-    (SELECT ... FOR UPDATE) to append, so concurrent requests of one team queue up
-    instead of forking the chain; verification checks that the last entry is still
-    the one recorded here, so removing the newest entries shows too."""
+    (an UPDATE ... RETURNING that also reserves their numbers) to append, so concurrent
+    requests of one team queue up instead of forking the chain; verification checks
+    that the last entry is still the one recorded here, so removing the newest entries
+    shows too."""
 
     key = models.CharField(max_length=40, unique=True)
     last_seq = models.PositiveBigIntegerField(default=0)

@@ -14,12 +14,13 @@ under a lock on the chain's head (chain.py).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from dataclasses import dataclass, replace
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, Func, Value
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models.fields import AutoFieldMixin
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -30,8 +31,6 @@ from cvrtracker.audit.models import AuditChain, AuditEntry
 _pending: contextvars.ContextVar[list[AuditEntry] | None] = contextvars.ContextVar(
     "audit_pending", default=None
 )
-# A write that lost a race for a new chain's head retries this many times.
-APPEND_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -109,62 +108,187 @@ def audit_record(
 
 
 def audit_write(entries: list[AuditEntry], *, reads: bool = False) -> None:
-    """Append `entries` to their chains: one locked head and one INSERT per chain.
+    """Append `entries` to their chains: per chain, one statement that locks the head
+    and reserves the numbers, then one that inserts the entries (and, on PostgreSQL,
+    moves the head's hash in the same statement).
     `reads`: a batch of reads written on its own, which may commit without waiting
-    for the disk (see _append); events are written in the transaction of their change."""
-    quick_commit = reads and connection.vendor == "postgresql" and not connection.in_atomic_block
+    for the disk (see _statements); events are written in the transaction of their
+    change."""
     chains: dict[str, list[AuditEntry]] = {}
     for entry in entries:
         chains.setdefault(entry.chain, []).append(entry)
+    sql = _statements()
     for key, batch in chains.items():
-        for attempt in range(APPEND_ATTEMPTS):
-            try:
-                with transaction.atomic():
-                    _append(key, batch, quick_commit=quick_commit)
-                break
-            except IntegrityError:
-                # Another writer created this chain's head (or, on SQLite, which has
-                # no row locks, appended first): read the head again and retry.
-                for entry in batch:
-                    entry.seq, entry.prev_hash, entry.hash = None, "", ""
-                if attempt == APPEND_ATTEMPTS - 1:
-                    raise
+        if sql.combined and not connection.in_atomic_block:
+            # On its own on PostgreSQL: the transaction's BEGIN and COMMIT travel with
+            # the two statements, two round trips in all (see _append_alone).
+            _append_alone(sql, key, batch, quick_commit=reads)
+            continue
+        # No savepoint: nothing here is retried. The head's row lock (PostgreSQL) or
+        # the database's write lock (SQLite, whose transactions start IMMEDIATE and
+        # whose first statement here writes) orders the writers, so no append loses a
+        # race; a failure fails the enclosing transaction, as the change it records must.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            _append(cursor, sql, key, batch)
 
 
-def _append(key: str, batch: list[AuditEntry], *, quick_commit: bool) -> None:
-    heads = AuditChain.objects.select_for_update().filter(key=key)
-    if quick_commit:
-        # SET LOCAL synchronous_commit = off, in the statement that locks the head (one
-        # round trip less): the commit returns once the rows are in PostgreSQL's WAL
-        # buffer, without waiting for the disk, which follows within wal_writer_delay.
-        # The entry is in the database before the page leaves; only a crash of the
-        # database server in that moment could lose it. That wait was most of the cost.
-        heads = heads.annotate(
-            _quick=Func(
-                Value("synchronous_commit"),
-                Value("off"),
-                Value(True),
-                function="set_config",
-                output_field=CharField(),
-            )
+def _append_alone(sql: _Statements, key: str, batch: list[AuditEntry], *, quick_commit: bool):
+    """_append in a transaction of its own, outside any other (a page's reads, an event
+    with no transaction around it), on PostgreSQL: "BEGIN; <lock and reserve>" and
+    "<insert and move>; COMMIT" each go in one message (the simple query protocol runs
+    them in order and stops at the first error), where Django's atomic() would send
+    BEGIN and COMMIT on their own. Whatever goes wrong in between rolls back."""
+    with connection.cursor() as cursor:
+        try:
+            _append(cursor, sql, key, batch, alone=True, quick_commit=quick_commit)
+        except BaseException:
+            # If even that fails, the connection is broken, which ends the transaction.
+            with contextlib.suppress(DatabaseError):
+                cursor.execute("ROLLBACK")
+            raise
+
+
+def _append(cursor, sql: _Statements, key: str, batch, *, alone=False, quick_commit=False):
+    n = len(batch)
+    now = sql.updated_at.get_db_prep_save(timezone.now(), connection)
+    # Lock the head and take the next n numbers in one statement.
+    reserve = sql.reserve_quick if quick_commit else sql.reserve
+    cursor.execute(("BEGIN; " if alone else "") + reserve, [n, now, key])
+    if alone:
+        cursor.nextset()  # past BEGIN's result
+    row = cursor.fetchone()
+    if row is None:  # the team's first entry: make its head, then lock it
+        head = AuditChain(key=key)
+        cursor.execute(
+            sql.make_head,
+            [f.get_db_prep_save(f.pre_save(head, True), connection) for f in sql.head_fields],
         )
-    head = heads.first()
-    if head is None:
-        with transaction.atomic():
-            head = AuditChain.objects.create(key=key)
-    seq, prev = head.last_seq, head.last_hash or GENESIS
+        cursor.execute(reserve, [n, now, key])
+        row = cursor.fetchone()
+        if row is None:
+            raise IntegrityError(f"The audit chain {key} has no head.")
+    seq, prev = row[0] - n, row[1] or GENESIS
     for entry in batch:
         seq += 1
         entry.seq, entry.prev_hash = seq, prev
         entry.hash = prev = entry_hash(entry)
-    AuditEntry.objects.bulk_create(batch)
+    # Each column's value through its field (pre_save, get_db_prep_save), as the ORM
+    # would write it: a field that encrypts or converts keeps doing so.
+    params: list = [prev, key] if sql.combined else []
     for entry in batch:
+        for field in sql.fields:
+            params.append(field.get_db_prep_save(field.pre_save(entry, True), connection))
+    cursor.execute(sql.insert(n) + ("; COMMIT" if alone else ""), params)
+    rows = cursor.fetchall()  # the INSERT's: the first result
+    # PostgreSQL moved the head in the INSERT's WITH: the row this transaction locked
+    # above, by its unique key, so exactly that row. SQLite moves it now.
+    if not sql.combined:
+        cursor.execute(sql.move, [prev, key])
+        if cursor.rowcount != 1:
+            raise IntegrityError("The audit chain's head could not be moved.")
+    for entry, returned in zip(batch, rows, strict=True):
+        for field, value in zip(sql.returning, returned, strict=True):
+            setattr(entry, field.attname, value)
         entry._state.adding = False
-    updated = AuditChain.objects.filter(pk=head.pk, last_seq=head.last_seq).update(
-        last_seq=seq, last_hash=prev, updated_at=timezone.now()
+        entry._state.db = connection.alias
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The SQL of an append on this connection's database, built from the models'
+    _meta (table and column names, every concrete field) once per vendor."""
+
+    reserve: str
+    reserve_quick: str
+    fields: tuple
+    returning: tuple
+    columns: str
+    row: str
+    combined: bool
+    move: str
+    updated_at: object
+    insert_head: str
+    make_head: str
+    head_fields: tuple
+
+    def insert(self, rows: int) -> str:
+        values = ", ".join([self.row] * rows)
+        return f"{self.insert_head} VALUES {values} RETURNING {self.columns}"
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _insert_fields(model) -> tuple:
+    """The columns an INSERT of a new row gives, as bulk_create picks them: every
+    concrete field but the generated ones and the auto-numbered key."""
+    fields = tuple(
+        f
+        for f in model._meta.concrete_fields
+        if not f.generated and not (f.primary_key and isinstance(f, AutoFieldMixin))
     )
-    if updated != 1:
-        raise IntegrityError("The audit chain moved while it was locked.")
+    for f in fields:
+        # A field the INSERT must write with its own SQL (a placeholder of its own, a
+        # database default) needs the ORM's compiler: say so instead of writing it wrongly.
+        if hasattr(f, "get_placeholder") or f.has_db_default():
+            raise ImproperlyConfigured(f"audit_write cannot write {f} with %s.")
+    return fields
+
+
+def _statements() -> _Statements:
+    vendor = connection.vendor
+    if vendor not in _STATEMENTS:
+        q = connection.ops.quote_name
+        chain = AuditChain._meta
+        key, last_seq, last_hash, updated_at = (
+            chain.get_field(name) for name in ("key", "last_seq", "last_hash", "updated_at")
+        )
+        head = q(chain.db_table)
+        # Every name in these statements comes from _meta and every value is a parameter.
+        seq_col, hash_col, key_col = q(last_seq.column), q(last_hash.column), q(key.column)
+        reserve = (
+            f"UPDATE {head} SET {seq_col} = {seq_col} + %s, {q(updated_at.column)} = %s "  # noqa: S608
+            f"WHERE {key_col} = %s RETURNING {seq_col}, {hash_col}"
+        )
+        move = f"UPDATE {head} SET {hash_col} = %s WHERE {key_col} = %s"  # noqa: S608
+        head_fields = _insert_fields(AuditChain)
+        make_head = (
+            f"INSERT INTO {head} ({', '.join(q(f.column) for f in head_fields)}) "  # noqa: S608
+            f"VALUES ({', '.join('%s' for _ in head_fields)}) ON CONFLICT DO NOTHING"
+        )
+        opts = AuditEntry._meta
+        fields = _insert_fields(AuditEntry)
+        returning = tuple(opts.db_returning_fields)
+        row = "(" + ", ".join("%s" for _ in fields) + ")"
+        insert_head = f"INSERT INTO {q(opts.db_table)} ({', '.join(q(f.column) for f in fields)})"
+        columns = ", ".join(q(f.column) for f in returning)
+        combined = vendor == "postgresql"
+        if combined:
+            # PostgreSQL: the head's new hash is set by the INSERT's own statement (a
+            # data-modifying WITH): one round trip less.
+            insert_head = f"WITH moved AS ({move}) {insert_head}"
+        _STATEMENTS[vendor] = _Statements(
+            reserve=reserve,
+            # SET LOCAL synchronous_commit = off, in the statement that locks the head
+            # (no round trip of its own): the commit returns once the rows are in
+            # PostgreSQL's WAL buffer, without waiting for the disk, which follows
+            # within wal_writer_delay. The entry is in the database before the page
+            # leaves; only a crash of the database server in that moment could lose it.
+            reserve_quick=reserve + ", set_config('synchronous_commit', 'off', true)"
+            if combined
+            else reserve,
+            fields=fields,
+            returning=returning,
+            columns=columns,
+            row=row,
+            combined=combined,
+            move=move,
+            updated_at=updated_at,
+            insert_head=insert_head,
+            make_head=make_head,
+            head_fields=head_fields,
+        )
+    return _STATEMENTS[vendor]
 
 
 def audit_prune(*, before) -> int:

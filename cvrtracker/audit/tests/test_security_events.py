@@ -1,10 +1,14 @@
 """The events issue 13 lists are in the trail, with who, which team, what, which
 object, when and from which IP; reads of a page are written in one batch at its end."""
 
+from unittest import mock
+
+from django.db import DatabaseError, transaction
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
 from cvrtracker.amazon.tests.test_settings_page import make_connection
+from cvrtracker.audit import services
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_record, collecting
 from cvrtracker.test import BaseTestCase
@@ -85,9 +89,20 @@ class SecurityEventTests(BaseTestCase):
         self.client.force_login(self.alice)
         with CaptureQueriesContext(db) as queries:
             self.client.get("/amazon/")
-        inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "audit_auditentry"')]
+        inserts = [q for q in queries if 'INSERT INTO "audit_auditentry"' in q["sql"]]
         self.assertEqual(len(inserts), 1)
         self.assertEqual(AuditEntry.objects.filter(action=Action.AMAZON_SETTINGS_READ).count(), 3)
+
+    def test_a_page_whose_reads_cannot_be_written_is_not_served(self):
+        make_connection(self.team, "A1ONE")
+        self.client.force_login(self.alice)
+        failing = mock.patch.object(services, "_append", side_effect=DatabaseError("disk full"))
+        # (In a block of its own: the failed write dooms the transaction it is in.)
+        with failing, self.assertRaises(DatabaseError), transaction.atomic():
+            self.client.get("/amazon/")
+        self.assertFalse(AuditEntry.objects.filter(action=Action.AMAZON_SETTINGS_READ).exists())
+        # The control: the same page is served once its reads can be written.
+        self.assertEqual(self.client.get("/amazon/").status_code, 200)
 
     def test_outside_a_request_each_entry_is_written_at_once(self):
         # The control of the test above: without the collector, three INSERTs.
@@ -97,7 +112,7 @@ class SecurityEventTests(BaseTestCase):
                 audit_record(
                     action=Action.AMAZON_SETTINGS_READ, actor=self.alice, target=connection
                 )
-        inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "audit_auditentry"')]
+        inserts = [q for q in queries if 'INSERT INTO "audit_auditentry"' in q["sql"]]
         self.assertEqual(len(inserts), 3)
 
     def test_a_job_can_collect_and_audit_with_an_explicit_context(self):
