@@ -14,7 +14,7 @@ import logging
 
 from django.tasks import task
 
-from cvrtracker.amazon.selectors import connection_for_task
+from cvrtracker.amazon.selectors import connection_for_task, datakiosk_query_asins
 from cvrtracker.listings.inference import listing_changes_derive
 
 from .services import impact_refresh
@@ -47,13 +47,15 @@ def refresh_impacts(connection_id: int, marketplace_id: str) -> int:
 
 @task()
 def derive_and_measure(
-    connection_id: int, marketplace_id: str, asins: list[str] | None = None
+    connection_id: int, marketplace_id: str, datakiosk_query_id: int | None = None
 ) -> int:
-    """Derive the inferred and derived changes of `asins` (None: all) from the stored
-    metrics, then recompute the marketplace's impacts; returns the impacts stored."""
+    """Derive the inferred and derived changes of the ASINs of the Data Kiosk query
+    `datakiosk_query_id` (None: all) from the stored metrics, then recompute the
+    marketplace's impacts; returns the impacts stored."""
     connection = connection_for_task(connection_id)
     if connection is None:
         return -1
+    asins = datakiosk_query_asins(connection_id, datakiosk_query_id)
     try:
         listing_changes_derive(connection=connection, marketplace_id=marketplace_id, asins=asins)
     except Exception:

@@ -7,8 +7,8 @@ the sender and announced to SUPPORT_EMAIL; staff answer from their pages
 RIGHTS_REQUEST_DUE_DAYS after it was made (45 under the CCPA).
 
 The public forms are throttled per IP address (PUBLIC_FORM_LIMIT_PER_HOUR, counted in
-the cache) and carry a honeypot field, so that a bot cannot fill our table or use us
-to send mail.
+the cache under a keyed hash of the address) and carry a honeypot field, so that a
+bot cannot fill our table or use us to send mail.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.utils import timezone
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import SYSTEM, AuditContext, audit_record
 from cvrtracker.lib.emails import email_send
+from cvrtracker.lib.fields import blind_indexes
 from cvrtracker.privacy.models import RightsRequest, SupportRequest
 from cvrtracker.privacy.retention import cutoff
 
@@ -43,7 +44,9 @@ def public_form_throttle(*, ip: str | None, now: datetime | None = None) -> None
     """Count one message from `ip` in this hour; raise TooManyRequests over the limit."""
     now = now or timezone.now()
     window = int(now.timestamp()) // THROTTLE_WINDOW
-    key = f"privacy:public-form:{ip or 'unknown'}:{window}"
+    # The address by its keyed hash: the cache may be Redis, on disk, unencrypted by us.
+    sender = blind_indexes("public-form-throttle", ip)[0] if ip else "unknown"
+    key = f"privacy:public-form:{sender}:{window}"
     cache.add(key, 0, timeout=THROTTLE_WINDOW)
     try:
         count = cache.incr(key)

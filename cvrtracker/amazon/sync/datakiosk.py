@@ -304,7 +304,7 @@ def _fetch(api: SpApiClient, item: DataKioskQuery, document_id: str | None) -> N
                     (derive_and_measure if last_chunk else derive_listing_changes).enqueue,
                     item.connection_id,
                     item.marketplace_id,
-                    list(item.asins),
+                    item.pk,  # the task reads the ASINs from the row: ids only in a queue
                 ),
                 robust=True,
             )

@@ -133,11 +133,15 @@ class DataKioskTestCase(BaseTestCase):
         self.run_plan()
         assert derive.enqueue.call_count == 2
         assert measure.enqueue.call_count == 1
-        (connection_id, market, asins) = measure.enqueue.call_args.args
+        (connection_id, market, query_id) = measure.enqueue.call_args.args
         assert (connection_id, market) == (self.connection.pk, US)
-        # Whichever chunk lands last measures; together the calls cover each ASIN once.
-        derived = [a for call in derive.enqueue.call_args_list for a in call.args[2]]
-        assert sorted(derived + list(asins)) == sorted(p.asin for p in self.products)
+        # The tasks get the query's id, never its ASINs (a queue holds ids only), and
+        # read the ASINs from the row. Whichever chunk lands last measures; together
+        # the calls cover each ASIN once.
+        ids = [call.args[2] for call in derive.enqueue.call_args_list] + [query_id]
+        assert all(type(pk) is int for pk in ids)
+        asins = [a for pk in ids for a in DataKioskQuery.objects.get(pk=pk, kind="trends").asins]
+        assert sorted(asins) == sorted(p.asin for p in self.products)
 
     def test_the_plan_is_idempotent_and_new_asins_get_their_own_query(self):
         self.run_plan()

@@ -102,3 +102,21 @@ def test_a_sweep_that_stores_a_new_change_measures_it_at_once(
         connection=connection, changes=ListingChange.objects.all()
     ).values()
     assert shown.ready_on is not None and "verdict on" in shown.note
+
+
+def test_the_derivation_reads_the_asins_of_the_query_it_is_given(connection, monkeypatch):
+    # The sync enqueues a Data Kiosk chunk's id, never its ASINs (issue 15).
+    from unittest import mock
+
+    from cvrtracker.amazon.models import DataKioskQuery
+    from cvrtracker.impact import tasks
+
+    derive = mock.MagicMock()
+    monkeypatch.setattr(tasks, "listing_changes_derive", derive)
+    chunk = DataKioskQuery.objects.create(
+        connection=connection, marketplace_id=US, kind="trends", asins=["B0AAAAAAA1"],
+        chunk_key="k", start_day=TODAY, end_day=TODAY,
+    )  # fmt: skip
+    derive_and_measure.call(connection.pk, US, chunk.pk)
+    derive_and_measure.call(connection.pk, US)
+    assert [c.kwargs["asins"] for c in derive.call_args_list] == [["B0AAAAAAA1"], None]
