@@ -3,7 +3,7 @@ new columns beside the old, and the append-only trigger lifted until step 3 (001
 installs the one that lets the rotation re-encrypt (audit/triggers.py). Step 2 (0014)
 fills the new columns. Backwards, the strict trigger of 0002 comes back."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 import cvrtracker.lib.fields
 from cvrtracker.audit.triggers import append_only_remove
@@ -43,6 +43,21 @@ class Migration(migrations.Migration):
     dependencies = [("audit", "0012_privacy")]
 
     operations = [
+        # First, so that backwards the strict trigger comes back last (on SQLite
+        # AlterField rebuilds the table, which drops triggers).
+        migrations.RunPython(lift, strict),
+        # The plaintext columns take NULL from here on, so that migrating back can add
+        # them again empty before 0014 fills them.
+        migrations.AlterField(
+            model_name="auditentry",
+            name="user_agent",
+            field=models.CharField(max_length=300, null=True),
+        ),
+        migrations.AlterField(
+            model_name="auditentry",
+            name="detail",
+            field=models.CharField(max_length=200, null=True),
+        ),
         *(
             migrations.AddField(
                 model_name="auditentry",
@@ -51,5 +66,4 @@ class Migration(migrations.Migration):
             )
             for field in SEALED
         ),
-        migrations.RunPython(lift, strict),
     ]

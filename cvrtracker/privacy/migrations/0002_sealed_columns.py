@@ -3,6 +3,8 @@
 Step 2 (0003) encrypts every existing row's values into them, step 3 (0004) drops
 the plaintext columns and gives the new ones their names. Three migrations, so each
 runs in a transaction of its own on PostgreSQL (no ALTER TABLE after the UPDATEs).
+The plaintext columns take NULL from here on, so that migrating back can add them
+again empty before 0003 fills them.
 """
 
 from django.db import migrations, models
@@ -30,6 +32,22 @@ class Migration(migrations.Migration):
     dependencies = [("privacy", "0001_initial")]
 
     operations = [
+        *(
+            migrations.AlterField(model_name=model, name=field, field=definition)
+            for model, field, definition in (
+                ("usageevent", "user_agent", models.CharField(max_length=300, null=True)),
+                ("usageevent", "path", models.CharField(max_length=300, null=True)),
+                ("rightsrequest", "name", models.CharField(max_length=150, null=True)),
+                ("rightsrequest", "email", models.EmailField(max_length=254, null=True)),
+                ("rightsrequest", "details", models.TextField(null=True)),
+                ("rightsrequest", "answer", models.TextField(null=True)),
+                ("supportrequest", "name", models.CharField(max_length=150, null=True)),
+                ("supportrequest", "email", models.EmailField(max_length=254, null=True)),
+                ("supportrequest", "subject", models.CharField(max_length=200, null=True)),
+                ("supportrequest", "message", models.TextField(null=True)),
+                ("supportrequest", "answer", models.TextField(null=True)),
+            )
+        ),
         # Usage events had no public code; their encrypted columns need one to name the row.
         migrations.AddField(
             model_name="usageevent",
