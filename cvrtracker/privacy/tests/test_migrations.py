@@ -141,3 +141,35 @@ def test_existing_audit_entries_are_encrypted_and_their_chain_still_verifies():
         assert "site: 2 entries, ok" in out.getvalue()
     finally:
         migrate(latest())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_login_records_lose_their_plaintext():
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    from cvrtracker.privacy.login_records import axes_usernames, pseudonymous_ip
+
+    try:
+        migrate([("privacy", "0004_drop_plaintext_columns")])
+        common = dict(user_agent="OldAgent/3", http_accept="*/*")
+        AccessAttempt.objects.create(
+            username="old@example.org",
+            ip_address="192.0.2.9",
+            failures_since_start=2,
+            get_data="",
+            post_data="",
+            **common,
+        )
+        AccessFailureLog.objects.create(
+            username="old@example.org", ip_address="192.0.2.9", locked_out=False, **common
+        )
+        migrate(latest())
+        assert not AccessAttempt.objects.exists()
+        row = AccessFailureLog.objects.get()
+        assert (row.username, row.ip_address, row.user_agent) == (
+            axes_usernames("old@example.org")[0],
+            pseudonymous_ip("192.0.2.9"),
+            "",
+        )
+    finally:
+        migrate(latest())
