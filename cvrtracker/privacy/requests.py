@@ -26,6 +26,7 @@ from django.utils import timezone
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import SYSTEM, AuditContext, audit_record
 from cvrtracker.lib.emails import email_send
+from cvrtracker.lib.fields import blind_indexes
 from cvrtracker.privacy.models import RightsRequest, SupportRequest
 from cvrtracker.privacy.retention import cutoff
 
@@ -43,7 +44,9 @@ def public_form_throttle(*, ip: str | None, now: datetime | None = None) -> None
     """Count one message from `ip` in this hour; raise TooManyRequests over the limit."""
     now = now or timezone.now()
     window = int(now.timestamp()) // THROTTLE_WINDOW
-    key = f"privacy:public-form:{ip or 'unknown'}:{window}"
+    # Keyed by the address's keyed HMAC: the cache (Redis) holds no IP address either.
+    who = blind_indexes("ip", ip)[0] if ip else "unknown"
+    key = f"privacy:public-form:{who}:{window}"
     cache.add(key, 0, timeout=THROTTLE_WINDOW)
     try:
         count = cache.incr(key)
