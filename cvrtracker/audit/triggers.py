@@ -3,83 +3,90 @@ one that re-encrypts its encrypted columns (the master-key rotation,
 front/rotation.py) and changes nothing else.
 
 Migrations install it (0015) and, on SQLite, install it again after a table rebuild,
-which drops triggers. The SQLite trigger lists the other columns as the table has them
-when it is installed; PostgreSQL compares whole rows, so a column added later is
-guarded without a new trigger. A re-encrypted value is not checked here (the database
-has no key): the hash chain covers the plaintext, so audit_verify finds a changed
-value; the trigger only refuses an encrypted value turning NULL or back.
+which drops triggers. PostgreSQL compares whole rows but the encrypted columns, so a
+column added later is guarded too; SQLite compares the columns GUARDED names, which a
+test keeps equal to the model's (a new column must be added there, and the trigger
+installed again by its migration). A re-encrypted value is not checked here (the
+database has no key): the hash chain covers the plaintext, so audit_verify finds a
+changed value; the trigger only refuses an encrypted value turning NULL or back.
 """
 
 from __future__ import annotations
 
-TABLE = "audit_auditentry"
-TRIGGER = "audit_entry_append_only"
-# The encrypted columns (AuditEntry's EncryptedTextFields).
+# The encrypted columns (AuditEntry's EncryptedTextFields), and every other one.
 SEALED = ("ip", "user_agent", "detail")
-MESSAGE = "audit entries are append-only"
+GUARDED = (
+    "id",
+    "code",
+    "created_at",
+    "team_id",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_code",
+    "chain",
+    "seq",
+    "prev_hash",
+    "hash",
+)
 
-_POSTGRES = """
+POSTGRES_INSTALL = """
 CREATE OR REPLACE FUNCTION audit_entry_refuse_update() RETURNS trigger AS $$
 BEGIN
-    IF (to_jsonb(NEW) - {sealed}) IS DISTINCT FROM (to_jsonb(OLD) - {sealed})
-        OR {nullness} THEN
-        RAISE EXCEPTION '{message}';
+    IF (to_jsonb(NEW) - 'ip' - 'user_agent' - 'detail')
+            IS DISTINCT FROM (to_jsonb(OLD) - 'ip' - 'user_agent' - 'detail')
+        OR (NEW.ip IS NULL) <> (OLD.ip IS NULL)
+        OR (NEW.user_agent IS NULL) <> (OLD.user_agent IS NULL)
+        OR (NEW.detail IS NULL) <> (OLD.detail IS NULL) THEN
+        RAISE EXCEPTION 'audit entries are append-only';
     END IF;
     RETURN NEW;
 END;
 $$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS {trigger} ON {table};
-CREATE TRIGGER {trigger} BEFORE UPDATE ON {table}
+DROP TRIGGER IF EXISTS audit_entry_append_only ON audit_auditentry;
+CREATE TRIGGER audit_entry_append_only BEFORE UPDATE ON audit_auditentry
     FOR EACH ROW EXECUTE FUNCTION audit_entry_refuse_update();
 """
-_SQLITE = """
-CREATE TRIGGER {trigger} BEFORE UPDATE ON {table}
-WHEN {changed}
+POSTGRES_REMOVE = "DROP TRIGGER IF EXISTS audit_entry_append_only ON audit_auditentry"
+
+SQLITE_INSTALL = """
+CREATE TRIGGER audit_entry_append_only BEFORE UPDATE ON audit_auditentry
+WHEN NEW.id IS NOT OLD.id
+    OR NEW.code IS NOT OLD.code
+    OR NEW.created_at IS NOT OLD.created_at
+    OR NEW.team_id IS NOT OLD.team_id
+    OR NEW.actor_id IS NOT OLD.actor_id
+    OR NEW.action IS NOT OLD.action
+    OR NEW.target_type IS NOT OLD.target_type
+    OR NEW.target_code IS NOT OLD.target_code
+    OR NEW.chain IS NOT OLD.chain
+    OR NEW.seq IS NOT OLD.seq
+    OR NEW.prev_hash IS NOT OLD.prev_hash
+    OR NEW.hash IS NOT OLD.hash
+    OR (NEW.ip IS NULL) <> (OLD.ip IS NULL)
+    OR (NEW.user_agent IS NULL) <> (OLD.user_agent IS NULL)
+    OR (NEW.detail IS NULL) <> (OLD.detail IS NULL)
 BEGIN
-    SELECT RAISE(ABORT, '{message}');
+    SELECT RAISE(ABORT, 'audit entries are append-only');
 END;
 """
-
-
-def _nullness(quote) -> list[str]:
-    return [f"((NEW.{quote(c)} IS NULL) <> (OLD.{quote(c)} IS NULL))" for c in SEALED]
+SQLITE_REMOVE = "DROP TRIGGER IF EXISTS audit_entry_append_only"
 
 
 def append_only_install(schema_editor) -> None:
     """(Re)create the trigger on this database (PostgreSQL or SQLite)."""
-    connection = schema_editor.connection
-    quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        schema_editor.execute(
-            _POSTGRES.format(
-                sealed=" - ".join(f"'{c}'" for c in SEALED),
-                nullness=" OR ".join(_nullness(quote)),
-                message=MESSAGE,
-                trigger=TRIGGER,
-                table=TABLE,
-            )
-        )
-    elif connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            columns = [
-                c.name for c in connection.introspection.get_table_description(cursor, TABLE)
-            ]
-        changed = [f"NEW.{quote(c)} IS NOT OLD.{quote(c)}" for c in columns if c not in SEALED]
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER}")
-        schema_editor.execute(
-            _SQLITE.format(
-                changed="\n    OR ".join([*changed, *_nullness(quote)]),
-                message=MESSAGE,
-                trigger=TRIGGER,
-                table=TABLE,
-            )
-        )
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(POSTGRES_INSTALL)
+    elif vendor == "sqlite":
+        schema_editor.execute(SQLITE_REMOVE)
+        schema_editor.execute(SQLITE_INSTALL)
 
 
 def append_only_remove(schema_editor) -> None:
     """Drop the trigger (a migration that must rewrite entries, then installs it again)."""
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {TABLE}")
+        schema_editor.execute(POSTGRES_REMOVE)
     elif vendor == "sqlite":
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER}")
+        schema_editor.execute(SQLITE_REMOVE)

@@ -107,3 +107,16 @@ class AuditEncryptionTests(BaseTestCase):
                 again = AuditEntry.objects.get(pk=entry.pk)
                 self.assertEqual((again.ip, again.user_agent, again.detail), (IP, AGENT, DETAIL))
             self.assertIn("intact", verify())
+
+
+def test_the_sqlite_trigger_guards_every_column_but_the_encrypted_ones():
+    from cvrtracker.audit import triggers
+
+    columns = {f.column for f in AuditEntry._meta.concrete_fields}
+    assert set(triggers.SEALED) | set(triggers.GUARDED) == columns
+    assert not set(triggers.SEALED) & set(triggers.GUARDED)
+    for column in triggers.GUARDED:
+        assert f"NEW.{column} IS NOT OLD.{column}" in triggers.SQLITE_INSTALL
+    for column in triggers.SEALED:
+        assert f"(NEW.{column} IS NULL) <> (OLD.{column} IS NULL)" in triggers.SQLITE_INSTALL
+        assert f"(NEW.{column} IS NULL) <> (OLD.{column} IS NULL)" in triggers.POSTGRES_INSTALL

@@ -23,10 +23,10 @@ def dump(model) -> str:
 
 
 class LoginRecordTests(BaseTestCase):
-    def post(self, email, password="wrong" * 4, ip=IP):
+    def post(self, email, typed="wrong" * 4, ip=IP):
         return self.client.post(
             URL,
-            {"username": email, "password": password},
+            {"username": email, "password": typed},
             REMOTE_ADDR=ip,
             HTTP_USER_AGENT=AGENT,
         )
@@ -34,7 +34,7 @@ class LoginRecordTests(BaseTestCase):
     def test_axes_tables_hold_no_email_ip_or_browser(self):
         for email in ("alice@example.org", "Nobody.Canary@example.org"):
             self.post(email)
-        self.post("bob@example.org", password=PASSWORD)  # a successful log-in
+        self.post("bob@example.org", typed=PASSWORD)  # a successful log-in
         self.assertEqual(AccessAttempt.objects.count(), 2)
         self.assertEqual(AccessFailureLog.objects.count(), 2)
         self.assertEqual(AccessLog.objects.count(), 0)
@@ -54,9 +54,9 @@ class LoginRecordTests(BaseTestCase):
         # The same address in other letters is the same address.
         self.assertEqual(self.post("ALICE@example.org").status_code, 429)
         # Another IP, or another email, is not locked out.
-        other = self.post("alice@example.org", password=PASSWORD, ip=OTHER_IP)
+        other = self.post("alice@example.org", typed=PASSWORD, ip=OTHER_IP)
         self.assertEqual(other.status_code, 302)
-        self.assertEqual(self.post("bob@example.org", password=PASSWORD).status_code, 302)
+        self.assertEqual(self.post("bob@example.org", typed=PASSWORD).status_code, 302)
 
     def test_the_purge_of_an_account_finds_its_attempts(self):
         self.post("alice@example.org")
