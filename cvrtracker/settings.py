@@ -225,6 +225,15 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "cvrtracker.accounts.views.lockout"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Nothing personal in axes' tables (privacy/login_records.py): the email and the IP
+# address stand there as keyed HMACs, the browser is not kept, the form's email,
+# password and code are masked, and successful log-ins are not logged (the sessions
+# list and the audit trail say who logged in from where).
+AXES_USERNAME_CALLABLE = "cvrtracker.privacy.login_records.axes_username"
+AXES_CLIENT_IP_CALLABLE = "cvrtracker.privacy.login_records.axes_client_ip"
+AXES_HANDLER = "cvrtracker.privacy.login_records.AxesHandler"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "email", "code", "otp_token"]
+AXES_DISABLE_ACCESS_LOG = True
 AXES_IPWARE_PROXY_COUNT = int(env("PROXY_COUNT", "0")) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env("PROXY_COUNT") else ["REMOTE_ADDR"]

@@ -4,14 +4,18 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from cvrtracker.lib.fields import EncryptedTextField
+
 
 class AuditEntry(models.Model):
     """Who did what to which object, when and from where. Written once, never updated.
 
-    The database refuses UPDATE on this table (a trigger, see migrations 0002 and
-    0009). Each team's entries form a hash chain (chain.py): `seq` numbers them,
-    `prev_hash` and `hash` link them, so `manage.py audit_verify` finds an entry
-    that was altered, removed or reordered behind the application's back.
+    The database refuses UPDATE on this table (a trigger, see migrations 0002, 0009
+    and 0015), but for one that changes only the encrypted columns: the master-key
+    rotation re-encrypts them (front/rotation.py). Each team's entries form a hash
+    chain (chain.py): `seq` numbers them, `prev_hash` and `hash` link them, so
+    `manage.py audit_verify` finds an entry that was altered, removed or reordered
+    behind the application's back.
     """
 
     class Action(models.TextChoices):
@@ -128,10 +132,12 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=40, choices=Action.choices)
     target_type = models.CharField(max_length=40, blank=True)
     target_code = models.CharField(max_length=40, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    # What the target alone does not say: the filters of a download, a staff reason.
-    detail = models.CharField(max_length=200, blank=True, default="")
+    # From where, and what the target alone does not say (the filters of a download, a
+    # staff reason, an old and a new name): encrypted (lib/fields.py), never searched.
+    # The only UPDATE the database lets through re-encrypts these three (rotation).
+    ip = EncryptedTextField(max_length=39, null=True, blank=True)
+    user_agent = EncryptedTextField(max_length=300, blank=True)
+    detail = EncryptedTextField(max_length=200, blank=True)
     # The hash chain (chain.py): the team's code (or "site"), the place in it, the links.
     chain = models.CharField(max_length=40, blank=True, default="")
     seq = models.PositiveBigIntegerField(null=True)

@@ -19,10 +19,12 @@ import contextvars
 from dataclasses import dataclass, replace
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_ipv4_address
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models.fields import AutoFieldMixin
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
 from cvrtracker.audit.chain import GENESIS, chain_key, entry_hash
 from cvrtracker.audit.models import AuditChain, AuditEntry
@@ -354,11 +356,16 @@ class collecting:
 def _ip(value: str | None) -> str | None:
     if not value:
         return None
-    # Stored as the database will give it back, so that the hash covers the same text.
+    # Normalised as GenericIPAddressField did before the column was encrypted (IPv6
+    # compressed), so that the hash covers the same text; anything else is no address.
+    value = value.strip()
     try:
-        return AuditEntry._meta.get_field("ip").to_python(value)
+        if ":" in value:
+            return clean_ipv6_address(value)
+        validate_ipv4_address(value)
     except ValidationError:
         return None
+    return value
 
 
 def _printable(value: str) -> str:

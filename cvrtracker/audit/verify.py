@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from cvrtracker.audit.chain import GENESIS, entry_hash
 from cvrtracker.audit.models import AuditChain, AuditEntry
+from cvrtracker.lib.crypto import DecryptionError
 
 
 @dataclass
@@ -41,8 +42,15 @@ def audit_chain_verify(*, key: str) -> ChainReport:
             )
         if entry.prev_hash != prev:
             report.problems.append(f"{where}: does not link to the entry before it")
-        if entry.hash != entry_hash(entry):
-            report.problems.append(f"{where}: its content does not match its hash (altered)")
+        try:
+            altered = entry.hash != entry_hash(entry)
+        except DecryptionError:
+            # Its encrypted address, browser or detail (lib/fields.py) was replaced by
+            # a ciphertext of another row or column, or of a key not configured.
+            report.problems.append(f"{where}: its encrypted columns do not open (altered)")
+        else:
+            if altered:
+                report.problems.append(f"{where}: its content does not match its hash (altered)")
         expected_seq, prev = entry.seq + 1, entry.hash
     report.last_hash = prev
     if head is None:

@@ -348,11 +348,13 @@ def user_purge(*, user: User) -> int:
     invitations sent to it). Returns rows deleted."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
+    from cvrtracker.privacy.login_records import login_records_of
+
     deleted = 0
     _sessions_end(user=user)
     _exports_destroy(DataExport.objects.filter(requested_by=user))
     for model in (AccessAttempt, AccessLog, AccessFailureLog):
-        deleted += model.objects.filter(username__iexact=user.email).delete()[0]
+        deleted += model.objects.filter(login_records_of(user.email)).delete()[0]
     deleted += Invitation.objects.filter(email__iexact=user.email).delete()[0]
     deleted += User.objects.filter(pk=user.pk).delete()[0]
     counters_add({"accounts_deleted": 1})

@@ -74,14 +74,15 @@ EXCLUDED: dict[str, str] = {
         "can see (browser, IP address, times) are exported from their session records"
     ),
     "axes.AccessAttempt": (
-        "log-in throttling (django-axes), keyed by the address typed at log-in, not by an "
-        "account: anyone can type someone's address, so these rows would tell a user about "
+        "log-in throttling (django-axes), keyed by a keyed hash of the address typed at "
+        "log-in and of the IP address (privacy/login_records.py), not by an account: "
+        "anyone can type someone's address, so these rows would tell a user about "
         "other people's attempts. The user's own log-ins and failed log-ins are in the "
         "exported audit entries; these rows go after USAGE_RETENTION_DAYS"
     ),
     "axes.AccessAttemptExpiration": "when a log-in throttling row expires: see axes.AccessAttempt",
     "axes.AccessFailureLog": "log-in throttling (django-axes): see axes.AccessAttempt",
-    "axes.AccessLog": "log-in throttling (django-axes): see axes.AccessAttempt",
+    "axes.AccessLog": "django-axes' log of successful log-ins: switched off, always empty",
     "django_tasks_database.DBTaskResult": (
         "the worker's queue: which row id a job works on and its result, no content"
     ),

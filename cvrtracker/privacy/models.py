@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 
+from django import forms
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from cvrtracker.lib.crypto import associated_data
+from cvrtracker.lib.fields import EncryptedTextField
 
 
 class DataExport(models.Model):
@@ -68,14 +70,19 @@ class UsageEvent(models.Model):
 
     For security and product analytics only; written in batches by
     privacy/usage.py's middleware, kept USAGE_RETENTION_DAYS, shown to the user
-    and included in their export."""
+    and included in their export. The IP address, browser and page are encrypted
+    (lib/fields.py) under the row's `code`: no index, as nothing searches them."""
 
+    # Names the row in the encrypted columns' associated data (set before the batched
+    # INSERT, which gives no id back on every database). Not unique: a random UUID
+    # needs no index to be one, and each event would pay for it.
+    code = models.UUIDField(default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
     at = models.DateTimeField(default=timezone.now)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    ip = EncryptedTextField(max_length=39, null=True, blank=True)
+    user_agent = EncryptedTextField(max_length=300, blank=True)
     method = models.CharField(max_length=8)
-    path = models.CharField(max_length=300)
+    path = EncryptedTextField(max_length=300)
 
     class Meta:
         indexes = [
@@ -155,10 +162,11 @@ class RightsRequest(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.CASCADE, null=True, blank=True, related_name="+"
     )
-    name = models.CharField(max_length=150)
-    email = models.EmailField()
+    # Who asked and what: encrypted (lib/fields.py); nothing looks a request up by them.
+    name = EncryptedTextField(max_length=150)
+    email = EncryptedTextField(max_length=254, form_class=forms.EmailField)
     california_resident = models.BooleanField(default=False)
-    details = models.TextField(blank=True)
+    details = EncryptedTextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
@@ -166,7 +174,7 @@ class RightsRequest(models.Model):
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    answer = models.TextField(blank=True)
+    answer = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["due_at"]
@@ -188,17 +196,18 @@ class SupportRequest(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.CASCADE, null=True, blank=True, related_name="+"
     )
-    name = models.CharField(max_length=150)
-    email = models.EmailField()
-    subject = models.CharField(max_length=200)
-    message = models.TextField()
+    # Who wrote and what: encrypted (lib/fields.py); nothing looks a message up by them.
+    name = EncryptedTextField(max_length=150)
+    email = EncryptedTextField(max_length=254, form_class=forms.EmailField)
+    subject = EncryptedTextField(max_length=200)
+    message = EncryptedTextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    answer = models.TextField(blank=True)
+    answer = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,6 +10,8 @@ from django.test import TransactionTestCase
 from cvrtracker.audit.chain import entry_hash
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import audit_record
+from cvrtracker.lib.crypto import associated_data
+from cvrtracker.lib.fields import seal
 from cvrtracker.test import BaseTestCase, make_user
 
 Action = AuditEntry.Action
@@ -76,12 +78,34 @@ class AuditVerifyTests(BaseTestCase):
         )
         self.assertBroken("entry 2")
 
+    def test_it_finds_an_altered_browser(self):
+        # Someone holding the key encrypts another browser for this very row and column:
+        # the trigger lets a change of the encrypted columns through (the master-key
+        # rotation makes one), and the chain, over the plaintext, still sees it.
+        entry = self.entries[0]
+        aad = associated_data("audit_auditentry", str(entry.code), "user_agent")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE audit_auditentry SET user_agent = %s WHERE id = %s",
+                [seal("curl/8.0", aad=aad), entry.pk],
+            )
+        self.assertBroken("altered")
+
     def test_it_finds_an_altered_address(self):
         tamper(
             "UPDATE audit_auditentry SET ip = %s WHERE id = %s",
-            ["198.51.100.1", self.entries[0].pk],
+            [seal("198.51.100.1", aad=b"another row"), self.entries[0].pk],
         )
         self.assertBroken("altered")
+
+    def test_it_finds_an_address_copied_from_another_entry(self):
+        other = AuditEntry.objects.get(pk=self.entries[1].pk)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE audit_auditentry SET user_agent = %s WHERE id = %s",
+                [bytes(other.__dict__["user_agent"]), self.entries[0].pk],
+            )
+        self.assertBroken("do not open")
 
     def test_it_finds_a_removed_entry(self):
         tamper("DELETE FROM audit_auditentry WHERE id = %s", [self.entries[1].pk])
