@@ -25,6 +25,7 @@ from django.db import models
 from cvrtracker.accounts.models import Team
 from cvrtracker.amazon.models import SellerConnection
 from cvrtracker.lib.crypto import associated_data
+from cvrtracker.lib.fields import EncryptedTextField
 
 
 class AlertChannel(models.Model):
@@ -47,7 +48,8 @@ class AlertChannel(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="alert_channels")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    name = models.CharField(max_length=100)
+    # The team's label for the channel: encrypted (lib/fields.py), it may name a person.
+    name = EncryptedTextField(max_length=100)
     # An email channel to a team member: their confirmed address at send time (no copy
     # kept here). Null for any other address, a webhook or Slack.
     member = models.ForeignKey(

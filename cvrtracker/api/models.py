@@ -16,12 +16,14 @@ from django.db import models
 from django.utils import timezone
 
 from cvrtracker.accounts.models import Team
+from cvrtracker.lib.fields import EncryptedTextField
 
 
 class ApiKey(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=100)
+    # The team's label for the key: encrypted (lib/fields.py), it may name a person.
+    name = EncryptedTextField(max_length=100)
     # Looked up on every request (api_key_authenticate), hence the index.
     prefix = models.CharField(max_length=16, db_index=True)
     digest = models.CharField(max_length=64, unique=True)

@@ -414,7 +414,7 @@ class OutsiderTests(AlertsTestCase):
                 self.assertEqual(getattr(self.client, method)(url, data).status_code, 404)
         rule.refresh_from_db()
         self.assertFalse(rule.enabled)
-        self.assertTrue(AlertChannel.objects.filter(pk=channel.pk, name=channel.name).exists())
+        self.assertEqual(AlertChannel.objects.get(pk=channel.pk).name, channel.name)
 
     def test_a_user_without_a_team_gets_404(self):
         from cvrtracker.accounts.models import User
