@@ -39,7 +39,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django import forms
 from django.db import models
 from django.db.models.lookups import Lookup
@@ -81,9 +83,15 @@ def blind_indexes(purpose: str, value: str) -> list[str]:
     return [hmac.new(key, data, hashlib.sha256).hexdigest() for key in index_keys()]
 
 
+@lru_cache(maxsize=4)
+def _cipher(key: bytes) -> AESGCM:
+    """The AES-GCM object of a personal-data key, built once per key and process."""
+    return AESGCM(key)
+
+
 def seal(value: str, *, aad: bytes) -> bytes:
     """`value` encrypted under the current personal-data key."""
-    return _seal(personal_keys()[0], value.encode(), aad, VERSION)
+    return _seal(_cipher(personal_keys()[0]), value.encode(), aad, VERSION)
 
 
 def unseal(blob: bytes, *, aad: bytes) -> str:
@@ -91,7 +99,7 @@ def unseal(blob: bytes, *, aad: bytes) -> str:
     error = None
     for key in personal_keys():
         try:
-            return _open(key, blob, aad, VERSION).decode()
+            return _open(_cipher(key), blob, aad, VERSION).decode()
         except DecryptionError as exc:
             error = exc
     raise error
@@ -100,7 +108,7 @@ def unseal(blob: bytes, *, aad: bytes) -> str:
 def is_current(blob: bytes, *, aad: bytes) -> bool:
     """Whether the current personal-data key opens `blob` (rotation done for it)."""
     try:
-        _open(personal_keys()[0], blob, aad, VERSION)
+        _open(_cipher(personal_keys()[0]), blob, aad, VERSION)
     except DecryptionError:
         return False
     return True

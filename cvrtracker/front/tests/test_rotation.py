@@ -96,9 +96,10 @@ class RotationTests(BaseTestCase):
         before = self.wrapped()
         with using(NEW), self.assertRaises(CommandError) as failure:
             call_command("rotate_master_key", stdout=StringIO(), stderr=StringIO())
-        # The two wrapped keys, and the audit entry of the channel's creation, whose
-        # browser and detail (encrypted personal data since issue 15) OLD encrypted.
-        self.assertIn("4 data keys could not be opened", str(failure.exception))
+        # The two wrapped keys, the channel's name, and the audit entry of the channel's
+        # creation, whose browser and detail (encrypted personal data since issue 15) OLD
+        # encrypted.
+        self.assertIn("5 data keys could not be opened", str(failure.exception))
         self.assertEqual(self.wrapped(), before)
 
     def test_a_destroyed_key_stays_destroyed(self):
