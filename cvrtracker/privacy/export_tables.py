@@ -116,8 +116,10 @@ class Scope:
                 scope.keys[connection.pk] = ConnectionKeys(connection)
             except DecryptionError:
                 scope.keys[connection.pk] = None
-        members = User.objects.filter(membership__team=team).values_list("pk", "email")
-        scope.emails = dict(members)
+        # Instances, not values_list(): the addresses are encrypted (code is the
+        # associated data that opens them).
+        members = User.objects.filter(membership__team=team).only("pk", "code", "email")
+        scope.emails = {member.pk: member.email for member in members}
         scope.emails[user.pk] = user.email
         return scope
 

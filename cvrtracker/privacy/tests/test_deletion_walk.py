@@ -89,8 +89,8 @@ class DeletionWalkTestCase(BaseTestCase):
     def zelda_passes_through_alices_team(self) -> User:
         """Zelda joins alice's team by invitation, does things there, is removed."""
         zelda = make_user(EMAIL, team=self.team, role=Membership.Role.MEMBER)
-        User.objects.filter(pk=zelda.pk).update(name=NAME)
-        zelda.refresh_from_db()
+        zelda.name = NAME
+        zelda.save(update_fields=["name"])
         Invitation.objects.create(
             team=self.team, email=EMAIL, invited_by=self.alice, accepted_at=timezone.now()
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 from unittest import mock
 
 import time_machine
+from django.conf import settings
 from django.test import override_settings
 
 from cvrtracker.audit.models import AuditEntry
@@ -242,7 +243,9 @@ class RotationTests(ExportsDirMixin, BaseTestCase):
 
         from cvrtracker.lib.crypto import key_provider
 
-        old, new = (base64.b64encode(secrets.token_bytes(32)).decode() for _ in range(2))
+        # The old key is the one the accounts (encrypted names and addresses) were
+        # saved under.
+        old, new = settings.MASTER_KEY, base64.b64encode(secrets.token_bytes(32)).decode()
         self.addCleanup(key_provider.cache_clear)
         key_provider.cache_clear()
         with override_settings(MASTER_KEY=old):
