@@ -76,6 +76,20 @@ class Migration(migrations.Migration):
             for model, (fields, _) in PLAN.items()
             for field in fields
         ),
+        # Loosened first, so that going back can re-add them to full tables and fill
+        # them before their constraints return.
+        migrations.AlterField("user", "email_plain", models.EmailField(max_length=254, null=True)),
+        migrations.AlterField("user", "name_plain", models.CharField(max_length=150, null=True)),
+        migrations.AlterField(
+            "user", "pending_email_plain", models.EmailField(max_length=254, null=True)
+        ),
+        migrations.AlterField("team", "name_plain", models.CharField(max_length=100, null=True)),
+        migrations.AlterField(
+            "invitation", "email_plain", models.EmailField(max_length=254, null=True)
+        ),
+        migrations.AlterField(
+            "usersession", "user_agent_plain", models.CharField(max_length=300, null=True)
+        ),
         migrations.AddField("user", "email", encrypted(max_length=254, null=True)),
         migrations.AddField(
             "user",
@@ -94,19 +108,6 @@ class Migration(migrations.Migration):
         migrations.AddField("usersession", "ip", encrypted(max_length=39, null=True, blank=True)),
         migrations.AddField("usersession", "user_agent", encrypted(max_length=300, null=True)),
         migrations.RunPython(encrypt, decrypt),
-        # Loosened before they go, so that going back can re-add them to full tables.
-        migrations.AlterField("user", "email_plain", models.EmailField(max_length=254, null=True)),
-        migrations.AlterField("user", "name_plain", models.CharField(max_length=150, null=True)),
-        migrations.AlterField(
-            "user", "pending_email_plain", models.EmailField(max_length=254, null=True)
-        ),
-        migrations.AlterField("team", "name_plain", models.CharField(max_length=100, null=True)),
-        migrations.AlterField(
-            "invitation", "email_plain", models.EmailField(max_length=254, null=True)
-        ),
-        migrations.AlterField(
-            "usersession", "user_agent_plain", models.CharField(max_length=300, null=True)
-        ),
         *(
             migrations.RemoveField(model_name=model, name=f"{field}_plain")
             for model, (fields, _) in PLAN.items()
