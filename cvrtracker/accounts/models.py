@@ -7,6 +7,8 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from cvrtracker.lib.fields import BlindIndexField, EncryptedTextField
 
@@ -205,3 +207,31 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code of {self.user}"
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator app: django-otp's TOTPDevice with its seed encrypted.
+
+    django-otp's own model keeps the seed (`key`, hex) in plaintext, and a copy of the
+    database would let anyone make a user's codes. This one keeps the same columns
+    and behaviour (its methods are TOTPDevice's), with `key` encrypted under the
+    personal-data key (lib/fields.py) and a `code` for the associated data.
+    """
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = EncryptedTextField(max_length=80, default=default_key)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app"
+
+    bin_key = TOTPDevice.bin_key
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings

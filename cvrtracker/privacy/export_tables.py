@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 
 from django.db.models import Q
 
-from cvrtracker.accounts.models import Invitation, Membership, RecoveryCode, Team, User, UserSession
+from cvrtracker.accounts.models import (
+    AuthenticatorDevice,
+    Invitation,
+    Membership,
+    RecoveryCode,
+    Team,
+    User,
+    UserSession,
+)
 from cvrtracker.alerts.channels import alert_channel_target
 from cvrtracker.alerts.models import (
     Alert,
@@ -167,9 +175,7 @@ def _profile(scope: Scope) -> Rows:
 
 
 def _two_factor(scope: Scope) -> Rows:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    for d in TOTPDevice.objects.filter(user=scope.user).order_by("pk"):
+    for d in AuthenticatorDevice.objects.filter(user=scope.user).order_by("pk"):
         yield ("authenticator app", d.name, d.confirmed, d.created_at, d.last_used_at)
     for code in RecoveryCode.objects.filter(user=scope.user).order_by("pk"):
         yield ("recovery code", "", True, code.created_at, code.used_at)
@@ -577,7 +583,7 @@ TABLES: tuple[Table, ...] = (
     Table(
         "account/two_factor",
         "your two-factor devices and recovery codes: when made and used (never the secrets)",
-        ("otp_totp.TOTPDevice", "accounts.RecoveryCode"),
+        ("accounts.AuthenticatorDevice", "accounts.RecoveryCode"),
         ("kind", "name", "confirmed", "created_at", "last_used_at"),
         _two_factor,
     ),

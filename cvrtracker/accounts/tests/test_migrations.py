@@ -1,14 +1,17 @@
-"""The migration that encrypts the accounts app's personal data converts the rows a
-deployed site already has (and going back decrypts them)."""
+"""The migrations that encrypt the accounts app's personal data and authenticator seeds
+convert the rows a deployed site already has (and going back decrypts them)."""
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from cvrtracker.accounts.models import Invitation, Team, User, UserSession
+from cvrtracker.accounts.models import AuthenticatorDevice, Invitation, Team, User, UserSession
 
 BEFORE = ("accounts", "0004_team_deletion_requested_at_and_more")
 AFTER = ("accounts", "0005_encrypt_personal_data")
+DEVICES = ("accounts", "0006_authenticator_device")
+TABLE = "accounts_authenticatordevice"
+OTP = ("otp_totp", "0003_add_timestamps")
 
 
 def migrate(target):
@@ -69,6 +72,31 @@ def test_existing_rows_are_encrypted_and_found_by_their_address():
             "Ada Quill",
             "ada@new.example",
         )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authenticator_seeds_move_to_the_encrypted_model():
+    seed = "3132333435363738393031323334353637383930"
+    old = migrate([AFTER, OTP])
+    user = old.get_model("accounts", "User").objects.create(email="ada@example.org", name="Ada")
+    device = old.get_model("otp_totp", "TOTPDevice").objects.create(
+        user_id=user.pk, name="Phone", key=seed, confirmed=True, last_t=42
+    )
+    try:
+        migrate([DEVICES])
+
+        moved = AuthenticatorDevice.objects.get(user_id=user.pk)
+        assert (moved.key, moved.name, moved.last_t, moved.confirmed) == (seed, "Phone", 42, True)
+        assert moved.created_at == device.created_at
+        stored = bytes(raw(f"SELECT key FROM {TABLE} WHERE id = {moved.pk}")[0])  # noqa: S608
+        assert seed.encode() not in stored and bytes.fromhex(seed) not in stored
+        assert not raw("SELECT count(*) FROM otp_totp_totpdevice")[0]
+
+        back = migrate([AFTER, OTP]).get_model("otp_totp", "TOTPDevice").objects.get()
+        assert (back.key, back.last_t) == (seed, 42)
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())

@@ -12,7 +12,15 @@ from django.db import IntegrityError, connection, transaction
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
-from cvrtracker.accounts.models import Invitation, Team, User, UserSession, ip_normalise
+from cvrtracker.accounts.mfa import mfa_enrolment_device
+from cvrtracker.accounts.models import (
+    AuthenticatorDevice,
+    Invitation,
+    Team,
+    User,
+    UserSession,
+    ip_normalise,
+)
 from cvrtracker.accounts.services import team_invite, user_session_start, user_signup
 from cvrtracker.front.rotation import RotationReport, encrypted_rows_rotate
 from cvrtracker.lib.crypto import key_provider, load_or_create_key_file
@@ -66,6 +74,13 @@ class AtRestTests(BaseTestCase):
         )
         assert Team.objects.get(pk=self.team.pk).name == "Team Alice"
         assert (session.ip, session.user_agent) == ("198.51.100.23", "QuillBrowser/9")
+
+    def test_the_authenticator_seed_is_encrypted(self):
+        device = mfa_enrolment_device(user=self.alice)
+        stored = column("accounts_authenticatordevice", "key", device.pk)
+        seed = AuthenticatorDevice.objects.get(pk=device.pk).key
+        assert len(seed) == 40 and seed.encode() not in stored
+        assert bytes.fromhex(seed) not in stored
 
     def test_saving_only_the_address_rewrites_its_index(self):
         self.alice.email = "alice@elsewhere.example"
