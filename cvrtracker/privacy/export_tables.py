@@ -87,6 +87,10 @@ EXCLUDED: dict[str, str] = {
         "other people's attempts. The user's own log-ins and failed log-ins are in the "
         "exported audit entries; these rows go after USAGE_RETENTION_DAYS"
     ),
+    "otp_totp.TOTPDevice": (
+        "django-otp's authenticator table, empty: the devices moved to "
+        "accounts.AuthenticatorDevice, which encrypts their seeds (exported)"
+    ),
     "axes.AccessAttemptExpiration": "when a log-in throttling row expires: see axes.AccessAttempt",
     "axes.AccessFailureLog": "log-in throttling (django-axes): see axes.AccessAttempt",
     "axes.AccessLog": "log-in throttling (django-axes): see axes.AccessAttempt",
