@@ -63,6 +63,9 @@ def main() -> None:
     try:
         run(args)
     finally:
+        from cvrtracker.privacy.usage import usage_flush
+
+        usage_flush()  # the page views' usage events, while their database is there
         if postgres:
             connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], 0)
 
