@@ -214,11 +214,12 @@ class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
 
     django-otp's own model keeps the seed (`key`, hex) in plaintext, and a copy of the
     database would let anyone make a user's codes. This one keeps the same columns
-    and behaviour (its methods are TOTPDevice's), with `key` encrypted under the
-    personal-data key (lib/fields.py) and a `code` for the associated data.
+    and behaviour (its methods are TOTPDevice's), with `key` and `name` encrypted
+    under the personal-data key (lib/fields.py) and a `code` for the associated data.
     """
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = EncryptedTextField(max_length=64)  # Device's, a label a user may write
     key = EncryptedTextField(max_length=80, default=default_key)
     step = models.PositiveSmallIntegerField(default=30)
     t0 = models.BigIntegerField(default=0)

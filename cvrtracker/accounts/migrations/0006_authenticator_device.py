@@ -1,5 +1,5 @@
 """Authenticator apps move from django-otp's TOTPDevice, which keeps the seed in
-plaintext, to AuthenticatorDevice, which encrypts it (issue 15): every device is
+plaintext, to AuthenticatorDevice, which encrypts it and the device's name (issue 15): every device is
 copied (its seed encrypted) and the plaintext row deleted. Reversible."""
 
 import uuid
@@ -60,9 +60,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "name",
-                    models.CharField(
-                        help_text="The human-readable name of this device.", max_length=64
-                    ),
+                    cvrtracker.lib.fields.EncryptedTextField(max_length=64),
                 ),
                 (
                     "confirmed",

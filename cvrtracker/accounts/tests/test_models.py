@@ -75,12 +75,13 @@ class AtRestTests(BaseTestCase):
         assert Team.objects.get(pk=self.team.pk).name == "Team Alice"
         assert (session.ip, session.user_agent) == ("198.51.100.23", "QuillBrowser/9")
 
-    def test_the_authenticator_seed_is_encrypted(self):
+    def test_the_authenticator_seed_and_name_are_encrypted(self):
         device = mfa_enrolment_device(user=self.alice)
         stored = column("accounts_authenticatordevice", "key", device.pk)
         seed = AuthenticatorDevice.objects.get(pk=device.pk).key
         assert len(seed) == 40 and seed.encode() not in stored
         assert bytes.fromhex(seed) not in stored
+        assert b"Authenticator" not in column("accounts_authenticatordevice", "name", device.pk)
 
     def test_saving_only_the_address_rewrites_its_index(self):
         self.alice.email = "alice@elsewhere.example"
