@@ -186,6 +186,9 @@ else:
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
+# User.email is encrypted; its uniqueness is the unique blind index beside it
+# (User.email_index), which auth's check cannot see.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "front:index"

@@ -1,4 +1,5 @@
-"""Two-factor log-in: a TOTP authenticator app (django-otp) and single-use recovery codes.
+"""Two-factor log-in: a TOTP authenticator app (django-otp; its seed encrypted,
+models.AuthenticatorDevice) and single-use recovery codes.
 
 A user has at most one confirmed TOTP device. Setting one up makes ten recovery
 codes, shown once and kept only as digests. A team owner may require a second
@@ -14,9 +15,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cvrtracker.accounts.models import RecoveryCode, Team, User
+from cvrtracker.accounts.models import AuthenticatorDevice, RecoveryCode, Team, User
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import audit_record
 
@@ -39,18 +39,18 @@ class MFANotEnabled(Exception):
     """The owner asked to require two-factor log-in without using it themselves."""
 
 
-def mfa_device(*, user: User) -> TOTPDevice | None:
+def mfa_device(*, user: User) -> AuthenticatorDevice | None:
     """The user's confirmed authenticator, or None."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
 
 
 def mfa_enabled(*, user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 def mfa_enabled_users(*, team: Team) -> set[int]:
     """The ids of `team`'s members who log in with a second factor (for its owner's page)."""
-    devices = TOTPDevice.objects.filter(user__membership__team=team, confirmed=True)
+    devices = AuthenticatorDevice.objects.filter(user__membership__team=team, confirmed=True)
     return set(devices.values_list("user_id", flat=True))
 
 
@@ -64,7 +64,7 @@ def mfa_required_for(*, user: User) -> bool:
 
 def mfa_session_state(*, user: User) -> tuple[bool, bool]:
     """(required, enabled) in one query, for the middleware that runs on every page."""
-    device = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    device = AuthenticatorDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
     row = (
         User.objects.filter(pk=user.pk)
         .annotate(enabled=Exists(device))
@@ -75,27 +75,30 @@ def mfa_session_state(*, user: User) -> tuple[bool, bool]:
     return bool(team_requires) or user.is_staff or user.is_superuser, bool(enabled)
 
 
-def mfa_enrolment_device(*, user: User) -> TOTPDevice:
+def mfa_enrolment_device(*, user: User) -> AuthenticatorDevice:
     """The unconfirmed device being set up, made on first call; the same one (and
     so the same QR code) until it is confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    devices = AuthenticatorDevice.objects.filter(user=user, confirmed=False)
+    device = devices.order_by("-id").first()
+    return device or AuthenticatorDevice.objects.create(
+        user=user, name="Authenticator app", confirmed=False
+    )
 
 
-def mfa_qr_svg(*, device: TOTPDevice) -> str:
+def mfa_qr_svg(*, device: AuthenticatorDevice) -> str:
     """The device's otpauth:// URI as an inline SVG QR code (no script, no image request)."""
     qr = segno.make(device.config_url, error="m")
     return qr.svg_inline(scale=5, border=2, dark="#111", light="#fff", title="QR code")
 
 
-def mfa_secret_text(*, device: TOTPDevice) -> str:
+def mfa_secret_text(*, device: AuthenticatorDevice) -> str:
     """The secret in base32, grouped by four, for apps that cannot scan."""
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def mfa_confirm(
-    *, user: User, device: TOTPDevice, code: str, request: HttpRequest | None = None
+    *, user: User, device: AuthenticatorDevice, code: str, request: HttpRequest | None = None
 ) -> list[str]:
     """Confirm `device` with a code from the app; returns the new recovery codes.
 
@@ -103,10 +106,10 @@ def mfa_confirm(
     if device.user_id != user.pk or device.confirmed:
         raise CodeInvalid("This set-up has expired. Please start again.")
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        device = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk)
         if not device.verify_token(_digits(code)):
             raise CodeInvalid("That code is not right. Codes change every 30 seconds.")
-        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        AuthenticatorDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _recovery_codes_replace(user=user)
@@ -116,7 +119,7 @@ def mfa_confirm(
 
 def mfa_verify(
     *, user: User, code: str, request: HttpRequest | None = None
-) -> tuple[TOTPDevice, bool]:
+) -> tuple[AuthenticatorDevice, bool]:
     """Check a code from the app or an unused recovery code; returns the user's device
     and whether a recovery code was spent.
 
@@ -127,7 +130,7 @@ def mfa_verify(
     compact = "".join(code.split())
     if compact.isdigit() and len(compact) == device.digits:
         with transaction.atomic():
-            locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+            locked = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk)
             if locked.verify_token(compact):
                 return locked, False
     elif _recovery_code_spend(user=user, code=code):
@@ -147,7 +150,7 @@ def mfa_disable(*, user: User, code: str, request: HttpRequest | None = None) ->
         return
     _totp_check(user=user, device=device, code=code, request=request)
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
+        AuthenticatorDevice.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
         audit_record(action=AuditEntry.Action.MFA_DISABLED, request=request, actor=user)
 
@@ -194,9 +197,9 @@ def recovery_code_digest(*, user: User, code: str) -> str:
     return hashlib.sha256(f"{user.code}:{normalised}".encode()).hexdigest()
 
 
-def _totp_check(*, user: User, device: TOTPDevice, code: str, request) -> None:
+def _totp_check(*, user: User, device: AuthenticatorDevice, code: str, request) -> None:
     with transaction.atomic():
-        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        locked = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk)
         if locked.verify_token(_digits(code)):
             return
     audit_record(action=AuditEntry.Action.MFA_FAILED, request=request, actor=user)

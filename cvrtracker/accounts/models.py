@@ -1,10 +1,43 @@
+import ipaddress
 import uuid
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
+
+from cvrtracker.lib.fields import BlindIndexField, EncryptedTextField
+
+
+class IndexedSaveMixin:
+    """`save(update_fields=[...])` naming an encrypted field also writes its blind
+    index, which would otherwise keep the old value's."""
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if update_fields is not None:
+            update_fields = set(update_fields)
+            for field in self._meta.concrete_fields:
+                if isinstance(field, BlindIndexField) and field.source in update_fields:
+                    update_fields.add(field.name)
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+
+def ip_normalise(value: str | None) -> str | None:
+    """An IP address as GenericIPAddressField stored it (IPv6 compressed, IPv4-mapped
+    addresses unpacked), or None for none or something that is not one."""
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 class UserManager(BaseUserManager):
@@ -21,18 +54,24 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
-    """A person who logs in. Their data hangs off their team, not off them."""
+class User(IndexedSaveMixin, AbstractBaseUser, PermissionsMixin):
+    """A person who logs in. Their data hangs off their team, not off them.
+
+    The address, name and pending address are encrypted (lib/fields.py); the address
+    is found by its blind index (log-in, password reset, duplicate checks)."""
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    email = models.EmailField(unique=True)
-    name = models.CharField(max_length=150)
+    email = EncryptedTextField(max_length=254, form_class=forms.EmailField)
+    email_index = BlindIndexField(source="email", purpose="email", unique=True)
+    name = EncryptedTextField(max_length=150)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     email_verified_at = models.DateTimeField(null=True, blank=True)
     # A changed address waits here until the link sent to it is followed.
-    pending_email = models.EmailField(blank=True)
+    # Never searched (the address is checked against `email` when the link is
+    # followed), so it has no blind index.
+    pending_email = EncryptedTextField(max_length=254, blank=True, form_class=forms.EmailField)
     age_confirmed_at = models.DateTimeField(null=True, blank=True)
     privacy_policy_version = models.CharField(max_length=20, blank=True)
     privacy_policy_accepted_at = models.DateTimeField(null=True, blank=True)
@@ -64,7 +103,7 @@ class Team(models.Model):
     """The tenant: every piece of seller data belongs to exactly one team."""
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=100)
+    name = EncryptedTextField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
     # The owner's choice: every member must log in with a second factor
     # (accounts/mfa.py; members without one are sent to set it up).
@@ -101,10 +140,12 @@ class Membership(models.Model):
         return self.role == self.Role.OWNER
 
 
-class Invitation(models.Model):
+class Invitation(IndexedSaveMixin, models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, models.CASCADE, related_name="invitations")
-    email = models.EmailField()
+    email = EncryptedTextField(max_length=254, form_class=forms.EmailField)
+    # Same purpose as User.email_index: an invitation is found by the invitee's address.
+    email_index = BlindIndexField(source="email", purpose="email")
     role = models.CharField(
         max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
     )
@@ -115,7 +156,7 @@ class Invitation(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["team", "email"],
+                fields=["team", "email_index"],
                 condition=models.Q(accepted_at__isnull=True),
                 name="one_open_invitation_per_email",
             )
@@ -136,8 +177,9 @@ class UserSession(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="sessions")
     session_key = models.CharField(max_length=40, unique=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    # Normalised (ip_normalise) by the code that sets it, as GenericIPAddressField did.
+    ip = EncryptedTextField(max_length=39, null=True, blank=True)
+    user_agent = EncryptedTextField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
 
@@ -165,3 +207,32 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code of {self.user}"
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator app: django-otp's TOTPDevice with its seed encrypted.
+
+    django-otp's own model keeps the seed (`key`, hex) in plaintext, and a copy of the
+    database would let anyone make a user's codes. This one keeps the same columns
+    and behaviour (its methods are TOTPDevice's), with `key` and `name` encrypted
+    under the personal-data key (lib/fields.py) and a `code` for the associated data.
+    """
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = EncryptedTextField(max_length=64)  # Device's, a label a user may write
+    key = EncryptedTextField(max_length=80, default=default_key)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app"
+
+    bin_key = TOTPDevice.bin_key
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings

@@ -9,7 +9,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cvrtracker.accounts.models import Invitation, Membership, Team, User, UserSession
+from cvrtracker.accounts.models import (
+    Invitation,
+    Membership,
+    Team,
+    User,
+    UserSession,
+    ip_normalise,
+)
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_record
 from cvrtracker.lib.emails import email_send
@@ -230,7 +237,7 @@ def user_session_start(*, user: User, session_key: str, ip: str | None, user_age
     """Remember a fresh log-in so that it can be listed and ended later."""
     UserSession.objects.update_or_create(
         session_key=session_key,
-        defaults={"user": user, "ip": ip or None, "user_agent": user_agent[:300]},
+        defaults={"user": user, "ip": ip_normalise(ip), "user_agent": user_agent[:300]},
     )
 
 

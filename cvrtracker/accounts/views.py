@@ -251,7 +251,10 @@ def team(request: HttpRequest) -> HttpResponse:
         "membership": membership,
         "members": the_team.memberships.select_related("user").order_by("created_at"),
         "mfa_users": mfa.mfa_enabled_users(team=the_team),
-        "invitations": the_team.invitations.filter(accepted_at__isnull=True).order_by("email"),
+        # Sorted here: the addresses are encrypted, so the database cannot order them.
+        "invitations": sorted(
+            the_team.invitations.filter(accepted_at__isnull=True), key=lambda i: i.email
+        ),
         "invite_form": invite_form,
         "name_form": name_form,
     }

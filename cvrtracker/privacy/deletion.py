@@ -130,9 +130,9 @@ def account_delete(*, user: User, context: AuditContext | None = None) -> Deleti
             _team_delete_start(team=team, actor=locked, context=context, now=now)
         elif team is not None:
             _team_leave(team=team, user=locked, new_owner=plan.new_owner, context=context)
-        User.objects.filter(pk=locked.pk).update(
-            is_active=False, deletion_requested_at=now, pending_email=""
-        )
+        # Assigned and saved: pending_email is encrypted, update() cannot write it.
+        locked.is_active, locked.deletion_requested_at, locked.pending_email = False, now, ""
+        locked.save(update_fields=["is_active", "deletion_requested_at", "pending_email"])
         _sessions_end(user=locked)
         _exports_destroy(DataExport.objects.filter(requested_by=locked))
         # Alerts must not go on being sent to the address of a deleted account.

@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 
 from django.db.models import Q
 
-from cvrtracker.accounts.models import Invitation, Membership, RecoveryCode, Team, User, UserSession
+from cvrtracker.accounts.models import (
+    AuthenticatorDevice,
+    Invitation,
+    Membership,
+    RecoveryCode,
+    Team,
+    User,
+    UserSession,
+)
 from cvrtracker.alerts.channels import alert_channel_target
 from cvrtracker.alerts.models import (
     Alert,
@@ -80,6 +88,10 @@ EXCLUDED: dict[str, str] = {
         "other people's attempts. The user's own log-ins and failed log-ins are in the "
         "exported audit entries; these rows go after USAGE_RETENTION_DAYS"
     ),
+    "otp_totp.TOTPDevice": (
+        "django-otp's authenticator table, empty: the devices moved to "
+        "accounts.AuthenticatorDevice, which encrypts their seeds (exported)"
+    ),
     "axes.AccessAttemptExpiration": "when a log-in throttling row expires: see axes.AccessAttempt",
     "axes.AccessFailureLog": "log-in throttling (django-axes): see axes.AccessAttempt",
     "axes.AccessLog": "django-axes' log of successful log-ins: switched off, always empty",
@@ -117,8 +129,10 @@ class Scope:
                 scope.keys[connection.pk] = ConnectionKeys(connection)
             except DecryptionError:
                 scope.keys[connection.pk] = None
-        members = User.objects.filter(membership__team=team).values_list("pk", "email")
-        scope.emails = dict(members)
+        # Instances, not values_list(): the addresses are encrypted (code is the
+        # associated data that opens them).
+        members = User.objects.filter(membership__team=team).only("pk", "code", "email")
+        scope.emails = {member.pk: member.email for member in members}
         scope.emails[user.pk] = user.email
         return scope
 
@@ -166,9 +180,7 @@ def _profile(scope: Scope) -> Rows:
 
 
 def _two_factor(scope: Scope) -> Rows:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    for d in TOTPDevice.objects.filter(user=scope.user).order_by("pk"):
+    for d in AuthenticatorDevice.objects.filter(user=scope.user).order_by("pk"):
         yield ("authenticator app", d.name, d.confirmed, d.created_at, d.last_used_at)
     for code in RecoveryCode.objects.filter(user=scope.user).order_by("pk"):
         yield ("recovery code", "", True, code.created_at, code.used_at)
@@ -576,7 +588,7 @@ TABLES: tuple[Table, ...] = (
     Table(
         "account/two_factor",
         "your two-factor devices and recovery codes: when made and used (never the secrets)",
-        ("otp_totp.TOTPDevice", "accounts.RecoveryCode"),
+        ("accounts.AuthenticatorDevice", "accounts.RecoveryCode"),
         ("kind", "name", "confirmed", "created_at", "last_used_at"),
         _two_factor,
     ),

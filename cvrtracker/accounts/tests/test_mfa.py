@@ -6,10 +6,9 @@ from django.contrib.sessions.models import Session
 from django.test import override_settings
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cvrtracker.accounts import mfa
-from cvrtracker.accounts.models import RecoveryCode, User
+from cvrtracker.accounts.models import AuthenticatorDevice, RecoveryCode, User
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.test import PASSWORD, BaseTestCase, make_user
 
@@ -20,7 +19,7 @@ OVERVIEW = reverse("dashboard:overview")
 Action = AuditEntry.Action
 
 
-def code_for(device: TOTPDevice) -> str:
+def code_for(device: AuthenticatorDevice) -> str:
     """The code an authenticator app shows now (RFC 6238, as django-otp computes it)."""
     device.refresh_from_db()
     return f"{totp(device.bin_key, step=device.step, digits=device.digits):06d}"
@@ -37,7 +36,7 @@ class MFATestCase(BaseTestCase):
     def later(self, seconds: float = 31) -> None:
         self.traveller.shift(seconds)
 
-    def enrol(self, user: User) -> tuple[TOTPDevice, list[str]]:
+    def enrol(self, user: User) -> tuple[AuthenticatorDevice, list[str]]:
         device = mfa.mfa_enrolment_device(user=user)
         codes = mfa.mfa_confirm(user=user, device=device, code=code_for(device))
         self.later()
@@ -58,17 +57,17 @@ class SetupTests(MFATestCase):
         html = response.content.decode()
         self.assertIn("<svg", html)
         self.assertNotIn("<script>", html.split("<svg", 1)[1].split("</svg>", 1)[0])
-        device = TOTPDevice.objects.get(user=self.alice, confirmed=False)
+        device = AuthenticatorDevice.objects.get(user=self.alice, confirmed=False)
         self.assertIn(mfa.mfa_secret_text(device=device), html)
         self.assertIn("no-store", response["Cache-Control"])
         # The same QR code on reload, until it is confirmed.
         self.client.get(SETUP)
-        self.assertEqual(TOTPDevice.objects.filter(user=self.alice).count(), 1)
+        self.assertEqual(AuthenticatorDevice.objects.filter(user=self.alice).count(), 1)
 
     def test_a_right_code_turns_it_on_and_shows_recovery_codes_once(self):
         self.client.force_login(self.alice)
         self.client.get(SETUP)
-        device = TOTPDevice.objects.get(user=self.alice)
+        device = AuthenticatorDevice.objects.get(user=self.alice)
         response = self.client.post(SETUP, {"code": code_for(device)})
         self.assertTrue(mfa.mfa_enabled(user=self.alice))
         codes = re.findall(r"<code>([a-z0-9-]{19})</code>", response.content.decode())
@@ -98,7 +97,8 @@ class SetupTests(MFATestCase):
         other_key = other.session.session_key
         self.password_step()
         self.client.get(SETUP)
-        self.client.post(SETUP, {"code": code_for(TOTPDevice.objects.get(user=self.alice))})
+        device = AuthenticatorDevice.objects.get(user=self.alice)
+        self.client.post(SETUP, {"code": code_for(device)})
         self.assertFalse(Session.objects.filter(session_key=other_key).exists())
         self.assertEqual(self.client.get(OVERVIEW).status_code, 200)
 
@@ -226,7 +226,7 @@ class TurnOffAndRenewTests(MFATestCase):
         self.assertTrue(mfa.mfa_enabled(user=self.alice))
         self.later(5)
         self.client.post(reverse("accounts:mfa_disable"), {"code": code_for(device)})
-        self.assertFalse(TOTPDevice.objects.filter(user=self.alice).exists())
+        self.assertFalse(AuthenticatorDevice.objects.filter(user=self.alice).exists())
         self.assertFalse(RecoveryCode.objects.filter(user=self.alice).exists())
         self.assertIn(Action.MFA_DISABLED, self.actions(self.alice))
         self.assertIn(Action.MFA_FAILED, self.actions(self.alice))
@@ -264,7 +264,7 @@ class TeamRequirementTests(MFATestCase):
             self.assertRedirects(response, SETUP, fetch_redirect_response=False)
         self.assertEqual(bob.get(SETUP).status_code, 200)
         # Once set up, bob goes on; and he cannot turn it off while it is required.
-        bobs = TOTPDevice.objects.get(user=self.bob)
+        bobs = AuthenticatorDevice.objects.get(user=self.bob)
         bob.post(SETUP, {"code": code_for(bobs)})
         self.assertEqual(bob.get(OVERVIEW).status_code, 200)
         self.later()

@@ -121,7 +121,8 @@ class AccountDeleteTestCase(BaseTestCase):
         assert bobs.session.session_key in keys
 
     def test_the_pending_email_is_cleared(self):
-        User.objects.filter(pk=self.charlie.pk).update(pending_email="new@example.org")
+        self.charlie.pending_email = "new@example.org"
+        self.charlie.save(update_fields=["pending_email"])
         self.delete(self.charlie)
         self.charlie.refresh_from_db()
         assert self.charlie.pending_email == ""

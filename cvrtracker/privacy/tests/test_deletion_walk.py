@@ -15,9 +15,15 @@ from django.db import models
 from django.db.models.functions import Cast
 from django.test import Client, override_settings
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cvrtracker.accounts.models import Invitation, Membership, RecoveryCode, Team, User
+from cvrtracker.accounts.models import (
+    AuthenticatorDevice,
+    Invitation,
+    Membership,
+    RecoveryCode,
+    Team,
+    User,
+)
 from cvrtracker.accounts.services import member_remove, team_rename
 from cvrtracker.alerts.channels import alert_channel_create
 from cvrtracker.alerts.models import Delivery
@@ -89,8 +95,8 @@ class DeletionWalkTestCase(BaseTestCase):
     def zelda_passes_through_alices_team(self) -> User:
         """Zelda joins alice's team by invitation, does things there, is removed."""
         zelda = make_user(EMAIL, team=self.team, role=Membership.Role.MEMBER)
-        User.objects.filter(pk=zelda.pk).update(name=NAME)
-        zelda.refresh_from_db()
+        zelda.name = NAME
+        zelda.save(update_fields=["name"])
         Invitation.objects.create(
             team=self.team, email=EMAIL, invited_by=self.alice, accepted_at=timezone.now()
         )
@@ -139,13 +145,15 @@ class DeletionWalkTestCase(BaseTestCase):
             issued_at=timezone.now(),
             status="paid",
         )
-        device = TOTPDevice.objects.create(user=zelda, name="Zelda's phone", confirmed=True)
+        device = AuthenticatorDevice.objects.create(
+            user=zelda, name="Zelda's phone", confirmed=True
+        )
         RecoveryCode.objects.create(user=zelda, digest="d" * 64)
-        TOTPDevice.objects.filter(pk=device.pk).delete()  # log in without a second step
+        AuthenticatorDevice.objects.filter(pk=device.pk).delete()  # log in without a second step
         browser = Client(HTTP_USER_AGENT="Zelda's browser")
         browser.post("/accounts/login/", {"username": EMAIL, "password": "wrong password!"})
         assert browser.post("/accounts/login/", {"username": EMAIL, "password": PASSWORD})
-        TOTPDevice.objects.create(user=zelda, name="Zelda's phone", confirmed=True)
+        AuthenticatorDevice.objects.create(user=zelda, name="Zelda's phone", confirmed=True)
         UsageEvent.objects.create(user=zelda, ip="203.0.113.7", method="GET", path="/overview/")
         DataExport.objects.create(requested_by=zelda, team=team, step=f"for {NAME}")
         RightsRequest.objects.create(
@@ -183,7 +191,7 @@ class DeletionWalkTestCase(BaseTestCase):
             "amazon.SalesTrafficDay",
             "accounts.UserSession",
             "sessions.Session",
-            "otp_totp.TOTPDevice",
+            "accounts.AuthenticatorDevice",
             # axes.AccessLog stays empty: successful log-ins are not logged by axes
             # (privacy/login_records.py).
             "axes.AccessFailureLog",

@@ -8,6 +8,7 @@ from pathlib import Path
 from unittest import mock
 
 import time_machine
+from django.conf import settings
 from django.test import override_settings
 
 from cvrtracker.audit.models import AuditEntry
@@ -240,9 +241,13 @@ class RotationTests(ExportsDirMixin, BaseTestCase):
 
         from django.core.management import call_command
 
-        from cvrtracker.lib.crypto import key_provider
+        from cvrtracker.lib.crypto import key_provider, load_or_create_key_file
 
-        old, new = (base64.b64encode(secrets.token_bytes(32)).decode() for _ in range(2))
+        # The old key is the one the accounts (encrypted names and addresses) were
+        # saved under.
+        current = load_or_create_key_file(Path(settings.MASTER_KEY_PATH))
+        old = base64.b64encode(current).decode()
+        new = base64.b64encode(secrets.token_bytes(32)).decode()
         self.addCleanup(key_provider.cache_clear)
         key_provider.cache_clear()
         with override_settings(MASTER_KEY=old):
