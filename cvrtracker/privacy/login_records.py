@@ -7,8 +7,9 @@ key), so it still counts and locks out by the same pair, while its tables hold n
 address: the username column holds the email's blind index (purpose "email"), and the
 IP column an IPv6 address made of the IP's HMAC (the column is an IP address type on
 PostgreSQL) in the unique-local range fd00::/8, which no client has. The browser is not
-kept at all, and what axes copies of the form (get_data, post_data) has the email, the
-password and the two-factor code masked (AXES_SENSITIVE_PARAMETERS). Axes' log of
+kept at all (User-Agent and Accept headers), nor the query string (get_data), and what
+axes copies of the form (post_data) has the email, the password and the two-factor code
+masked (AXES_SENSITIVE_PARAMETERS). Axes' log of
 successful log-ins is off (AXES_DISABLE_ACCESS_LOG): the sessions list and the audit
 trail, both encrypted, say who logged in from where.
 
@@ -26,6 +27,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import IPWARE_INSTALLED
 from django.conf import settings
 from django.db.models import Q
+from django.http import QueryDict
 
 from cvrtracker.lib.fields import blind_indexes, index_keys
 
@@ -81,16 +83,27 @@ def login_records_of(email: str) -> Q:
 
 class AxesHandler(AxesDatabaseHandler):
     """AXES_HANDLER: django-axes' database handler, without the browser (axes keeps its
-    User-Agent header in every row, and offers no setting to leave it out)."""
+    User-Agent and Accept headers and the query string in every row, and offers no
+    setting to leave them out)."""
 
     @staticmethod
     def _forget_browser(request) -> None:
         if request is not None:
             request.axes_user_agent = ""
+            request.axes_http_accept = ""
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
         self._forget_browser(request)
-        return super().user_login_failed(sender, credentials, request, **kwargs)
+        if request is None:
+            return super().user_login_failed(sender, credentials, request, **kwargs)
+        # The query string (get_data) is copied from request.GET: hide it for the
+        # handler's time only; the view still sees it (its `next`) afterwards.
+        query = request.GET
+        request.GET = QueryDict()
+        try:
+            return super().user_login_failed(sender, credentials, request, **kwargs)
+        finally:
+            request.GET = query
 
     def user_logged_in(self, sender, request, user, **kwargs):
         self._forget_browser(request)
