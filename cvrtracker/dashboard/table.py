@@ -797,7 +797,7 @@ def _metrics(
     currency = ""
     # The export (no trend) gives freed block buffers back as it goes: see
     # blocks_one_at_a_time.
-    for block in blocks_one_at_a_time(blocks, release=not trend):
+    for block in blocks_one_at_a_time(blocks, keys=keys, release=not trend):
         current = _fetched_cols(block, period.start, period.end)
         previous = _fetched_cols(block, previous_start, period.previous_end)
         fetched_days.update(block.day(i) for i in current)
