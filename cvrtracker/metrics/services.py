@@ -554,7 +554,8 @@ def _blocks_in_pieces(blocks: QuerySet[MetricBlock], keys: ConnectionKeys) -> It
             if block is None or values[0] != block.id:
                 if block is not None:
                     yield _opened(block, opener)
-                    del block
+                    # The last block's plaintext goes before the next one's is allocated.
+                    block, opener = None, None
                     memory_release()
                 block = MetricBlock(**dict(zip(fields, values, strict=True)), version=version)
                 block.rows, block.fetched, block.values_enc = rows, fetched, b""
@@ -565,7 +566,7 @@ def _blocks_in_pieces(blocks: QuerySet[MetricBlock], keys: ConnectionKeys) -> It
             del values, piece, rows, fetched
         if block is not None:
             yield _opened(block, opener)
-            del block
+            block, opener = None, None
             memory_release()
 
 
