@@ -11,7 +11,13 @@ or BENCH_DATABASE_URL), dropped at the end unless --keep.
 
 Each export runs in a fresh child process (this script with --child), which reads its
 own peak resident memory (VmHWM in /proc/self/status) before and after, and consumes the
-response as a server would send it. Three kinds:
+response as a server would send it. The child is meant to look like a web process serving
+the request: Django set up, the URLconf loaded, the user logged in (test Client), and no
+data of the bench's own. It is told the seller's ids and the product count on its command
+line (`Seller`): it does not load the bench's Dataset, whose list of 50,000 generated ASINs
+(~4 MB of Python strings) no web process holds. Until 2026-12 the child did load it, and
+every figure below included those 4 MB. The writer kind makes its ASINs one row at a time.
+Kinds:
 - writer: dashboard/exports.py's export_response alone, fed 50,000 rows of the table's
   shape made on the fly (no database): what the export helper itself costs;
 - helper: the table's rows through the selector the export view uses
@@ -39,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cvr_bench_export"
 os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -68,6 +75,37 @@ def memory() -> dict[str, int]:
                 name, value = line.split(":")
                 found[name] = int(value.split()[0])
     return found
+
+
+@dataclass(frozen=True)
+class Seller:
+    """What a child needs to find the bench's seller: ids and names, not its products."""
+
+    email: str
+    connection_id: int
+    connection_code: str
+    marketplace_id: str
+    products: int
+
+    @classmethod
+    def of(cls, dataset) -> Seller:
+        return cls(
+            email=dataset.email,
+            connection_id=dataset.connection_id,
+            connection_code=dataset.connection_code,
+            marketplace_id=dataset.marketplace_id,
+            products=len(dataset.asins),
+        )
+
+    def connection(self):
+        from cvrtracker.amazon.models import SellerConnection
+
+        return SellerConnection.objects.get(pk=self.connection_id)
+
+    def user(self):
+        from cvrtracker.accounts.models import User
+
+        return User.objects.get(email=self.email)
 
 
 def helper_response(dataset, fmt: str):
@@ -105,12 +143,12 @@ def writer_response(dataset, fmt: str):
     what the export helper itself holds while it writes."""
     from cvrtracker.dashboard.exports import export_response
 
-    n = len(dataset.asins)
+    n = dataset.products
 
     def rows():
-        for i, asin in enumerate(dataset.asins):
+        for i in range(n):
             yield [
-                asin,
+                data.asin_of(i),
                 f"BENCH-{i:06d}",
                 data.title_of(i),
                 1200 + i % 977,
@@ -171,12 +209,12 @@ KINDS = {
 }
 
 
-def child(kind: str, fmt: str) -> None:
+def child(kind: str, fmt: str, seller: str) -> None:
     import logging
 
     data.bootstrap()
     logging.getLogger("django.request").setLevel(logging.ERROR)
-    dataset = data.load()
+    dataset = Seller(**json.loads(seller))
     before = memory()
     started = time.perf_counter()
     make = KINDS[kind]
@@ -230,7 +268,9 @@ def main() -> None:
     parser.add_argument(
         "--kinds", default=",".join(KINDS), help="which exports, comma-separated (default: all)"
     )
-    parser.add_argument("--child", nargs=2, metavar=("KIND", "FORMAT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("KIND", "FORMAT", "SELLER"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -249,6 +289,7 @@ def run(dataset, kinds: list[str]) -> None:
     from django.db import connections
 
     connections.close_all()
+    seller = json.dumps(asdict(Seller.of(dataset)))
     print(f"\nexports of a {len(dataset.asins):,}-product seller (table: period 30 days)")
     print(
         f"{'export':<14}{'rows':>8}{'MB':>8}{'s':>7}{'start MB':>10}{'response MB':>13}"
@@ -257,7 +298,7 @@ def run(dataset, kinds: list[str]) -> None:
     for kind in kinds:
         for fmt in ("csv", "xlsx"):
             answer = subprocess.run(
-                [sys.executable, __file__, "--child", kind, fmt],
+                [sys.executable, __file__, "--child", kind, fmt, seller],
                 capture_output=True,
                 text=True,
                 check=False,

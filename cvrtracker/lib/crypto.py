@@ -32,11 +32,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
+TAG_BYTES = 16
 VERSION = b"\x01"
 WRAP_VERSION = b"\x01"
 
@@ -87,6 +89,71 @@ def _open(key: bytes | AESGCM, blob: bytes, aad: bytes, version: bytes) -> bytes
         return _aead(key).decrypt(nonce, body, aad)
     except InvalidTag:
         raise DecryptionError("ciphertext rejected (tampered, moved or wrong key)") from None
+
+
+class StreamOpener:
+    """Opens one ciphertext (the format above) that arrives in pieces, without ever
+    holding it whole: each piece is decrypted into one preallocated plaintext buffer
+    as it comes, and the tag (the last 16 bytes) is checked at the end. Nothing of the
+    plaintext is handed out before the tag has been verified (`finish`).
+
+    For a 3 MB metric block read from the database in 1 MB pieces, this holds the
+    plaintext and one piece instead of the ciphertext, the plaintext and the driver's
+    3 MB copy of the ciphertext."""
+
+    def __init__(self, key: bytes, *, size: int, aad: bytes, version: bytes = VERSION):
+        if size < 1 + NONCE_BYTES + TAG_BYTES:
+            raise DecryptionError("not a ciphertext of a known version")
+        self._key = _check_key(key)
+        self._aad = aad
+        self._version = version
+        self._size = size
+        self._body = size - 1 - NONCE_BYTES - TAG_BYTES
+        # update_into asks for block size - 1 bytes of room beyond what it writes.
+        self._out = bytearray(self._body + 15)
+        self._head = bytearray()  # version and nonce, until complete
+        self._tag = bytearray()
+        self._done = 0  # body bytes decrypted
+        self._seen = 0
+        self._decryptor = None
+
+    def feed(self, piece: bytes | bytearray | memoryview) -> None:
+        """The next bytes of the ciphertext, in order."""
+        view = memoryview(piece).cast("B")
+        self._seen += len(view)
+        if self._seen > self._size:
+            raise DecryptionError("ciphertext longer than announced")
+        header = 1 + NONCE_BYTES
+        if len(self._head) < header:
+            take = header - len(self._head)
+            self._head += view[:take]
+            view = view[take:]
+            if len(self._head) < header:
+                return
+            if self._head[:1] != self._version:
+                raise DecryptionError("not a ciphertext of a known version")
+            self._decryptor = Cipher(
+                algorithms.AES(self._key), modes.GCM(bytes(self._head[1:]))
+            ).decryptor()
+            self._decryptor.authenticate_additional_data(self._aad)
+        body = min(len(view), self._body - self._done)
+        if body:
+            out = memoryview(self._out)[self._done : self._done + body + 15]
+            written = self._decryptor.update_into(view[:body], out)
+            self._done += written
+        self._tag += view[body:]
+
+    def finish(self) -> memoryview:
+        """The plaintext (a view of the buffer), once the whole ciphertext was fed and its
+        tag verified; DecryptionError otherwise (nothing of it is returned then)."""
+        if self._seen != self._size or self._decryptor is None:
+            raise DecryptionError("ciphertext incomplete")
+        try:
+            self._decryptor.finalize_with_tag(bytes(self._tag))
+        except InvalidTag:
+            self._out = bytearray()
+            raise DecryptionError("ciphertext rejected (tampered, moved or wrong key)") from None
+        return memoryview(self._out)[: self._body]
 
 
 # Key providers -----------------------------------------------------------------
@@ -266,6 +333,10 @@ class DataKey:
 
     def encrypt_str(self, value: str, *, aad: bytes) -> bytes:
         return self.encrypt(value.encode(), aad=aad)
+
+    def opener(self, *, size: int, aad: bytes) -> StreamOpener:
+        """A StreamOpener for a ciphertext of `size` bytes that will arrive in pieces."""
+        return StreamOpener(self._key, size=size, aad=aad)
 
     def decrypt_str(self, blob: bytes, *, aad: bytes) -> str:
         return self.decrypt(blob, aad=aad).decode()

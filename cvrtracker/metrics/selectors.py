@@ -460,7 +460,9 @@ def _blocks(
     # A 50,000-ASIN seller's month blocks are never all in memory at once: ASIN blocks
     # (3 MB each at that size) stream one at a time in one query (blocks_one_at_a_time);
     # the account's small blocks come as a plain query.
-    found = blocks_one_at_a_time(blocks) if granularity == Granularity.ASIN else iter(blocks)
+    found = (
+        blocks_one_at_a_time(blocks, keys=keys) if granularity == Granularity.ASIN else iter(blocks)
+    )
     for block in found:
         first = max(start, block.month)
         last = min(end, block.month + timedelta(days=block.n_days - 1))

@@ -449,8 +449,17 @@ def _locked_block(
         return MetricBlock.objects.select_for_update().get(**key)
 
 
+# Piece size when a block's ciphertext is read in pieces (blocks_one_at_a_time with keys
+# and release): the driver's buffer grows to the largest row it receives, so this, not
+# the 3 MB block, is what it holds.
+PIECE_BYTES = 256 * 1024
+
+
 def blocks_one_at_a_time(
-    blocks: QuerySet[MetricBlock], *, release: bool | None = None
+    blocks: QuerySet[MetricBlock],
+    *,
+    keys: ConnectionKeys | None = None,
+    release: bool | None = None,
 ) -> Iterator[MetricBlock]:
     """The blocks of `blocks`, in its order, holding one at a time in memory.
 
@@ -467,12 +476,22 @@ def blocks_one_at_a_time(
     product series read 24 blocks 10 ms slower). Without `release`, only inside
     lib.collect.memory_bounded() (a download that reads through a page's selectors).
 
+    With `release` and `keys` on PostgreSQL, each block's ciphertext streams in pieces
+    of PIECE_BYTES and is decrypted as they arrive (lib.crypto.StreamOpener, the tag
+    checked before anything is handed out): the ciphertext is never whole in memory,
+    and the block comes with `plaintext` set and `values_enc` empty (block_data reads
+    `plaintext`). A 3 MB block then costs its plaintext and one piece instead of the
+    driver's copy, the ciphertext and the plaintext.
+
     While the stream runs the database connection is busy: a caller must not query
     inside its loop, and must run the loop to its end (or close the generator)."""
     if release is None:
         release = memory_bounded_now()
     if db.vendor != "postgresql":
         yield from blocks.iterator(chunk_size=1)
+        return
+    if release and keys is not None:
+        yield from _blocks_in_pieces(blocks, keys)
         return
     import psycopg
 
@@ -499,10 +518,71 @@ def blocks_one_at_a_time(
                 memory_release()
 
 
+def _blocks_in_pieces(blocks: QuerySet[MetricBlock], keys: ConnectionKeys) -> Iterator[MetricBlock]:
+    """blocks_one_at_a_time's read in pieces: the blocks' ids in order first (a small
+    query), then one streamed query of (block, piece) rows in that order, the block's
+    columns on its first piece only."""
+    import psycopg
+
+    ids = list(blocks.values_list("id", flat=True))
+    if not ids:
+        return
+    fields = ("id", "connection_id", "marketplace_id", "granularity", "month", "shard")
+    table = MetricBlock._meta.db_table
+    columns = ", ".join(f"b.{db.ops.quote_name(f)}" for f in fields)
+    # Identifiers from the model, values as parameters.
+    sql = f"""
+        SELECT {columns},
+               CASE WHEN g.i = 0 THEN b.rows END,
+               CASE WHEN g.i = 0 THEN b.fetched END,
+               b.version,
+               coalesce(octet_length(b.values_enc), 0),
+               substring(b.values_enc FROM g.i * %(piece)s + 1 FOR %(piece)s)
+        FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS o(id, n)
+        JOIN {db.ops.quote_name(table)} b ON b.id = o.id
+        CROSS JOIN LATERAL generate_series(
+            0, greatest((coalesce(octet_length(b.values_enc), 0) - 1) / %(piece)s, 0)
+        ) AS g(i)
+        ORDER BY o.n, g.i"""  # noqa: S608
+    db.ensure_connection()
+    block, opener = None, None
+    with psycopg.Cursor(db.connection) as cursor:
+        stream = cursor.stream(sql, {"ids": ids, "piece": PIECE_BYTES}, binary=True)
+        for *values, rows, fetched, version, size, piece in stream:
+            if cursor.pgresult is not None:
+                cursor.pgresult.clear()
+            if block is None or values[0] != block.id:
+                if block is not None:
+                    yield _opened(block, opener)
+                    # The last block's plaintext goes before the next one's is allocated.
+                    block, opener = None, None
+                    memory_release()
+                block = MetricBlock(**dict(zip(fields, values, strict=True)), version=version)
+                block.rows, block.fetched, block.values_enc = rows, fetched, b""
+                aad = block.values_aad(keys.connection_code)
+                opener = keys.data.opener(size=size, aad=aad) if size else None
+            if opener is not None and piece:
+                opener.feed(piece)
+            del values, piece, rows, fetched
+        if block is not None:
+            yield _opened(block, opener)
+            block, opener = None, None
+            memory_release()
+
+
+def _opened(block: MetricBlock, opener) -> MetricBlock:
+    """The block with its verified plaintext (None for a block without values)."""
+    block.plaintext = opener.finish() if opener is not None else None
+    return block
+
+
 def block_data(block: MetricBlock, keys: ConnectionKeys) -> BlockData:
     """The decrypted arrays of a block (empty for a new one)."""
     rows = block.rows or []
-    if not block.values_enc:
-        return BlockData.empty(n_days=block.n_days)
-    raw = keys.data.decrypt(bytes(block.values_enc), aad=block.values_aad(keys.connection_code))
+    # Decrypted while it streamed in (blocks_one_at_a_time's read in pieces).
+    raw = getattr(block, "plaintext", None)
+    if raw is None:
+        if not block.values_enc:
+            return BlockData.empty(n_days=block.n_days)
+        raw = keys.data.decrypt(bytes(block.values_enc), aad=block.values_aad(keys.connection_code))
     return BlockData.decode(raw, keys=[r[0] for r in rows], parents=[r[1] for r in rows])

@@ -380,7 +380,7 @@ def _metrics(scope: Scope) -> Rows:
         blocks = MetricBlock.objects.filter(connection=connection).order_by(
             "marketplace_id", "granularity", "month", "shard"
         )
-        for block in blocks_one_at_a_time(blocks, release=True):
+        for block in blocks_one_at_a_time(blocks, keys=keys, release=True):
             data = block_data(block, keys)
             account = block.granularity == MetricBlock.Granularity.ACCOUNT
             for row, asin in enumerate(data.keys):

@@ -114,3 +114,48 @@ def test_subkeys_differ_per_purpose_and_per_data_key():
     assert key.derive(info=b"cvrt:bidx:v1|order-id") == first
     assert key.derive(info=b"cvrt:bidx:v1|listing-content") != first
     assert DataKey(new_data_key()).derive(info=b"cvrt:bidx:v1|order-id") != first
+
+
+def _fed(key: DataKey, blob: bytes, aad: bytes, piece: int) -> bytes:
+    opener = key.opener(size=len(blob), aad=aad)
+    for start in range(0, len(blob), piece):
+        opener.feed(blob[start : start + piece])
+    return bytes(opener.finish())
+
+
+def test_a_ciphertext_fed_in_pieces_opens_as_a_whole():
+    key = DataKey(new_data_key())
+    text = bytes(range(256)) * 4001  # not a multiple of any piece size below
+    blob = key.encrypt(text, aad=AAD)
+    # Pieces cutting the header, the body and the tag anywhere, and one piece for all.
+    for piece in (1, 7, 13, 14, 16, 1000, 65536, len(blob)):
+        assert _fed(key, blob, AAD, piece) == text
+    assert _fed(key, key.encrypt(b"", aad=AAD), AAD, 5) == b""
+
+
+def test_a_ciphertext_fed_in_pieces_is_rejected_when_tampered_moved_or_cut():
+    key = DataKey(new_data_key())
+    blob = key.encrypt(b"x" * 100_000, aad=AAD)
+    # A flipped bit in the nonce, the body or the tag.
+    for at in (5, 50_000, len(blob) - 1):
+        bad = bytearray(blob)
+        bad[at] ^= 1
+        with pytest.raises(DecryptionError):
+            _fed(key, bytes(bad), AAD, 4096)
+    other = associated_data("amazon_sellerconnection", "row-2", "refresh_token")
+    with pytest.raises(DecryptionError):
+        _fed(key, blob, other, 4096)
+    with pytest.raises(DecryptionError):
+        _fed(DataKey(new_data_key()), blob, AAD, 4096)
+    with pytest.raises(DecryptionError):
+        _fed(key, b"\x02" + blob[1:], AAD, 4096)
+    # Cut short, or longer than announced.
+    opener = key.opener(size=len(blob), aad=AAD)
+    opener.feed(blob[:-1])
+    with pytest.raises(DecryptionError):
+        opener.finish()
+    opener = key.opener(size=len(blob) - 1, aad=AAD)
+    with pytest.raises(DecryptionError):
+        opener.feed(blob)
+    with pytest.raises(DecryptionError):
+        key.opener(size=20, aad=AAD)
