@@ -71,6 +71,9 @@ def main() -> None:
     try:
         run(args.requests)
     finally:
+        from cvrtracker.privacy.usage import usage_discard
+
+        usage_discard()  # the bench's page views: not to be written at exit
         if postgres:
             connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], 0)
 
