@@ -1,4 +1,3 @@
-import ipaddress
 import uuid
 
 from django import forms
@@ -10,34 +9,11 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from cvrtracker.lib.fields import BlindIndexField, EncryptedTextField
-
-
-class IndexedSaveMixin:
-    """`save(update_fields=[...])` naming an encrypted field also writes its blind
-    index, which would otherwise keep the old value's."""
-
-    def save(self, *args, update_fields=None, **kwargs):
-        if update_fields is not None:
-            update_fields = set(update_fields)
-            for field in self._meta.concrete_fields:
-                if isinstance(field, BlindIndexField) and field.source in update_fields:
-                    update_fields.add(field.name)
-        super().save(*args, update_fields=update_fields, **kwargs)
-
-
-def ip_normalise(value: str | None) -> str | None:
-    """An IP address as GenericIPAddressField stored it (IPv6 compressed, IPv4-mapped
-    addresses unpacked), or None for none or something that is not one."""
-    if not value:
-        return None
-    try:
-        address = ipaddress.ip_address(value.strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return str(address)
+from cvrtracker.lib.fields import (
+    BlindIndexField,
+    EncryptedTextField,
+    IndexedSaveMixin,
+)
 
 
 class UserManager(BaseUserManager):

@@ -15,11 +15,11 @@ from cvrtracker.accounts.models import (
     Team,
     User,
     UserSession,
-    ip_normalise,
 )
 from cvrtracker.audit.models import AuditEntry
 from cvrtracker.audit.services import AuditContext, audit_record
 from cvrtracker.lib.emails import email_send
+from cvrtracker.lib.fields import ip_normalise
 
 log = logging.getLogger(__name__)
 

@@ -18,16 +18,15 @@ import contextlib
 import contextvars
 from dataclasses import dataclass, replace
 
-from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.core.validators import validate_ipv4_address
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models.fields import AutoFieldMixin
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.ipv6 import clean_ipv6_address
 
 from cvrtracker.audit.chain import GENESIS, chain_key, entry_hash
 from cvrtracker.audit.models import AuditChain, AuditEntry
+from cvrtracker.lib.fields import ip_normalise
 
 # Entries waiting for the end of the request (None outside a request).
 _pending: contextvars.ContextVar[list[AuditEntry] | None] = contextvars.ContextVar(
@@ -354,18 +353,9 @@ class collecting:
 
 
 def _ip(value: str | None) -> str | None:
-    if not value:
-        return None
-    # Normalised as GenericIPAddressField did before the column was encrypted (IPv6
-    # compressed), so that the hash covers the same text; anything else is no address.
-    value = value.strip()
-    try:
-        if ":" in value:
-            return clean_ipv6_address(value)
-        validate_ipv4_address(value)
-    except ValidationError:
-        return None
-    return value
+    # Normalised as GenericIPAddressField did before the column was encrypted, so that
+    # the hash covers the same text.
+    return ip_normalise(value)
 
 
 def _printable(value: str) -> str:

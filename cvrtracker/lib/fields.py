@@ -43,10 +43,13 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv4_address
 from django.db import models
 from django.db.models.lookups import Lookup
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.functional import cached_property
+from django.utils.ipv6 import clean_ipv6_address
 
 from cvrtracker.lib.crypto import (
     VERSION,
@@ -350,6 +353,35 @@ def _refused(lookup_name: str) -> Callable:
         )
 
     return refuse
+
+
+def ip_normalise(value: str | None) -> str | None:
+    """An IP address as GenericIPAddressField stored it (IPv6 compressed, Django's
+    clean_ipv6_address), for encrypted columns that replaced one, or None for none or
+    something that is not an address. The audit chain hashes this text."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        if ":" in value:
+            return clean_ipv6_address(value)
+        validate_ipv4_address(value)
+    except ValidationError:
+        return None
+    return value
+
+
+class IndexedSaveMixin:
+    """For models with a BlindIndexField: `save(update_fields=[...])` naming an encrypted
+    field also writes its blind index, which would otherwise keep the old value's."""
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if update_fields is not None:
+            update_fields = set(update_fields)
+            for field in self._meta.concrete_fields:
+                if isinstance(field, BlindIndexField) and field.source in update_fields:
+                    update_fields.add(field.name)
+        super().save(*args, update_fields=update_fields, **kwargs)
 
 
 def encrypted_fields(model) -> list[EncryptedTextField]:

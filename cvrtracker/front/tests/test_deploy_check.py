@@ -26,8 +26,9 @@ PRODUCTION_ENV = {
 # The production check as the README gives it (notes/i13-fixes.md has the README text);
 # each … stands for a value of PRODUCTION_ENV.
 README_COMMAND = (
-    "SECRET_KEY=… MASTER_KEY=… BACKUP_KEY=… SITE_ROOT=https://cvr.example.com ALLOWED_HOSTS=cvr.example.com "
-    "EMAIL_HOST=smtp.example.com AMAZON_PRODUCTION=1 LWA_CLIENT_ID=… LWA_CLIENT_SECRET=… "
+    "SECRET_KEY=… MASTER_KEY=… BACKUP_KEY=… SITE_ROOT=https://cvr.example.com "
+    "ALLOWED_HOSTS=cvr.example.com EMAIL_HOST=smtp.example.com AMAZON_PRODUCTION=1 "
+    "LWA_CLIENT_ID=… LWA_CLIENT_SECRET=… "
     "AMAZON_APPLICATION_ID=… python manage.py check --deploy --fail-level WARNING"
 )
 SHOW_ENDPOINT = (
