@@ -27,21 +27,10 @@ and the whole request's time.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def ms(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered) * 1000:6.3f} ms   p95 {p95 * 1000:6.3f} ms"
+from page_database import ms, page_database
 
 
 def main() -> None:
@@ -49,33 +38,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="personal-bench-")
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cvrtracker.settings")
-    os.environ.setdefault("SPECS_DIR", str(ROOT.parent / "shared" / "specs"))
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    else:
-        call_command("migrate", verbosity=0)
-    try:
+    with page_database(prefix="personal-bench-"):
         run(args.requests)
-    finally:
-        from cvrtracker.privacy.usage import usage_discard
-
-        usage_discard()  # the bench's page views: not to be written at exit
-        if postgres:
-            connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], 0)
 
 
 def run(requests: int) -> None:

@@ -22,15 +22,10 @@ Goal (issue 12, item 6): recording must not slow requests (well under 1 ms).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from page_database import page_database
 
 MIDDLEWARE = "cvrtracker.privacy.usage.UsageMiddleware"
 
@@ -46,30 +41,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="usage-bench-")
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cvrtracker.settings")
-    os.environ.setdefault("SPECS_DIR", str(ROOT.parent / "shared" / "specs"))
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    else:
-        call_command("migrate", verbosity=0)
-    try:
+    with page_database(prefix="usage-bench-"):
         run(args.requests)
-    finally:
-        if postgres:
-            connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], 0)
 
 
 def run(requests: int) -> None:
