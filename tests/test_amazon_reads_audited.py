@@ -130,12 +130,10 @@ class AmazonReadsAuditedTests(BaseTestCase):
                 continue
             shown.append(name)
             reads = AuditEntry.objects.exclude(pk__in=before).filter(
-                action__in=AuditEntry.DATA_READS,
-                actor=self.alice,
-                team=self.team,
-                ip="203.0.113.50",
+                action__in=AuditEntry.DATA_READS, actor=self.alice, team=self.team
             )
-            if not reads.exists():
+            # The IP address is encrypted (issue 15): compared once read.
+            if not any(read.ip == "203.0.113.50" for read in reads):
                 unaudited.append(f"{name} ({url})")
         return shown, unaudited
 
