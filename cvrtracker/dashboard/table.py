@@ -376,8 +376,10 @@ def _no_listings(tracking: list[str]) -> _Catalog:
 
 @dataclass
 class _Metrics:
-    """Per-ASIN sums over both periods, aligned with `asins` (sorted, STR) and their
-    parents (STR, "" for a product that is its own parent)."""
+    """Per-ASIN sums over both periods, aligned with `asins` (sorted, STR), and their
+    parents (STR, "" for a product that is its own parent). `parents`, the sums and the
+    trend have one row more than `asins`, the last: "" and zeros, the row of a product
+    without metrics (the table points its rows at it rather than copying every column)."""
 
     asins: np.ndarray
     parents: np.ndarray
@@ -391,13 +393,19 @@ class _Metrics:
 class _Table:
     """Every candidate row as numpy columns: sorting and paging 10,000 products never
     builds 10,000 objects; TableRow objects are made for the rows shown (or exported).
-    Keys, ASINs and parents are STR arrays (lists for the parents' subtotals)."""
+    Keys and ASINs are STR arrays (lists for the parents' subtotals), one per row.
+
+    `parents`, `sums` and the trend stay in the metrics' order (_Metrics, with its empty
+    last row): row `i`'s are at `metric[i]`. One index array instead of a gathered copy
+    of every column: at 50,000 products the copies overlapped the originals by ~3 MB
+    while the table was built (~25 MB more on the page, with the trend)."""
 
     keys: np.ndarray | list[str]
     asins: np.ndarray | list[str]
-    parents: np.ndarray | list[str]
     catalog: _Catalog
     product: np.ndarray  # int64: each row's product in `catalog`, -1 without a listing
+    metric: np.ndarray  # int64: each row's row in `parents`, `sums` and the trend
+    parents: np.ndarray | list[str]
     sums: dict[str, np.ndarray]
     trend_units: np.ndarray
     trend_sessions: np.ndarray
@@ -413,37 +421,43 @@ class _Table:
         tracked = np.array([t == Listing.Tracking.TRACKED for t in self.catalog.tracking], bool)
         return (self.product >= 0) & np.append(tracked, False)[self.product]
 
+    def parent(self, i: int) -> str:
+        """Row `i`'s parent ASIN ("" when it is its own)."""
+        return self.parents[int(self.metric[i])]
+
     def rows(self, index: np.ndarray | list[int]) -> list[TableRow]:
         out = []
         sums = {name: self.sums[name] for name in _SUMS}
         for i in np.asarray(index, dtype=np.int64).tolist():
             product = self.product_of(i)
+            m = int(self.metric[i])
             out.append(
                 TableRow(
                     asin=self.asins[i],
-                    parent_asin=self.parents[i],
+                    parent_asin=self.parents[m],
                     skus=product.skus if product else [],
-                    sessions=int(sums["sessions"][i]),
-                    page_views=int(sums["page_views"][i]),
-                    units=int(sums["units"][i]),
-                    settled_units=int(sums["settled"][i]),
-                    revenue_minor=int(sums["sales"][i]),
+                    sessions=int(sums["sessions"][m]),
+                    page_views=int(sums["page_views"][m]),
+                    units=int(sums["units"][m]),
+                    settled_units=int(sums["settled"][m]),
+                    revenue_minor=int(sums["sales"][m]),
                     currency=self.currency,
-                    buy_box_weight=int(sums["bb"][i]),
-                    previous_sessions=int(sums["prev_sessions"][i]),
-                    previous_settled_units=int(sums["prev_settled"][i]),
+                    buy_box_weight=int(sums["bb"][m]),
+                    previous_sessions=int(sums["prev_sessions"][m]),
+                    previous_settled_units=int(sums["prev_settled"][m]),
                     pending_days=self.pending_days,
                     tracking=product.tracking if product else "",
                     changed=bool(self.changed[i]),
-                    trend_units=self.trend_units[i].tolist(),
-                    trend_sessions=self.trend_sessions[i].tolist(),
+                    trend_units=self.trend_units[m].tolist(),
+                    trend_sessions=self.trend_sessions[m].tolist(),
                     listing_ids=product.listing_ids if product else [],
                 )
             )
         return out
 
     def sort_values(self, key: str) -> np.ndarray:
-        """A float per row to sort by; NaN where the value is None (as TableRow computes it)."""
+        """A float per row to sort by; NaN where the value is None (as TableRow computes it).
+        Computed in the metrics' order, then taken for the table's rows."""
         s = self.sums
 
         def rate(part: str, whole: str) -> np.ndarray:
@@ -465,7 +479,7 @@ class _Table:
             "buy_box": lambda: rate("bb", "page_views") / PERCENT_SCALE,
         }
         with np.errstate(divide="ignore", invalid="ignore"):
-            return values[key]()
+            return values[key]()[self.metric]
 
 
 def _matching(
@@ -515,7 +529,6 @@ def _match(
         changed,
         source,
         tracked_only=params.show == SHOW_TRACKED,
-        release=not trend,
     )
     # The table holds what it needs of these; the rest is not kept while it is ranked.
     del metrics, listed, catalog, changed
@@ -541,7 +554,12 @@ def _empty_table() -> _Table:
     empty = np.array([], STR)
     return _table(
         _Metrics(
-            empty, empty, {n: np.zeros(0, np.int64) for n in _SUMS}, _zeros(0, 0), _zeros(0, 0), ""
+            empty,
+            np.array([""], STR),
+            {n: np.zeros(1, np.int64) for n in _SUMS},
+            _zeros(1, 0),
+            _zeros(1, 0),
+            "",
         ),
         empty,
         _no_listings([]),
@@ -589,15 +607,13 @@ def _table(
     source: TableSource,
     *,
     tracked_only: bool,
-    release: bool = False,
 ) -> _Table:
     """The candidate rows: tracked products (or every product listed or with metrics),
     each with its metric row when it has one. `listed` are the keys of `catalog`'s
     products (STR). Joined with numpy (the metrics' ASINs are sorted), not a dict.
 
-    Consumes `metrics`: its columns are let go as they are gathered into the table's, so
-    the two copies of a column are not all held at once; with `release` (the export),
-    the memory they held goes back to the system as they go (memory_release)."""
+    The table keeps `metrics`' columns as they are and points each of its rows at its
+    metric row (the empty last one without metrics): nothing is copied."""
     n = len(metrics.asins)
     of_listed = _lookup(metrics.asins, listed, missing=-1)
     if tracked_only:
@@ -621,41 +637,21 @@ def _table(
         chosen = np.concatenate([chosen, np.full(len(extra), -1, np.int64)])
         del known, extra
     del of_listed
-    has = pick >= 0
-    src = pick[has]
-
-    def gather(array: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(keys), *array.shape[1:]), np.int64)
-        out[has] = array[src]
-        return out
-
-    def take(name: str) -> np.ndarray:
-        column = getattr(metrics, name)
-        setattr(metrics, name, None)
-        return gather(column)
-
-    if n:
-        parents = metrics.parents[np.maximum(pick, 0)]
-        parents[~has] = ""
-    else:
-        parents = np.full(len(keys), "", STR)
-    metrics.asins = metrics.parents = None
+    # A product without metrics points at the metrics' empty last row.
+    pick[pick < 0] = n
+    metrics.asins = None
     sku_keys = np.strings.startswith(keys, "sku:")
-    sums = {}
-    for name in _SUMS:
-        sums[name] = gather(metrics.sums.pop(name))
-        if release:
-            memory_release()
     return _Table(
         keys=keys,
         # The keys themselves when every product has an ASIN (no second array).
         asins=np.where(sku_keys, "", keys).astype(STR) if sku_keys.any() else keys,
-        parents=parents,
         catalog=catalog,
         product=chosen,
-        sums=sums,
-        trend_units=take("trend_units"),
-        trend_sessions=take("trend_sessions"),
+        metric=pick,
+        parents=metrics.parents,
+        sums=metrics.sums,
+        trend_units=metrics.trend_units,
+        trend_sessions=metrics.trend_sessions,
         changed=_among(keys, changed),
         currency=metrics.currency,
         pending_days=source.pending_days,
@@ -800,14 +796,16 @@ def _metrics_dump(metrics: _Metrics, source: TableSource) -> bytes:
         "days_fetched": source.days_fetched,
     }
     small = np.int32 if not metrics.trend_units.size or metrics.trend_units.max() < 2**31 else None
+    # Without the empty last row: it is added back on load.
+    n = len(metrics.asins)
     np.savez(
         out,
         meta=np.array(json.dumps(meta)),
         asins=_fixed_width(metrics.asins),
-        parents=_fixed_width(metrics.parents),
-        trend_units=metrics.trend_units.astype(small or np.int64),
-        trend_sessions=metrics.trend_sessions.astype(small or np.int64),
-        **{f"sum_{name}": metrics.sums[name] for name in _SUMS},
+        parents=_fixed_width(metrics.parents[:n]),
+        trend_units=metrics.trend_units[:n].astype(small or np.int64),
+        trend_sessions=metrics.trend_sessions[:n].astype(small or np.int64),
+        **{f"sum_{name}": metrics.sums[name][:n] for name in _SUMS},
     )
     return out.getvalue()
 
@@ -817,16 +815,21 @@ def _fixed_width(strings: np.ndarray) -> np.ndarray:
     return strings.astype(f"<U{int(np.strings.str_len(strings).max(initial=0)) or 1}")
 
 
+def _with_empty_row(values: np.ndarray) -> np.ndarray:
+    """`values` and a row of zeros after them (_Metrics' row for no metrics)."""
+    return np.concatenate([values, np.zeros((1, *values.shape[1:]), values.dtype)])
+
+
 def _metrics_load(value: bytes) -> tuple[_Metrics, TableSource]:
     with np.load(io.BytesIO(value), allow_pickle=False) as saved:
         meta = json.loads(str(saved["meta"]))
         n = len(saved["asins"])
         metrics = _Metrics(
             asins=saved["asins"].astype(STR) if n else np.array([], STR),
-            parents=saved["parents"].astype(STR) if n else np.array([], STR),
-            sums={name: saved[f"sum_{name}"] for name in _SUMS},
-            trend_units=saved["trend_units"].astype(np.int64),
-            trend_sessions=saved["trend_sessions"].astype(np.int64),
+            parents=np.append(saved["parents"].astype(STR) if n else np.array([], STR), ""),
+            sums={name: _with_empty_row(saved[f"sum_{name}"]) for name in _SUMS},
+            trend_units=_with_empty_row(saved["trend_units"].astype(np.int64)),
+            trend_sessions=_with_empty_row(saved["trend_sessions"].astype(np.int64)),
             currency=meta["currency"],
         )
     source = TableSource(
@@ -873,7 +876,7 @@ def _metrics(
     # One more row than there are ASINs: a block row missing from the index (a sync
     # wrote the block after the index was read) is summed there, and left out.
     out = _Sums(
-        sums={name: np.zeros(n + 1, np.int64) for name in _SUMS},
+        sums={name: np.zeros(n + 1, _COUNTS.get(name, np.int64)) for name in _SUMS},
         trend_units=_zeros(n + 1, n_buckets),
         trend_sessions=_zeros(n + 1, n_buckets),
     )
@@ -898,8 +901,10 @@ def _metrics(
         pending_days=len(out.pending_days),
         days_fetched=len(fetched_days),
     )
-    sums = {name: values[:n] for name, values in out.sums.items()}
-    metrics = _Metrics(asins, parents, sums, out.trend_units[:n], out.trend_sessions[:n], currency)
+    # The spare row becomes the row of "no metrics" (see _Metrics).
+    for values in (*out.sums.values(), out.trend_units, out.trend_sessions):
+        values[n] = 0
+    metrics = _Metrics(asins, parents, out.sums, out.trend_units, out.trend_sessions, currency)
     return metrics, source
 
 
@@ -911,6 +916,35 @@ class _Sums:
     trend_units: np.ndarray
     trend_sessions: np.ndarray
     pending_days: set[date] = field(default_factory=set)
+
+
+# Counts (sessions, page views, units) are summed in int32: a product's count over two
+# periods is far below 2**31, and at 50,000 products each column is 200 KB instead of
+# 400 KB. _Adder checks every addition and widens a column to int64 before it could
+# overflow, so no sum ever wraps. Money and the Buy Box weight (share x page views)
+# stay int64.
+_COUNTS = {
+    name: np.int32
+    for name in ("sessions", "page_views", "units", "settled", "prev_sessions", "prev_settled")
+}
+_INT32 = np.iinfo(np.int32)
+
+
+@dataclass
+class _Adder:
+    """Adds a block's per-row sums into `sums` (see _COUNTS)."""
+
+    sums: dict[str, np.ndarray]
+
+    def add(self, name: str, at: np.ndarray, values: np.ndarray) -> None:
+        column = self.sums[name]
+        if column.dtype == np.int32 and len(values):
+            # The largest and smallest result any row could reach by this addition.
+            high = int(column.max()) + max(int(values.max()), 0)
+            low = int(column.min()) + min(int(values.min()), 0)
+            if high > _INT32.max or low < _INT32.min:
+                column = self.sums[name] = column.astype(np.int64)
+        column[at] += values
 
 
 def _add_block(
@@ -926,7 +960,7 @@ def _add_block(
     (`previous`) to `out`; `at` is each block row's row in `out`. A function of its own
     so that its temporaries (~3 MB for a 50,000-product seller's block) are gone before
     the next block is read."""
-    sums = out.sums
+    sums = _Adder(out.sums)
     n_buckets = out.trend_units.shape[1]
     flags = data.flags
     settled = (flags & (PRESENT | PENDING)) == PRESENT
@@ -938,13 +972,13 @@ def _add_block(
         units = data.ints[UNITS][:, cols]
         # Sums `where` a day is settled rather than of products with 0/1: no temporary
         # block-sized arrays (and views, not copies, when the days are contiguous).
-        sums["sessions"][at] += sessions.sum(axis=1, dtype=np.int64, where=ok)
-        sums["page_views"][at] += views.sum(axis=1, dtype=np.int64, where=ok)
-        sums["units"][at] += units.sum(axis=1, dtype=np.int64)
-        sums["settled"][at] += units.sum(axis=1, dtype=np.int64, where=ok)
-        sums["sales"][at] += data.sales[:, cols].sum(axis=1, dtype=np.int64)
+        sums.add("sessions", at, sessions.sum(axis=1, dtype=np.int64, where=ok))
+        sums.add("page_views", at, views.sum(axis=1, dtype=np.int64, where=ok))
+        sums.add("units", at, units.sum(axis=1, dtype=np.int64))
+        sums.add("settled", at, units.sum(axis=1, dtype=np.int64, where=ok))
+        sums.add("sales", at, data.sales[:, cols].sum(axis=1, dtype=np.int64))
         weighted = np.multiply(data.ints[BUY_BOX][:, cols], views, dtype=np.int64)
-        sums["bb"][at] += weighted.sum(axis=1, where=ok)
+        sums.add("bb", at, weighted.sum(axis=1, where=ok))
         del weighted
         pending = (flags[:, cols] & PENDING).any(axis=0)
         days = np.arange(flags.shape[1])[cols]
@@ -961,8 +995,8 @@ def _add_block(
     if previous:
         cols = _columns(previous)
         ok = settled[:, cols]
-        sums["prev_sessions"][at] += data.ints[SESSIONS][:, cols].sum(1, dtype=np.int64, where=ok)
-        sums["prev_settled"][at] += data.ints[UNITS][:, cols].sum(1, dtype=np.int64, where=ok)
+        sums.add("prev_sessions", at, data.ints[SESSIONS][:, cols].sum(1, dtype=np.int64, where=ok))
+        sums.add("prev_settled", at, data.ints[UNITS][:, cols].sum(1, dtype=np.int64, where=ok))
 
 
 def _columns(days: list[int]) -> slice | np.ndarray:
@@ -974,8 +1008,9 @@ def _columns(days: list[int]) -> slice | np.ndarray:
 
 def _row_index(blocks: QuerySet[MetricBlock]) -> tuple[np.ndarray, np.ndarray]:
     """Every ASIN of `blocks`, sorted, and its parent (the latest month's; "" for a
-    product that is its own parent), as two STR arrays. The row index is plaintext
-    (jsonb): it is read before any decryption.
+    product that is its own parent), as two STR arrays; the parents have one more, ""
+    (_Metrics' row for no metrics). The row index is plaintext (jsonb): it is read
+    before any decryption.
 
     On PostgreSQL the database unnests the blocks' rows and keeps one per ASIN: a
     50,000-product seller's three months are 150,000 [asin, parent] pairs, which parsed
@@ -1008,9 +1043,10 @@ def _row_index(blocks: QuerySet[MetricBlock]) -> tuple[np.ndarray, np.ndarray]:
         del parent_of
     asins = np.concatenate(found_asins) if found_asins else np.array([], STR)
     parents = np.concatenate(found_parents) if found_parents else np.array([], STR)
-    # Sorted as Python sorts strings (the database's collation may sort otherwise).
+    # Sorted as Python sorts strings (the database's collation may sort otherwise). The
+    # parents get _Metrics' empty last row.
     order = np.argsort(asins, kind="stable")
-    return asins[order], parents[order]
+    return asins[order], np.append(parents[order], "")
 
 
 def _positions(asins: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -1063,12 +1099,13 @@ def _quick_metrics(
     metrics = _Metrics(
         asins=np.array([r.asin for r in rows], STR),
         parents=np.array(
-            [r.parent_asin if r.parent_asin and r.parent_asin != r.asin else "" for r in rows],
+            [r.parent_asin if r.parent_asin and r.parent_asin != r.asin else "" for r in rows]
+            + [""],
             STR,
         ),
-        sums={name: np.array(values, np.int64) for name, values in sums.items()},
-        trend_units=_zeros(len(rows), 0),
-        trend_sessions=_zeros(len(rows), 0),
+        sums={name: np.array([*values, 0], np.int64) for name, values in sums.items()},
+        trend_units=_zeros(len(rows) + 1, 0),
+        trend_sessions=_zeros(len(rows) + 1, 0),
         currency=quick.currency,
     )
     pending = max((r.pending_days for r in rows), default=0)
@@ -1157,17 +1194,18 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
     if not params.group:
         return _Layout(table, np.column_stack([np.full(len(order), PRODUCT, np.int64), order]))
     index = order.tolist()
-    names = sorted({table.parents[i] for i in index if table.parents[i]})
+    names = sorted({p for i in index if (p := table.parent(i))})
     group = {name: g for g, name in enumerate(names)}
     members: list[list[int]] = [[] for _ in names]
     alone = []
     for i in index:
-        parent = table.parents[i]
+        parent = table.parent(i)
         if parent:
             members[group[parent]].append(i)
         else:
             alone.append(i)
-    child_rows = np.array([i for m in members for i in m], np.int64)
+    # The children's rows in the metrics' columns.
+    child_rows = table.metric[np.array([i for m in members for i in m], np.int64)]
     of_group = np.repeat(np.arange(len(names)), [len(m) for m in members])
 
     def total(values: np.ndarray) -> np.ndarray:
@@ -1180,9 +1218,10 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
     parents = _Table(
         keys=names,
         asins=names,
-        parents=[""] * len(names),
         catalog=_no_listings([Listing.Tracking.TRACKED] * len(names)),
         product=np.array([g if tracked[m].any() else -1 for g, m in enumerate(members)], np.int64),
+        metric=np.arange(len(names), dtype=np.int64),
+        parents=[""] * len(names),
         sums={name: total(table.sums[name]) for name in _SUMS},
         trend_units=total(table.trend_units),
         trend_sessions=total(table.trend_sessions),
