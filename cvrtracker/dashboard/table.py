@@ -286,8 +286,8 @@ def product_table_rows(
     layout = _layout(table, order, params)
     # What ranking freed (block buffers, the listings read) goes back before rows are made.
     memory_release()
-    for start in range(0, len(layout.entries), 500):
-        chunk = layout.rows(layout.entries[start : start + 500])
+    for start in range(0, len(layout), 500):
+        chunk = layout.rows(layout.entries(start, start + 500))
         _decorate(scope, chunk)
         yield from chunk
 
@@ -298,11 +298,10 @@ def product_table_page(
     """One page of `page_size` rows and how many match (the page number is clamped)."""
     table, order, source = _matching(scope, period, params)
     layout = _layout(table, order, params)
-    total = len(layout.entries)
+    total = len(layout)
     pages = max(1, math.ceil(total / page_size))
     number = min(params.page, pages)
-    entries = layout.entries[(number - 1) * page_size : number * page_size]
-    shown = layout.rows(entries)
+    shown = layout.rows(layout.entries((number - 1) * page_size, number * page_size))
     if shown and params.group and not shown[0].is_parent and shown[0].parent_asin:
         # A group cut by the page break: repeat its subtotal on top of this page.
         parent = layout.parent_row(shown[0].parent_asin)
@@ -344,13 +343,20 @@ class _Product:
 class _Catalog:
     """The products listed in a marketplace as columns: product `p` has the listings
     `first[p]:first[p + 1]` of `skus` and `listing_ids` (sorted by SKU) and one tracking
-    state. A 50,000-product seller's catalogue is then a few arrays and two lists of
-    strings, not 50,000 objects each with two lists (~20 MB less while exporting)."""
+    state. A 50,000-product seller's catalogue is then a few arrays, not 50,000 objects
+    each with two lists (~20 MB less while exporting). The tracking states are one byte
+    per product, an index into `states` (a list of 50,000 pointers was 400 KB)."""
 
     skus: np.ndarray  # STR
     listing_ids: np.ndarray  # int64
     first: np.ndarray  # int64, one more than there are products
-    tracking: list[str]
+    tracking: np.ndarray  # uint8, each product's state in `states`
+    states: list[str]
+
+    def tracked(self) -> np.ndarray:
+        """Per product, whether it is tracked."""
+        tracked = np.array([s == Listing.Tracking.TRACKED for s in self.states], bool)
+        return tracked[self.tracking] if len(tracked) else np.zeros(len(self.tracking), bool)
 
     def product(self, p: int) -> _Product | None:
         """Product `p` as one object (None for -1: no listing)."""
@@ -360,17 +366,20 @@ class _Catalog:
         return _Product(
             skus=self.skus[a:b].tolist(),
             listing_ids=self.listing_ids[a:b].tolist(),
-            tracking=self.tracking[p],
+            tracking=self.states[self.tracking[p]],
         )
 
 
 def _no_listings(tracking: list[str]) -> _Catalog:
     """A catalogue of products without listings (parents' subtotals, the empty table)."""
+    states = list(dict.fromkeys(tracking))
+    code = {state: i for i, state in enumerate(states)}
     return _Catalog(
         skus=np.array([], STR),
         listing_ids=np.zeros(0, np.int64),
         first=np.zeros(len(tracking) + 1, np.int64),
-        tracking=tracking,
+        tracking=np.array([code[t] for t in tracking], np.uint8),
+        states=states,
     )
 
 
@@ -418,8 +427,7 @@ class _Table:
 
     def tracked(self) -> np.ndarray:
         """Per row, whether its product is tracked."""
-        tracked = np.array([t == Listing.Tracking.TRACKED for t in self.catalog.tracking], bool)
-        return (self.product >= 0) & np.append(tracked, False)[self.product]
+        return (self.product >= 0) & np.append(self.catalog.tracked(), False)[self.product]
 
     def parent(self, i: int) -> str:
         """Row `i`'s parent ASIN ("" when it is its own)."""
@@ -617,11 +625,7 @@ def _table(
     n = len(metrics.asins)
     of_listed = _lookup(metrics.asins, listed, missing=-1)
     if tracked_only:
-        tracked = np.fromiter(
-            (t == Listing.Tracking.TRACKED for t in catalog.tracking), bool, len(catalog.tracking)
-        )
-        chosen = np.flatnonzero(tracked).astype(np.int64)
-        del tracked
+        chosen = np.flatnonzero(catalog.tracked()).astype(np.int64, copy=False)
     else:
         chosen = np.arange(len(listed), dtype=np.int64)
     # Every product chosen: the listed keys as they are, not a copy.
@@ -672,7 +676,7 @@ def _products(
     listings and tracking (one product is tracked when any of its listings is: they
     share one state; else the state of its first SKU). With `release` (the export), the
     rows' freed memory goes back to the system every 5,000 listings (memory_release)."""
-    tracking: list[str] = []
+    tracking = array("B")
     first = array("q")
     ids = array("q")
     # Keys and SKUs go into string arrays 5,000 at a time (see STR).
@@ -690,18 +694,22 @@ def _products(
         .values_list("pk", "asin", "sku", "tracking")
         .iterator(chunk_size=1000 if release else 5000)
     )
-    # One string per tracking state rather than one per row (50,000 rows for a big seller).
-    states = {state.value: state.value for state in Listing.Tracking}
+    # One byte per product for its tracking state (see _Catalog).
+    states: list[str] = [state.value for state in Listing.Tracking]
+    codes = {state: i for i, state in enumerate(states)}
     for pk, asin, sku, state in listings:
-        state = states.get(state, state)
+        code = codes.get(state)
+        if code is None:
+            code = codes[state] = len(states)
+            states.append(state)
         key = asin or f"sku:{sku}"
         if key != last:
             key_part.append(key)
-            tracking.append(state)
+            tracking.append(code)
             first.append(len(ids))
             last = key
-        elif state == Listing.Tracking.TRACKED or not tracking[-1]:
-            tracking[-1] = state
+        elif state == Listing.Tracking.TRACKED or not states[tracking[-1]]:
+            tracking[-1] = code
         sku_part.append(sku)
         ids.append(pk)
         if len(sku_part) == 5000:
@@ -717,7 +725,8 @@ def _products(
         skus=np.concatenate(skus),
         listing_ids=np.array(ids, np.int64),
         first=np.array(first, np.int64),
-        tracking=tracking,
+        tracking=np.array(tracking, np.uint8),
+        states=states,
     )
     return np.concatenate(keys), catalog
 
@@ -1164,12 +1173,26 @@ PRODUCT, PARENT = 0, 1
 class _Layout:
     """The rows in display order as (PRODUCT, row of `table`) or (PARENT, row of
     `parents`, a table of subtotals), one pair per line of an int64 array (not 50,000
-    tuples); row objects are built only for a page, or a chunk of the export."""
+    tuples); row objects are built only for a page, or a chunk of the export.
+
+    Without groups every line is a product: `order` alone is kept, and the pairs are
+    made for the lines asked (`entries`), not for all 50,000 at once (800 KB)."""
 
     table: _Table
-    entries: np.ndarray  # [rows, 2]
+    order: np.ndarray | None = None  # without groups: rows of `table`, in display order
+    pairs: np.ndarray | None = None  # with groups: [rows, 2]
     parents: _Table | None = None
     children: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.order if self.pairs is None else self.pairs)
+
+    def entries(self, start: int, stop: int) -> np.ndarray:
+        """Lines `start:stop` as (kind, row) pairs."""
+        if self.pairs is not None:
+            return self.pairs[start:stop]
+        part = self.order[start:stop]
+        return np.column_stack([np.full(len(part), PRODUCT, np.int64), part])
 
     def rows(self, entries: np.ndarray) -> list[TableRow]:
         pairs = entries.tolist()
@@ -1192,7 +1215,7 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
     (sums of its matching children: conversion Σunits ÷ Σsessions) followed by its
     children; groups and products without a parent sorted together by their value."""
     if not params.group:
-        return _Layout(table, np.column_stack([np.full(len(order), PRODUCT, np.int64), order]))
+        return _Layout(table, order=order)
     index = order.tolist()
     names = sorted({p for i in index if (p := table.parent(i))})
     group = {name: g for g, name in enumerate(names)}
@@ -1244,7 +1267,7 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
         if kind == PARENT:
             entries += [(PRODUCT, child) for child in members[i]]
     pairs = np.array(entries, np.int64).reshape(-1, 2)
-    return _Layout(table, pairs, parents, [len(m) for m in members])
+    return _Layout(table, pairs=pairs, parents=parents, children=[len(m) for m in members])
 
 
 # -- titles, stock, suppression: decrypted for the rows that need them ---------------------
