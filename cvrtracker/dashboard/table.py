@@ -349,7 +349,7 @@ class _Catalog:
 
     skus: np.ndarray  # STR
     listing_ids: np.ndarray  # int64
-    first: np.ndarray  # int64, one more than there are products
+    first: np.ndarray  # int32, one more than there are products
     tracking: np.ndarray  # uint8, each product's state in `states`
     states: list[str]
 
@@ -412,8 +412,10 @@ class _Table:
     keys: np.ndarray | list[str]
     asins: np.ndarray | list[str]
     catalog: _Catalog
-    product: np.ndarray  # int64: each row's product in `catalog`, -1 without a listing
-    metric: np.ndarray  # int64: each row's row in `parents`, `sums` and the trend
+    # Row numbers are int32 (a table has far fewer than 2**31 rows): 200 KB, not 400 KB,
+    # per column at 50,000 products.
+    product: np.ndarray  # int32: each row's product in `catalog`, -1 without a listing
+    metric: np.ndarray  # int32: each row's row in `parents`, `sums` and the trend
     parents: np.ndarray | list[str]
     sums: dict[str, np.ndarray]
     trend_units: np.ndarray
@@ -542,7 +544,10 @@ def _match(
     del metrics, listed, catalog, changed
     if not trend:
         memory_release()
-    index = np.arange(len(table.keys))
+    # None: every row (no 50,000-entry arange held while they are ranked).
+    index = None
+    if params.changed or params.q or params.out_of_stock or params.suppressed:
+        index = np.arange(len(table.keys))
     if params.changed:
         index = index[table.changed[index]]
     if params.q:
@@ -581,13 +586,15 @@ def _zeros(n: int, m: int) -> np.ndarray:
     return np.zeros((n, m), np.int64)
 
 
-def _order(table: _Table, index: np.ndarray, key: str, descending: bool) -> np.ndarray:
-    """`index` sorted by `key`; rows without a value last either way; ties by product key."""
+def _order(table: _Table, index: np.ndarray | None, key: str, descending: bool) -> np.ndarray:
+    """`index` (None: every row) sorted by `key`; rows without a value last either way;
+    ties by product key."""
+    if index is None or len(index) == len(table.keys):
+        # Every row (`index` is always in ascending order, so it is 0..n-1): no copies
+        # of the columns, and the ranking is the order itself.
+        return _ranking(table.keys, table.sort_values(key), key, descending)
     if not len(index):
         return index
-    if len(index) == len(table.keys):
-        # Every row (`index` is always in ascending order): no copies of the columns.
-        return index[_ranking(table.keys, table.sort_values(key), key, descending)]
     keys = np.asarray(table.keys)[index]
     return index[_ranking(keys, table.sort_values(key)[index], key, descending)]
 
@@ -625,9 +632,9 @@ def _table(
     n = len(metrics.asins)
     of_listed = _lookup(metrics.asins, listed, missing=-1)
     if tracked_only:
-        chosen = np.flatnonzero(catalog.tracked()).astype(np.int64, copy=False)
+        chosen = np.flatnonzero(catalog.tracked()).astype(np.int32)
     else:
-        chosen = np.arange(len(listed), dtype=np.int64)
+        chosen = np.arange(len(listed), dtype=np.int32)
     # Every product chosen: the listed keys as they are, not a copy.
     keys = listed if len(chosen) == len(listed) else listed[chosen]
     pick = of_listed[chosen]
@@ -635,10 +642,10 @@ def _table(
         # ASINs with metrics and no listing.
         known = np.zeros(n, bool)
         known[of_listed[of_listed >= 0]] = True
-        extra = np.flatnonzero(~known).astype(np.int64)
+        extra = np.flatnonzero(~known).astype(np.int32)
         keys = np.concatenate([keys, metrics.asins[extra]])
         pick = np.concatenate([pick, extra])
-        chosen = np.concatenate([chosen, np.full(len(extra), -1, np.int64)])
+        chosen = np.concatenate([chosen, np.full(len(extra), -1, np.int32)])
         del known, extra
     del of_listed
     # A product without metrics points at the metrics' empty last row.
@@ -724,7 +731,7 @@ def _products(
     catalog = _Catalog(
         skus=np.concatenate(skus),
         listing_ids=np.array(ids, np.int64),
-        first=np.array(first, np.int64),
+        first=np.array(first, np.int32),
         tracking=np.array(tracking, np.uint8),
         states=states,
     )
@@ -1065,8 +1072,9 @@ def _positions(asins: np.ndarray, keys: list[str]) -> np.ndarray:
 
 def _lookup(ordered: np.ndarray, wanted: np.ndarray, *, missing: int) -> np.ndarray:
     """Where each of `wanted` (STR) is in the sorted `ordered` (STR), `missing` where it
-    is not. 8,192 at a time: at 50,000 keys, the whole searches' temporaries were ~2 MB."""
-    out = np.full(len(wanted), missing, np.int64)
+    is not. 8,192 at a time: at 50,000 keys, the whole searches' temporaries were ~2 MB.
+    int32: positions in an array held in memory are far below 2**31."""
+    out = np.full(len(wanted), missing, np.int32)
     n = len(ordered)
     if not n:
         return out
@@ -1242,8 +1250,8 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
         keys=names,
         asins=names,
         catalog=_no_listings([Listing.Tracking.TRACKED] * len(names)),
-        product=np.array([g if tracked[m].any() else -1 for g, m in enumerate(members)], np.int64),
-        metric=np.arange(len(names), dtype=np.int64),
+        product=np.array([g if tracked[m].any() else -1 for g, m in enumerate(members)], np.int32),
+        metric=np.arange(len(names), dtype=np.int32),
         parents=[""] * len(names),
         sums={name: total(table.sums[name]) for name in _SUMS},
         trend_units=total(table.trend_units),
