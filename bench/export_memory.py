@@ -12,11 +12,20 @@ or BENCH_DATABASE_URL), dropped at the end unless --keep.
 Each export runs in a fresh child process (this script with --child), which reads its
 own peak resident memory (VmHWM in /proc/self/status) before and after, and consumes the
 response as a server would send it. The child is meant to look like a web process serving
-the request: Django set up, the URLconf loaded, the user logged in (test Client), and no
-data of the bench's own. It is told the seller's ids and the product count on its command
-line (`Seller`): it does not load the bench's Dataset, whose list of 50,000 generated ASINs
+the request: Django set up, the URLconf loaded, the user logged in, and no data of the
+bench's own. It is told the seller's ids and the product count on its command line
+(`Seller`): it does not load the bench's Dataset, whose list of 50,000 generated ASINs
 (~4 MB of Python strings) no web process holds. Until 2026-12 the child did load it, and
 every figure below included those 4 MB. The writer kind makes its ASINs one row at a time.
+
+The view, series and changes kinds are served as gunicorn (the production server, a sync
+worker) serves them: the child has gunicorn's worker modules loaded, and the request goes
+through cvrtracker.wsgi's application with the session cookie of a log-in the parent made.
+Until 2026-12 they went through Django's test Client, which logged in inside the child:
+django.test imports jinja2, unittest and the test runner's helpers (+3.4 MB measured after
+django.setup()), which a gunicorn worker never loads; gunicorn's own modules are +0.8 MB,
+and the middleware both load is the same (~2 MB). Those figures were ~2.5 MB higher for
+that reason alone.
 Kinds:
 - writer: dashboard/exports.py's export_response alone, fed 50,000 rows of the table's
   shape made on the fly (no database): what the export helper itself costs;
@@ -45,7 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cvr_bench_export"
 os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -86,6 +95,8 @@ class Seller:
     connection_code: str
     marketplace_id: str
     products: int
+    # The session cookie of a log-in made by the parent (the served kinds send it).
+    session: str = ""
 
     @classmethod
     def of(cls, dataset) -> Seller:
@@ -163,16 +174,53 @@ def writer_response(dataset, fmt: str):
     return export_response(fmt=fmt, filename="products", header=HEADER, rows=rows()), n
 
 
+# What a gunicorn sync worker has imported before it serves a request (the arbiter forks
+# it from there); the served kinds load them before the baseline is read.
+GUNICORN_MODULES = ("gunicorn.app.wsgiapp", "gunicorn.arbiter", "gunicorn.workers.sync")
+
+
+def served(dataset, url: str):
+    """GET `url` as gunicorn serves it: cvrtracker.wsgi's application called with a WSGI
+    environ (as gunicorn.http.wsgi builds it) and the seller's session cookie; the
+    response is what the worker then iterates and sends."""
+    import io
+
+    from django.conf import settings
+
+    from cvrtracker.wsgi import application
+
+    path, _, query = url.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_COOKIE": f"{settings.SESSION_COOKIE_NAME}={dataset.session}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    # Django's handler returns the HttpResponse itself (no wsgi.file_wrapper given).
+    return application(environ, lambda status, headers, exc_info=None: None)
+
+
 def view_response(dataset, fmt: str):
-    import dashboard_speed as speed
     from django.urls import reverse
 
-    client = speed.page_client(dataset)
     url = (
         reverse("dashboard:products_export", args=[fmt])
         + f"?account={dataset.connection_code}&marketplace={dataset.marketplace_id}&period=30"
     )
-    return client.get(url), None
+    return served(dataset, url), None
 
 
 def series_response(dataset, fmt: str):
@@ -181,25 +229,23 @@ def series_response(dataset, fmt: str):
     import dashboard_speed as speed
     from django.urls import reverse
 
-    client = speed.page_client(dataset)
     asin = speed.busiest_changed_asin(dataset.connection())
     url = reverse(
         "dashboard:product_series_export",
         args=[dataset.connection_code, dataset.marketplace_id, asin, fmt],
     )
-    return client.get(url + "?period=730"), None
+    return served(dataset, url + "?period=730"), None
 
 
 def changes_response(dataset, fmt: str):
     """The seller account's whole change history download (every change, with its impact)."""
-    import dashboard_speed as speed
     from django.urls import reverse
 
-    client = speed.page_client(dataset)
     url = reverse("dashboard:account_changes_export", args=[dataset.connection_code, fmt])
-    return client.get(url), None
+    return served(dataset, url), None
 
 
+SERVED = {"view", "series", "changes"}
 KINDS = {
     "writer": writer_response,
     "helper": helper_response,
@@ -210,8 +256,12 @@ KINDS = {
 
 
 def child(kind: str, fmt: str, seller: str) -> None:
+    import importlib
     import logging
 
+    if kind in SERVED:
+        for name in GUNICORN_MODULES:
+            importlib.import_module(name)
     data.bootstrap()
     logging.getLogger("django.request").setLevel(logging.ERROR)
     dataset = Seller(**json.loads(seller))
@@ -286,10 +336,15 @@ def main() -> None:
 
 
 def run(dataset, kinds: list[str]) -> None:
+    import dashboard_speed as speed
+    from django.conf import settings
     from django.db import connections
 
+    # The served kinds' session: logged in here, so the measured child only sends the
+    # cookie, as a browser does.
+    session = speed.page_client(dataset).cookies[settings.SESSION_COOKIE_NAME].value
     connections.close_all()
-    seller = json.dumps(asdict(Seller.of(dataset)))
+    seller = json.dumps(asdict(replace(Seller.of(dataset), session=session)))
     print(f"\nexports of a {len(dataset.asins):,}-product seller (table: period 30 days)")
     print(
         f"{'export':<14}{'rows':>8}{'MB':>8}{'s':>7}{'start MB':>10}{'response MB':>13}"

@@ -14,6 +14,7 @@ mode added ~3.5 MB (measured after the URLconf loaded; bench/export_memory.py).
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,6 +47,9 @@ def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
         yield writer.writerow([_cell(v) for v in row])
 
 
+_NO_ROW = object()
+
+
 def _safe_name(filename: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", filename).strip("-") or "export"
 
@@ -62,6 +66,14 @@ def export_response(
         )
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     elif fmt == "xlsx":
+        # The first row is read before the writer is loaded: a selector that reads all its
+        # data up front (the product table: 50,000 products' sums, one 3 MB metric block
+        # at a time) then peaks without XlsxWriter's ~2 MB (its modules, the workbook)
+        # beside it.
+        rows = iter(rows)
+        first = next(rows, _NO_ROW)
+        if first is not _NO_ROW:
+            rows = itertools.chain([first], rows)
         import xlsxwriter
 
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it

@@ -286,8 +286,8 @@ def product_table_rows(
     layout = _layout(table, order, params)
     # What ranking freed (block buffers, the listings read) goes back before rows are made.
     memory_release()
-    for start in range(0, len(layout.entries), 500):
-        chunk = layout.rows(layout.entries[start : start + 500])
+    for start in range(0, len(layout), 500):
+        chunk = layout.rows(layout.entries(start, start + 500))
         _decorate(scope, chunk)
         yield from chunk
 
@@ -298,11 +298,10 @@ def product_table_page(
     """One page of `page_size` rows and how many match (the page number is clamped)."""
     table, order, source = _matching(scope, period, params)
     layout = _layout(table, order, params)
-    total = len(layout.entries)
+    total = len(layout)
     pages = max(1, math.ceil(total / page_size))
     number = min(params.page, pages)
-    entries = layout.entries[(number - 1) * page_size : number * page_size]
-    shown = layout.rows(entries)
+    shown = layout.rows(layout.entries((number - 1) * page_size, number * page_size))
     if shown and params.group and not shown[0].is_parent and shown[0].parent_asin:
         # A group cut by the page break: repeat its subtotal on top of this page.
         parent = layout.parent_row(shown[0].parent_asin)
@@ -344,13 +343,20 @@ class _Product:
 class _Catalog:
     """The products listed in a marketplace as columns: product `p` has the listings
     `first[p]:first[p + 1]` of `skus` and `listing_ids` (sorted by SKU) and one tracking
-    state. A 50,000-product seller's catalogue is then a few arrays and two lists of
-    strings, not 50,000 objects each with two lists (~20 MB less while exporting)."""
+    state. A 50,000-product seller's catalogue is then a few arrays, not 50,000 objects
+    each with two lists (~20 MB less while exporting). The tracking states are one byte
+    per product, an index into `states` (a list of 50,000 pointers was 400 KB)."""
 
     skus: np.ndarray  # STR
     listing_ids: np.ndarray  # int64
-    first: np.ndarray  # int64, one more than there are products
-    tracking: list[str]
+    first: np.ndarray  # int32, one more than there are products
+    tracking: np.ndarray  # uint8, each product's state in `states`
+    states: list[str]
+
+    def tracked(self) -> np.ndarray:
+        """Per product, whether it is tracked."""
+        tracked = np.array([s == Listing.Tracking.TRACKED for s in self.states], bool)
+        return tracked[self.tracking] if len(tracked) else np.zeros(len(self.tracking), bool)
 
     def product(self, p: int) -> _Product | None:
         """Product `p` as one object (None for -1: no listing)."""
@@ -360,24 +366,29 @@ class _Catalog:
         return _Product(
             skus=self.skus[a:b].tolist(),
             listing_ids=self.listing_ids[a:b].tolist(),
-            tracking=self.tracking[p],
+            tracking=self.states[self.tracking[p]],
         )
 
 
 def _no_listings(tracking: list[str]) -> _Catalog:
     """A catalogue of products without listings (parents' subtotals, the empty table)."""
+    states = list(dict.fromkeys(tracking))
+    code = {state: i for i, state in enumerate(states)}
     return _Catalog(
         skus=np.array([], STR),
         listing_ids=np.zeros(0, np.int64),
         first=np.zeros(len(tracking) + 1, np.int64),
-        tracking=tracking,
+        tracking=np.array([code[t] for t in tracking], np.uint8),
+        states=states,
     )
 
 
 @dataclass
 class _Metrics:
-    """Per-ASIN sums over both periods, aligned with `asins` (sorted, STR) and their
-    parents (STR, "" for a product that is its own parent)."""
+    """Per-ASIN sums over both periods, aligned with `asins` (sorted, STR), and their
+    parents (STR, "" for a product that is its own parent). `parents`, the sums and the
+    trend have one row more than `asins`, the last: "" and zeros, the row of a product
+    without metrics (the table points its rows at it rather than copying every column)."""
 
     asins: np.ndarray
     parents: np.ndarray
@@ -391,13 +402,21 @@ class _Metrics:
 class _Table:
     """Every candidate row as numpy columns: sorting and paging 10,000 products never
     builds 10,000 objects; TableRow objects are made for the rows shown (or exported).
-    Keys, ASINs and parents are STR arrays (lists for the parents' subtotals)."""
+    Keys and ASINs are STR arrays (lists for the parents' subtotals), one per row.
+
+    `parents`, `sums` and the trend stay in the metrics' order (_Metrics, with its empty
+    last row): row `i`'s are at `metric[i]`. One index array instead of a gathered copy
+    of every column: at 50,000 products the copies overlapped the originals by ~3 MB
+    while the table was built (~25 MB more on the page, with the trend)."""
 
     keys: np.ndarray | list[str]
     asins: np.ndarray | list[str]
-    parents: np.ndarray | list[str]
     catalog: _Catalog
-    product: np.ndarray  # int64: each row's product in `catalog`, -1 without a listing
+    # Row numbers are int32 (a table has far fewer than 2**31 rows): 200 KB, not 400 KB,
+    # per column at 50,000 products.
+    product: np.ndarray  # int32: each row's product in `catalog`, -1 without a listing
+    metric: np.ndarray  # int32: each row's row in `parents`, `sums` and the trend
+    parents: np.ndarray | list[str]
     sums: dict[str, np.ndarray]
     trend_units: np.ndarray
     trend_sessions: np.ndarray
@@ -410,40 +429,45 @@ class _Table:
 
     def tracked(self) -> np.ndarray:
         """Per row, whether its product is tracked."""
-        tracked = np.array([t == Listing.Tracking.TRACKED for t in self.catalog.tracking], bool)
-        return (self.product >= 0) & np.append(tracked, False)[self.product]
+        return (self.product >= 0) & np.append(self.catalog.tracked(), False)[self.product]
+
+    def parent(self, i: int) -> str:
+        """Row `i`'s parent ASIN ("" when it is its own)."""
+        return self.parents[int(self.metric[i])]
 
     def rows(self, index: np.ndarray | list[int]) -> list[TableRow]:
         out = []
         sums = {name: self.sums[name] for name in _SUMS}
         for i in np.asarray(index, dtype=np.int64).tolist():
             product = self.product_of(i)
+            m = int(self.metric[i])
             out.append(
                 TableRow(
                     asin=self.asins[i],
-                    parent_asin=self.parents[i],
+                    parent_asin=self.parents[m],
                     skus=product.skus if product else [],
-                    sessions=int(sums["sessions"][i]),
-                    page_views=int(sums["page_views"][i]),
-                    units=int(sums["units"][i]),
-                    settled_units=int(sums["settled"][i]),
-                    revenue_minor=int(sums["sales"][i]),
+                    sessions=int(sums["sessions"][m]),
+                    page_views=int(sums["page_views"][m]),
+                    units=int(sums["units"][m]),
+                    settled_units=int(sums["settled"][m]),
+                    revenue_minor=int(sums["sales"][m]),
                     currency=self.currency,
-                    buy_box_weight=int(sums["bb"][i]),
-                    previous_sessions=int(sums["prev_sessions"][i]),
-                    previous_settled_units=int(sums["prev_settled"][i]),
+                    buy_box_weight=int(sums["bb"][m]),
+                    previous_sessions=int(sums["prev_sessions"][m]),
+                    previous_settled_units=int(sums["prev_settled"][m]),
                     pending_days=self.pending_days,
                     tracking=product.tracking if product else "",
                     changed=bool(self.changed[i]),
-                    trend_units=self.trend_units[i].tolist(),
-                    trend_sessions=self.trend_sessions[i].tolist(),
+                    trend_units=self.trend_units[m].tolist(),
+                    trend_sessions=self.trend_sessions[m].tolist(),
                     listing_ids=product.listing_ids if product else [],
                 )
             )
         return out
 
     def sort_values(self, key: str) -> np.ndarray:
-        """A float per row to sort by; NaN where the value is None (as TableRow computes it)."""
+        """A float per row to sort by; NaN where the value is None (as TableRow computes it).
+        Computed in the metrics' order, then taken for the table's rows."""
         s = self.sums
 
         def rate(part: str, whole: str) -> np.ndarray:
@@ -465,7 +489,7 @@ class _Table:
             "buy_box": lambda: rate("bb", "page_views") / PERCENT_SCALE,
         }
         with np.errstate(divide="ignore", invalid="ignore"):
-            return values[key]()
+            return values[key]()[self.metric]
 
 
 def _matching(
@@ -515,13 +539,15 @@ def _match(
         changed,
         source,
         tracked_only=params.show == SHOW_TRACKED,
-        release=not trend,
     )
     # The table holds what it needs of these; the rest is not kept while it is ranked.
     del metrics, listed, catalog, changed
     if not trend:
         memory_release()
-    index = np.arange(len(table.keys))
+    # None: every row (no 50,000-entry arange held while they are ranked).
+    index = None
+    if params.changed or params.q or params.out_of_stock or params.suppressed:
+        index = np.arange(len(table.keys))
     if params.changed:
         index = index[table.changed[index]]
     if params.q:
@@ -541,7 +567,12 @@ def _empty_table() -> _Table:
     empty = np.array([], STR)
     return _table(
         _Metrics(
-            empty, empty, {n: np.zeros(0, np.int64) for n in _SUMS}, _zeros(0, 0), _zeros(0, 0), ""
+            empty,
+            np.array([""], STR),
+            {n: np.zeros(1, np.int64) for n in _SUMS},
+            _zeros(1, 0),
+            _zeros(1, 0),
+            "",
         ),
         empty,
         _no_listings([]),
@@ -555,13 +586,15 @@ def _zeros(n: int, m: int) -> np.ndarray:
     return np.zeros((n, m), np.int64)
 
 
-def _order(table: _Table, index: np.ndarray, key: str, descending: bool) -> np.ndarray:
-    """`index` sorted by `key`; rows without a value last either way; ties by product key."""
+def _order(table: _Table, index: np.ndarray | None, key: str, descending: bool) -> np.ndarray:
+    """`index` (None: every row) sorted by `key`; rows without a value last either way;
+    ties by product key."""
+    if index is None or len(index) == len(table.keys):
+        # Every row (`index` is always in ascending order, so it is 0..n-1): no copies
+        # of the columns, and the ranking is the order itself.
+        return _ranking(table.keys, table.sort_values(key), key, descending)
     if not len(index):
         return index
-    if len(index) == len(table.keys):
-        # Every row (`index` is always in ascending order): no copies of the columns.
-        return index[_ranking(table.keys, table.sort_values(key), key, descending)]
     keys = np.asarray(table.keys)[index]
     return index[_ranking(keys, table.sort_values(key)[index], key, descending)]
 
@@ -589,25 +622,19 @@ def _table(
     source: TableSource,
     *,
     tracked_only: bool,
-    release: bool = False,
 ) -> _Table:
     """The candidate rows: tracked products (or every product listed or with metrics),
     each with its metric row when it has one. `listed` are the keys of `catalog`'s
     products (STR). Joined with numpy (the metrics' ASINs are sorted), not a dict.
 
-    Consumes `metrics`: its columns are let go as they are gathered into the table's, so
-    the two copies of a column are not all held at once; with `release` (the export),
-    the memory they held goes back to the system as they go (memory_release)."""
+    The table keeps `metrics`' columns as they are and points each of its rows at its
+    metric row (the empty last one without metrics): nothing is copied."""
     n = len(metrics.asins)
     of_listed = _lookup(metrics.asins, listed, missing=-1)
     if tracked_only:
-        tracked = np.fromiter(
-            (t == Listing.Tracking.TRACKED for t in catalog.tracking), bool, len(catalog.tracking)
-        )
-        chosen = np.flatnonzero(tracked).astype(np.int64)
-        del tracked
+        chosen = np.flatnonzero(catalog.tracked()).astype(np.int32)
     else:
-        chosen = np.arange(len(listed), dtype=np.int64)
+        chosen = np.arange(len(listed), dtype=np.int32)
     # Every product chosen: the listed keys as they are, not a copy.
     keys = listed if len(chosen) == len(listed) else listed[chosen]
     pick = of_listed[chosen]
@@ -615,47 +642,27 @@ def _table(
         # ASINs with metrics and no listing.
         known = np.zeros(n, bool)
         known[of_listed[of_listed >= 0]] = True
-        extra = np.flatnonzero(~known).astype(np.int64)
+        extra = np.flatnonzero(~known).astype(np.int32)
         keys = np.concatenate([keys, metrics.asins[extra]])
         pick = np.concatenate([pick, extra])
-        chosen = np.concatenate([chosen, np.full(len(extra), -1, np.int64)])
+        chosen = np.concatenate([chosen, np.full(len(extra), -1, np.int32)])
         del known, extra
     del of_listed
-    has = pick >= 0
-    src = pick[has]
-
-    def gather(array: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(keys), *array.shape[1:]), np.int64)
-        out[has] = array[src]
-        return out
-
-    def take(name: str) -> np.ndarray:
-        column = getattr(metrics, name)
-        setattr(metrics, name, None)
-        return gather(column)
-
-    if n:
-        parents = metrics.parents[np.maximum(pick, 0)]
-        parents[~has] = ""
-    else:
-        parents = np.full(len(keys), "", STR)
-    metrics.asins = metrics.parents = None
+    # A product without metrics points at the metrics' empty last row.
+    pick[pick < 0] = n
+    metrics.asins = None
     sku_keys = np.strings.startswith(keys, "sku:")
-    sums = {}
-    for name in _SUMS:
-        sums[name] = gather(metrics.sums.pop(name))
-        if release:
-            memory_release()
     return _Table(
         keys=keys,
         # The keys themselves when every product has an ASIN (no second array).
         asins=np.where(sku_keys, "", keys).astype(STR) if sku_keys.any() else keys,
-        parents=parents,
         catalog=catalog,
         product=chosen,
-        sums=sums,
-        trend_units=take("trend_units"),
-        trend_sessions=take("trend_sessions"),
+        metric=pick,
+        parents=metrics.parents,
+        sums=metrics.sums,
+        trend_units=metrics.trend_units,
+        trend_sessions=metrics.trend_sessions,
         changed=_among(keys, changed),
         currency=metrics.currency,
         pending_days=source.pending_days,
@@ -676,7 +683,7 @@ def _products(
     listings and tracking (one product is tracked when any of its listings is: they
     share one state; else the state of its first SKU). With `release` (the export), the
     rows' freed memory goes back to the system every 5,000 listings (memory_release)."""
-    tracking: list[str] = []
+    tracking = array("B")
     first = array("q")
     ids = array("q")
     # Keys and SKUs go into string arrays 5,000 at a time (see STR).
@@ -694,18 +701,22 @@ def _products(
         .values_list("pk", "asin", "sku", "tracking")
         .iterator(chunk_size=1000 if release else 5000)
     )
-    # One string per tracking state rather than one per row (50,000 rows for a big seller).
-    states = {state.value: state.value for state in Listing.Tracking}
+    # One byte per product for its tracking state (see _Catalog).
+    states: list[str] = [state.value for state in Listing.Tracking]
+    codes = {state: i for i, state in enumerate(states)}
     for pk, asin, sku, state in listings:
-        state = states.get(state, state)
+        code = codes.get(state)
+        if code is None:
+            code = codes[state] = len(states)
+            states.append(state)
         key = asin or f"sku:{sku}"
         if key != last:
             key_part.append(key)
-            tracking.append(state)
+            tracking.append(code)
             first.append(len(ids))
             last = key
-        elif state == Listing.Tracking.TRACKED or not tracking[-1]:
-            tracking[-1] = state
+        elif state == Listing.Tracking.TRACKED or not states[tracking[-1]]:
+            tracking[-1] = code
         sku_part.append(sku)
         ids.append(pk)
         if len(sku_part) == 5000:
@@ -720,8 +731,9 @@ def _products(
     catalog = _Catalog(
         skus=np.concatenate(skus),
         listing_ids=np.array(ids, np.int64),
-        first=np.array(first, np.int64),
-        tracking=tracking,
+        first=np.array(first, np.int32),
+        tracking=np.array(tracking, np.uint8),
+        states=states,
     )
     return np.concatenate(keys), catalog
 
@@ -800,14 +812,16 @@ def _metrics_dump(metrics: _Metrics, source: TableSource) -> bytes:
         "days_fetched": source.days_fetched,
     }
     small = np.int32 if not metrics.trend_units.size or metrics.trend_units.max() < 2**31 else None
+    # Without the empty last row: it is added back on load.
+    n = len(metrics.asins)
     np.savez(
         out,
         meta=np.array(json.dumps(meta)),
         asins=_fixed_width(metrics.asins),
-        parents=_fixed_width(metrics.parents),
-        trend_units=metrics.trend_units.astype(small or np.int64),
-        trend_sessions=metrics.trend_sessions.astype(small or np.int64),
-        **{f"sum_{name}": metrics.sums[name] for name in _SUMS},
+        parents=_fixed_width(metrics.parents[:n]),
+        trend_units=metrics.trend_units[:n].astype(small or np.int64),
+        trend_sessions=metrics.trend_sessions[:n].astype(small or np.int64),
+        **{f"sum_{name}": metrics.sums[name][:n] for name in _SUMS},
     )
     return out.getvalue()
 
@@ -817,16 +831,21 @@ def _fixed_width(strings: np.ndarray) -> np.ndarray:
     return strings.astype(f"<U{int(np.strings.str_len(strings).max(initial=0)) or 1}")
 
 
+def _with_empty_row(values: np.ndarray) -> np.ndarray:
+    """`values` and a row of zeros after them (_Metrics' row for no metrics)."""
+    return np.concatenate([values, np.zeros((1, *values.shape[1:]), values.dtype)])
+
+
 def _metrics_load(value: bytes) -> tuple[_Metrics, TableSource]:
     with np.load(io.BytesIO(value), allow_pickle=False) as saved:
         meta = json.loads(str(saved["meta"]))
         n = len(saved["asins"])
         metrics = _Metrics(
             asins=saved["asins"].astype(STR) if n else np.array([], STR),
-            parents=saved["parents"].astype(STR) if n else np.array([], STR),
-            sums={name: saved[f"sum_{name}"] for name in _SUMS},
-            trend_units=saved["trend_units"].astype(np.int64),
-            trend_sessions=saved["trend_sessions"].astype(np.int64),
+            parents=np.append(saved["parents"].astype(STR) if n else np.array([], STR), ""),
+            sums={name: _with_empty_row(saved[f"sum_{name}"]) for name in _SUMS},
+            trend_units=_with_empty_row(saved["trend_units"].astype(np.int64)),
+            trend_sessions=_with_empty_row(saved["trend_sessions"].astype(np.int64)),
             currency=meta["currency"],
         )
     source = TableSource(
@@ -873,7 +892,7 @@ def _metrics(
     # One more row than there are ASINs: a block row missing from the index (a sync
     # wrote the block after the index was read) is summed there, and left out.
     out = _Sums(
-        sums={name: np.zeros(n + 1, np.int64) for name in _SUMS},
+        sums={name: np.zeros(n + 1, _COUNTS.get(name, np.int64)) for name in _SUMS},
         trend_units=_zeros(n + 1, n_buckets),
         trend_sessions=_zeros(n + 1, n_buckets),
     )
@@ -898,8 +917,10 @@ def _metrics(
         pending_days=len(out.pending_days),
         days_fetched=len(fetched_days),
     )
-    sums = {name: values[:n] for name, values in out.sums.items()}
-    metrics = _Metrics(asins, parents, sums, out.trend_units[:n], out.trend_sessions[:n], currency)
+    # The spare row becomes the row of "no metrics" (see _Metrics).
+    for values in (*out.sums.values(), out.trend_units, out.trend_sessions):
+        values[n] = 0
+    metrics = _Metrics(asins, parents, out.sums, out.trend_units, out.trend_sessions, currency)
     return metrics, source
 
 
@@ -911,6 +932,35 @@ class _Sums:
     trend_units: np.ndarray
     trend_sessions: np.ndarray
     pending_days: set[date] = field(default_factory=set)
+
+
+# Counts (sessions, page views, units) are summed in int32: a product's count over two
+# periods is far below 2**31, and at 50,000 products each column is 200 KB instead of
+# 400 KB. _Adder checks every addition and widens a column to int64 before it could
+# overflow, so no sum ever wraps. Money and the Buy Box weight (share x page views)
+# stay int64.
+_COUNTS = {
+    name: np.int32
+    for name in ("sessions", "page_views", "units", "settled", "prev_sessions", "prev_settled")
+}
+_INT32 = np.iinfo(np.int32)
+
+
+@dataclass
+class _Adder:
+    """Adds a block's per-row sums into `sums` (see _COUNTS)."""
+
+    sums: dict[str, np.ndarray]
+
+    def add(self, name: str, at: np.ndarray, values: np.ndarray) -> None:
+        column = self.sums[name]
+        if column.dtype == np.int32 and len(values):
+            # The largest and smallest result any row could reach by this addition.
+            high = int(column.max()) + max(int(values.max()), 0)
+            low = int(column.min()) + min(int(values.min()), 0)
+            if high > _INT32.max or low < _INT32.min:
+                column = self.sums[name] = column.astype(np.int64)
+        column[at] += values
 
 
 def _add_block(
@@ -926,7 +976,7 @@ def _add_block(
     (`previous`) to `out`; `at` is each block row's row in `out`. A function of its own
     so that its temporaries (~3 MB for a 50,000-product seller's block) are gone before
     the next block is read."""
-    sums = out.sums
+    sums = _Adder(out.sums)
     n_buckets = out.trend_units.shape[1]
     flags = data.flags
     settled = (flags & (PRESENT | PENDING)) == PRESENT
@@ -938,13 +988,13 @@ def _add_block(
         units = data.ints[UNITS][:, cols]
         # Sums `where` a day is settled rather than of products with 0/1: no temporary
         # block-sized arrays (and views, not copies, when the days are contiguous).
-        sums["sessions"][at] += sessions.sum(axis=1, dtype=np.int64, where=ok)
-        sums["page_views"][at] += views.sum(axis=1, dtype=np.int64, where=ok)
-        sums["units"][at] += units.sum(axis=1, dtype=np.int64)
-        sums["settled"][at] += units.sum(axis=1, dtype=np.int64, where=ok)
-        sums["sales"][at] += data.sales[:, cols].sum(axis=1, dtype=np.int64)
+        sums.add("sessions", at, sessions.sum(axis=1, dtype=np.int64, where=ok))
+        sums.add("page_views", at, views.sum(axis=1, dtype=np.int64, where=ok))
+        sums.add("units", at, units.sum(axis=1, dtype=np.int64))
+        sums.add("settled", at, units.sum(axis=1, dtype=np.int64, where=ok))
+        sums.add("sales", at, data.sales[:, cols].sum(axis=1, dtype=np.int64))
         weighted = np.multiply(data.ints[BUY_BOX][:, cols], views, dtype=np.int64)
-        sums["bb"][at] += weighted.sum(axis=1, where=ok)
+        sums.add("bb", at, weighted.sum(axis=1, where=ok))
         del weighted
         pending = (flags[:, cols] & PENDING).any(axis=0)
         days = np.arange(flags.shape[1])[cols]
@@ -961,8 +1011,8 @@ def _add_block(
     if previous:
         cols = _columns(previous)
         ok = settled[:, cols]
-        sums["prev_sessions"][at] += data.ints[SESSIONS][:, cols].sum(1, dtype=np.int64, where=ok)
-        sums["prev_settled"][at] += data.ints[UNITS][:, cols].sum(1, dtype=np.int64, where=ok)
+        sums.add("prev_sessions", at, data.ints[SESSIONS][:, cols].sum(1, dtype=np.int64, where=ok))
+        sums.add("prev_settled", at, data.ints[UNITS][:, cols].sum(1, dtype=np.int64, where=ok))
 
 
 def _columns(days: list[int]) -> slice | np.ndarray:
@@ -974,8 +1024,9 @@ def _columns(days: list[int]) -> slice | np.ndarray:
 
 def _row_index(blocks: QuerySet[MetricBlock]) -> tuple[np.ndarray, np.ndarray]:
     """Every ASIN of `blocks`, sorted, and its parent (the latest month's; "" for a
-    product that is its own parent), as two STR arrays. The row index is plaintext
-    (jsonb): it is read before any decryption.
+    product that is its own parent), as two STR arrays; the parents have one more, ""
+    (_Metrics' row for no metrics). The row index is plaintext (jsonb): it is read
+    before any decryption.
 
     On PostgreSQL the database unnests the blocks' rows and keeps one per ASIN: a
     50,000-product seller's three months are 150,000 [asin, parent] pairs, which parsed
@@ -1008,9 +1059,10 @@ def _row_index(blocks: QuerySet[MetricBlock]) -> tuple[np.ndarray, np.ndarray]:
         del parent_of
     asins = np.concatenate(found_asins) if found_asins else np.array([], STR)
     parents = np.concatenate(found_parents) if found_parents else np.array([], STR)
-    # Sorted as Python sorts strings (the database's collation may sort otherwise).
+    # Sorted as Python sorts strings (the database's collation may sort otherwise). The
+    # parents get _Metrics' empty last row.
     order = np.argsort(asins, kind="stable")
-    return asins[order], parents[order]
+    return asins[order], np.append(parents[order], "")
 
 
 def _positions(asins: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -1020,8 +1072,9 @@ def _positions(asins: np.ndarray, keys: list[str]) -> np.ndarray:
 
 def _lookup(ordered: np.ndarray, wanted: np.ndarray, *, missing: int) -> np.ndarray:
     """Where each of `wanted` (STR) is in the sorted `ordered` (STR), `missing` where it
-    is not. 8,192 at a time: at 50,000 keys, the whole searches' temporaries were ~2 MB."""
-    out = np.full(len(wanted), missing, np.int64)
+    is not. 8,192 at a time: at 50,000 keys, the whole searches' temporaries were ~2 MB.
+    int32: positions in an array held in memory are far below 2**31."""
+    out = np.full(len(wanted), missing, np.int32)
     n = len(ordered)
     if not n:
         return out
@@ -1063,12 +1116,13 @@ def _quick_metrics(
     metrics = _Metrics(
         asins=np.array([r.asin for r in rows], STR),
         parents=np.array(
-            [r.parent_asin if r.parent_asin and r.parent_asin != r.asin else "" for r in rows],
+            [r.parent_asin if r.parent_asin and r.parent_asin != r.asin else "" for r in rows]
+            + [""],
             STR,
         ),
-        sums={name: np.array(values, np.int64) for name, values in sums.items()},
-        trend_units=_zeros(len(rows), 0),
-        trend_sessions=_zeros(len(rows), 0),
+        sums={name: np.array([*values, 0], np.int64) for name, values in sums.items()},
+        trend_units=_zeros(len(rows) + 1, 0),
+        trend_sessions=_zeros(len(rows) + 1, 0),
         currency=quick.currency,
     )
     pending = max((r.pending_days for r in rows), default=0)
@@ -1127,12 +1181,26 @@ PRODUCT, PARENT = 0, 1
 class _Layout:
     """The rows in display order as (PRODUCT, row of `table`) or (PARENT, row of
     `parents`, a table of subtotals), one pair per line of an int64 array (not 50,000
-    tuples); row objects are built only for a page, or a chunk of the export."""
+    tuples); row objects are built only for a page, or a chunk of the export.
+
+    Without groups every line is a product: `order` alone is kept, and the pairs are
+    made for the lines asked (`entries`), not for all 50,000 at once (800 KB)."""
 
     table: _Table
-    entries: np.ndarray  # [rows, 2]
+    order: np.ndarray | None = None  # without groups: rows of `table`, in display order
+    pairs: np.ndarray | None = None  # with groups: [rows, 2]
     parents: _Table | None = None
     children: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.order if self.pairs is None else self.pairs)
+
+    def entries(self, start: int, stop: int) -> np.ndarray:
+        """Lines `start:stop` as (kind, row) pairs."""
+        if self.pairs is not None:
+            return self.pairs[start:stop]
+        part = self.order[start:stop]
+        return np.column_stack([np.full(len(part), PRODUCT, np.int64), part])
 
     def rows(self, entries: np.ndarray) -> list[TableRow]:
         pairs = entries.tolist()
@@ -1155,19 +1223,20 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
     (sums of its matching children: conversion Σunits ÷ Σsessions) followed by its
     children; groups and products without a parent sorted together by their value."""
     if not params.group:
-        return _Layout(table, np.column_stack([np.full(len(order), PRODUCT, np.int64), order]))
+        return _Layout(table, order=order)
     index = order.tolist()
-    names = sorted({table.parents[i] for i in index if table.parents[i]})
+    names = sorted({p for i in index if (p := table.parent(i))})
     group = {name: g for g, name in enumerate(names)}
     members: list[list[int]] = [[] for _ in names]
     alone = []
     for i in index:
-        parent = table.parents[i]
+        parent = table.parent(i)
         if parent:
             members[group[parent]].append(i)
         else:
             alone.append(i)
-    child_rows = np.array([i for m in members for i in m], np.int64)
+    # The children's rows in the metrics' columns.
+    child_rows = table.metric[np.array([i for m in members for i in m], np.int64)]
     of_group = np.repeat(np.arange(len(names)), [len(m) for m in members])
 
     def total(values: np.ndarray) -> np.ndarray:
@@ -1180,9 +1249,10 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
     parents = _Table(
         keys=names,
         asins=names,
-        parents=[""] * len(names),
         catalog=_no_listings([Listing.Tracking.TRACKED] * len(names)),
-        product=np.array([g if tracked[m].any() else -1 for g, m in enumerate(members)], np.int64),
+        product=np.array([g if tracked[m].any() else -1 for g, m in enumerate(members)], np.int32),
+        metric=np.arange(len(names), dtype=np.int32),
+        parents=[""] * len(names),
         sums={name: total(table.sums[name]) for name in _SUMS},
         trend_units=total(table.trend_units),
         trend_sessions=total(table.trend_sessions),
@@ -1205,7 +1275,7 @@ def _layout(table: _Table, order: np.ndarray, params: TableParams) -> _Layout:
         if kind == PARENT:
             entries += [(PRODUCT, child) for child in members[i]]
     pairs = np.array(entries, np.int64).reshape(-1, 2)
-    return _Layout(table, pairs, parents, [len(m) for m in members])
+    return _Layout(table, pairs=pairs, parents=parents, children=[len(m) for m in members])
 
 
 # -- titles, stock, suppression: decrypted for the rows that need them ---------------------

@@ -72,6 +72,28 @@ def test_a_large_xlsx_keeps_every_row():
     assert values[-1][:3] == ("B000004999", "title 4999", 4999)
 
 
+def test_an_xlsx_without_rows_holds_the_header():
+    sheet = xlsx(export_response(fmt="xlsx", filename="e", header=HEADER, rows=iter(())))
+    assert [list(row) for row in sheet.iter_rows(values_only=True)] == [HEADER]
+
+
+def test_the_xlsx_reads_the_first_row_before_it_loads_the_writer():
+    """The product table reads all its data when its first row is asked for: that peak
+    must not have XlsxWriter's workbook beside it (bench/export_memory.py)."""
+    seen = []
+
+    def rows():
+        seen.append(sys.modules.get("xlsxwriter") is not None and "workbook open")
+        yield from ROWS
+
+    sys.modules.pop("xlsxwriter", None)
+    for name in [m for m in sys.modules if m.startswith("xlsxwriter.")]:
+        sys.modules.pop(name)
+    sheet = xlsx(export_response(fmt="xlsx", filename="f", header=HEADER, rows=rows()))
+    assert seen == [False]
+    assert len(list(sheet.iter_rows(values_only=True))) == 4
+
+
 def test_the_csv_streams_the_same_cells():
     response = export_response(fmt="csv", filename="p", header=HEADER, rows=iter(ROWS))
     assert response.streaming

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from unittest import mock
 
+import numpy as np
 import pytest
 from django.core.cache import cache, caches
 from django.http import Http404, QueryDict
@@ -14,7 +15,9 @@ from django.http import Http404, QueryDict
 from cvrtracker.billing.tests.conftest import stripe_server  # noqa: F401 - a fixture
 from cvrtracker.dashboard.scope import dashboard_scope_for_user, period_from_query
 from cvrtracker.dashboard.table import (
+    _COUNTS,
     TableParams,
+    _Adder,
     export_row,
     product_table_page,
     product_table_rows,
@@ -403,3 +406,31 @@ class HistoryClampTests(PlanTestCase):
         rows = list(product_table_rows(scope=scope, period=period, params=TableParams()))
         assert rows[0].asin == "B0AAAAAAA1" and rows[0].conversion_change == pytest.approx(5.0)
         assert period.previous_start >= date(2026, 3, 17)
+
+
+class CountSumsTests(BaseTestCase):
+    """Counts are summed in int32 (_COUNTS), and a sum that would not fit widens its
+    column to int64 first instead of wrapping around."""
+
+    def test_small_sums_stay_int32(self):
+        adder = _Adder({"sessions": np.zeros(4, np.int32)})
+        adder.add("sessions", np.array([0, 2]), np.array([5, 7], np.int64))
+        adder.add("sessions", np.array([2, 3]), np.array([1, 9], np.int64))
+        self.assertEqual(adder.sums["sessions"].dtype, np.int32)
+        self.assertEqual(adder.sums["sessions"].tolist(), [5, 0, 8, 9])
+
+    def test_a_sum_past_int32_widens_the_column(self):
+        top = np.iinfo(np.int32).max
+        adder = _Adder({"units": np.array([top - 1, 3, 0], np.int32)})
+        adder.add("units", np.array([0, 1]), np.array([2, 4], np.int64))
+        self.assertEqual(adder.sums["units"].dtype, np.int64)
+        self.assertEqual(adder.sums["units"].tolist(), [top + 1, 7, 0])
+
+    def test_a_value_past_int32_on_its_own_widens_the_column(self):
+        adder = _Adder({"page_views": np.zeros(2, np.int32)})
+        adder.add("page_views", np.array([1]), np.array([2**40], np.int64))
+        self.assertEqual(adder.sums["page_views"].tolist(), [0, 2**40])
+
+    def test_money_is_int64_from_the_start(self):
+        self.assertNotIn("sales", _COUNTS)
+        self.assertNotIn("bb", _COUNTS)
