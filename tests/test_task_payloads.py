@@ -29,6 +29,7 @@ import uuid
 import zlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -405,7 +406,7 @@ def test_the_database_queue_holds_ids_only(settings, django_capture_on_commit_ca
                 assert_id_like(row.task_path, value, _allowed_strings())
         assert_no_canary("the database queue", _raw_rows(ready), c)
         seen.extend(ready)
-        Worker(
+        worker = Worker(
             queue_names=["*"],
             interval=0,
             batch=True,
@@ -414,7 +415,12 @@ def test_the_database_queue_holds_ids_only(settings, django_capture_on_commit_ca
             max_tasks=None,
             worker_id="payloads",
             excluded_queue_names=[],
-        ).run()
+        )
+        # The worker runs inside the test's transaction: its close_old_connections()
+        # would close that connection on PostgreSQL (autocommit is off in it), which a
+        # worker process of its own never meets.
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+            worker.run()
 
     drive_every_enqueue(c, django_capture_on_commit_callbacks, run=check_and_run)
     assert {row.task_path for row in seen} == set(CASES), "every task was enqueued"
