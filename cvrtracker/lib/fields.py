@@ -43,6 +43,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django import forms
+from django.core import checks
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv4_address
 from django.db import models
@@ -271,6 +272,22 @@ class BlindIndexField(models.CharField):
             if kwargs.get(key) == default:
                 del kwargs[key]
         return name, path, args, kwargs
+
+    def check(self, **kwargs):
+        errors = super().check(**kwargs)
+        if not issubclass(self.model, IndexedSaveMixin):
+            # Without it, save(update_fields=[source]) would keep the old value's index.
+            errors.append(
+                checks.Error(
+                    f"{self.model.__name__} has a BlindIndexField but does not inherit "
+                    "IndexedSaveMixin.",
+                    hint="Add cvrtracker.lib.fields.IndexedSaveMixin to its bases, before "
+                    "models.Model.",
+                    obj=self,
+                    id="cvrtracker.E008",
+                )
+            )
+        return errors
 
     def index(self, value: str | None) -> str | None:
         """The current key's index of `value` (None, or "" if the column takes no NULL,

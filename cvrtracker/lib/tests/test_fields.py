@@ -11,7 +11,7 @@ from django.test.utils import isolate_apps, override_settings
 
 from cvrtracker.lib import crypto
 from cvrtracker.lib.crypto import DecryptionError
-from cvrtracker.lib.fields import BlindIndexField, EncryptedTextField, Sealed
+from cvrtracker.lib.fields import BlindIndexField, EncryptedTextField, IndexedSaveMixin, Sealed
 
 OLD_KEY = base64.b64encode(b"o" * 32).decode()
 NEW_KEY = base64.b64encode(b"n" * 32).decode()
@@ -21,7 +21,7 @@ NEW_KEY = base64.b64encode(b"n" * 32).decode()
 def person_model(transactional_db):
     with isolate_apps("cvrtracker.lib"):
 
-        class Person(models.Model):
+        class Person(IndexedSaveMixin, models.Model):
             code = models.UUIDField(default=uuid.uuid4, unique=True)
             email = EncryptedTextField(max_length=254, form_class=forms.EmailField)
             email_index = BlindIndexField(source="email", purpose="email", unique=True)
@@ -155,3 +155,28 @@ def test_rotation_re_encrypts_and_re_indexes_and_the_old_key_then_opens_nothing(
         with pytest.raises(DecryptionError):
             _ = person_model.objects.get(pk=person.pk).name
         assert not person_model.objects.filter(email="ada@example.com").exists()
+
+
+def test_saving_only_the_value_also_writes_its_index(person_model):
+    person = person_model.objects.create(email="ada@example.com", name="Ada")
+    person.email = "ada.new@example.com"
+    person.save(update_fields=["email"])
+    assert person_model.objects.get(email="ada.new@example.com") == person
+    assert not person_model.objects.filter(email="ada@example.com").exists()
+
+
+@isolate_apps("cvrtracker.lib")
+def test_a_model_with_an_index_but_without_the_save_mixin_fails_the_checks():
+    class Forgetful(models.Model):
+        code = models.UUIDField(default=uuid.uuid4, unique=True)
+        email = EncryptedTextField(max_length=254)
+        email_index = BlindIndexField(source="email", purpose="email")
+
+        class Meta:
+            app_label = "lib"
+
+        def __str__(self):
+            return str(self.code)
+
+    errors = Forgetful._meta.get_field("email_index").check()
+    assert [e.id for e in errors] == ["cvrtracker.E008"]
