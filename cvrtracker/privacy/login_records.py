@@ -19,8 +19,6 @@ forgotten: a lock-out ends early, once.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 
 from axes.handlers.database import AxesDatabaseHandler
@@ -29,7 +27,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import QueryDict
 
-from cvrtracker.lib.fields import blind_indexes, index_keys
+from cvrtracker.lib.fields import blind_indexes
 
 # The blind index purpose shared with every other email address column.
 EMAIL_PURPOSE = "email"
@@ -51,10 +49,10 @@ def axes_usernames(email: str) -> list[str]:
     return blind_indexes(EMAIL_PURPOSE, email)
 
 
-def pseudonymous_ip(ip: str, key: bytes | None = None) -> str:
-    """The IPv6 address in fd00::/8 that stands for `ip` in axes' tables."""
-    key = key if key is not None else index_keys()[0]
-    digest = hmac.new(key, f"ip|{ip.strip().lower()}".encode(), hashlib.sha256).digest()
+def pseudonymous_ip(ip: str) -> str:
+    """The IPv6 address in fd00::/8 that stands for `ip` in axes' tables: made of the
+    IP's blind index (purpose "ip"), under the current key."""
+    digest = bytes.fromhex(blind_indexes("ip", ip)[0])
     return str(ipaddress.IPv6Address(b"\xfd" + digest[:15]))
 
 
