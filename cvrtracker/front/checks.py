@@ -9,6 +9,7 @@ from django.core.checks import Error, Tags, Warning, register
 
 from cvrtracker.lib.clock import CHOICES, SIMULATOR
 from cvrtracker.lib.crypto import decode_master_key
+from cvrtracker.lib.hosts import host_is_loopback
 
 
 @register(Tags.security, deploy=True)
@@ -102,7 +103,6 @@ def check_amazon_endpoints(app_configs, **kwargs):
 # the operator provides encrypted volumes, TLS to remote services, secret stores and
 # encrypted backups (README, "Running in production"). What can be seen from here:
 
-LOOPBACK_HOSTS = {"", "localhost", "127.0.0.1", "::1", "[::1]"}
 TLS_SSLMODES = {"require", "verify-ca", "verify-full"}
 
 
@@ -152,9 +152,11 @@ def check_database_tls(app_configs, **kwargs):
     if not settings.SECURE:
         return []
     db = settings.DATABASES["default"]
-    if "postgresql" not in db["ENGINE"] or db.get("HOST", "") in LOOPBACK_HOSTS:
+    host = db.get("HOST", "")
+    # No host or a path: a Unix socket, on this machine.
+    if "postgresql" not in db["ENGINE"] or not host or host.startswith("/"):
         return []
-    if db.get("HOST", "").startswith("/"):  # a Unix socket
+    if host_is_loopback(host):
         return []
     if db.get("OPTIONS", {}).get("sslmode") in TLS_SSLMODES:
         return []
@@ -173,7 +175,7 @@ def check_redis_tls(app_configs, **kwargs):
     if not settings.SECURE or not settings.REDIS_URL:
         return []
     url = urlsplit(settings.REDIS_URL)
-    if url.scheme == "rediss" or url.scheme == "unix" or (url.hostname or "") in LOOPBACK_HOSTS:
+    if url.scheme in ("rediss", "unix") or host_is_loopback(url.hostname):
         return []
     return [
         Warning(

@@ -24,7 +24,6 @@ starts them once the replay is over.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from cvrtracker.amazon.sync.schedule import JobPaused, retry_delay
 from cvrtracker.impact.measured import MEASURED_FIELDS
 from cvrtracker.impact.services import impact_refresh
 from cvrtracker.lib import clock
+from cvrtracker.lib.hosts import host_is_loopback
 from cvrtracker.listings.models import ListingChange
 
 logger = logging.getLogger(__name__)
@@ -107,13 +107,7 @@ def simulator_clock() -> SimulatorClock:
 
 
 def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return host_is_loopback(urlsplit(url).hostname)
 
 
 def _instant(epoch: float) -> datetime:
